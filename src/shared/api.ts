@@ -1,0 +1,204 @@
+// The one API contract between the engine (main process or browser-mode server) and the console.
+// Electron IPC, the preload bridge, the WebSocket server and the renderer client are all typed
+// from ApiSpec and PushSpec; adding an operation here makes every side fail to compile until done.
+import type {
+  Band,
+  CameraConfig,
+  CameraTestResult,
+  CameraView,
+  EnrolResult,
+  EventQuery,
+  EventRecord,
+  EventStats,
+  FrameOverlay,
+  Page,
+  Person,
+  PreviewFrame,
+  ReviewAction,
+  ReviewItem,
+  ReviewStatus,
+  Settings,
+  SystemInfo
+} from './types'
+
+export interface PersonInput {
+  name: string
+  notes?: string
+  threshold?: number | null
+}
+
+export interface AddPhotoInput {
+  personId: string
+  fileName: string
+  /** image bytes, base64 (JSON-safe over both IPC and WebSocket) */
+  dataBase64: string
+  /** with several faces in the photo, which one (index into the faces of the error answer) */
+  faceIndex?: number
+}
+
+export type CameraInput = Omit<CameraConfig, 'id' | 'detectFps' | 'maxDetectWidth' | 'minFaceSize' | 'loop' | 'enabled'> &
+  Partial<Pick<CameraConfig, 'detectFps' | 'maxDetectWidth' | 'minFaceSize' | 'loop' | 'enabled'>>
+
+export interface DecideInput {
+  itemId: string
+  /** the version the operator saw; a mismatch answers with a 'conflict' error */
+  version: number
+  action: ReviewAction
+  operator: string
+  /** reassign: the other person */
+  personId?: string
+  /** newPerson: name of the person to create */
+  newPersonName?: string
+  /** confirm/reassign/newPerson: add the crop to the person's references when its quality passes */
+  addToGallery?: boolean
+}
+
+export interface ApiSpec {
+  'system.info': { req: void; res: SystemInfo }
+
+  'people.list': { req: void; res: Person[] }
+  'people.create': { req: PersonInput; res: Person }
+  'people.update': { req: { id: string } & Partial<PersonInput>; res: Person }
+  'people.delete': { req: { id: string }; res: { deleted: true } }
+  'people.addPhoto': { req: AddPhotoInput; res: EnrolResult }
+  'people.removePhoto': { req: { personId: string; photoId: string }; res: Person }
+
+  'cameras.list': { req: void; res: CameraView[] }
+  'cameras.create': { req: CameraInput; res: CameraView }
+  'cameras.update': { req: { id: string } & Partial<CameraInput>; res: CameraView }
+  'cameras.delete': { req: { id: string }; res: { deleted: true } }
+  'cameras.test': { req: { url: string }; res: CameraTestResult }
+
+  'review.list': { req: { status?: ReviewStatus }; res: ReviewItem[] }
+  'review.decide': { req: DecideInput; res: ReviewItem }
+  'review.undo': { req: { itemId: string; operator: string }; res: ReviewItem }
+
+  'events.query': { req: EventQuery; res: Page<EventRecord> }
+  'events.stats': { req: { from?: number; to?: number; cameraId?: string }; res: EventStats }
+  'events.exportCsv': { req: EventQuery; res: { csv: string } }
+
+  'settings.get': { req: void; res: Settings }
+  'settings.update': { req: Partial<Settings>; res: Settings }
+
+  /** images below the data dir (crops, snapshots, reference photos) as data: URLs */
+  'media.get': { req: { key: string }; res: { dataUrl: string } }
+}
+
+export type Channel = keyof ApiSpec
+export type Req<C extends Channel> = ApiSpec[C]['req']
+export type Res<C extends Channel> = ApiSpec[C]['res']
+
+/** Everything the engine pushes without being asked. */
+export interface PushSpec {
+  'camera.status': CameraView
+  'camera.overlay': FrameOverlay
+  'camera.preview': PreviewFrame
+  'review.changed': { pending: number }
+  'event.upserted': EventRecord
+  'people.changed': { count: number }
+  'system.info': SystemInfo
+}
+export type PushChannel = keyof PushSpec
+
+export const CHANNELS = [
+  'system.info',
+  'people.list',
+  'people.create',
+  'people.update',
+  'people.delete',
+  'people.addPhoto',
+  'people.removePhoto',
+  'cameras.list',
+  'cameras.create',
+  'cameras.update',
+  'cameras.delete',
+  'cameras.test',
+  'review.list',
+  'review.decide',
+  'review.undo',
+  'events.query',
+  'events.stats',
+  'events.exportCsv',
+  'settings.get',
+  'settings.update',
+  'media.get'
+] as const satisfies readonly Channel[]
+
+// Compile-time check that CHANNELS lists every Channel exactly.
+type MissingChannels = Exclude<Channel, (typeof CHANNELS)[number]>
+const allChannelsListed: MissingChannels extends never ? true : MissingChannels = true
+void allChannelsListed
+
+export const PUSH_CHANNELS = [
+  'camera.status',
+  'camera.overlay',
+  'camera.preview',
+  'review.changed',
+  'event.upserted',
+  'people.changed',
+  'system.info'
+] as const satisfies readonly PushChannel[]
+
+/** IPC channel names are namespaced so nothing else on ipcMain can collide. */
+export const ipcChannel = (c: Channel): string => `vigil:${c}`
+export const ipcPushChannel = (c: PushChannel): string => `vigil-push:${c}`
+
+export type ApiErrorCode =
+  | 'invalid_request'
+  | 'not_found'
+  | 'conflict'
+  | 'busy'
+  | 'bad_image'
+  | 'too_large'
+  | 'camera_error'
+  | 'unauthorized'
+  | 'internal'
+
+export interface ApiErrorBody {
+  code: ApiErrorCode
+  message: string
+  details?: unknown
+}
+
+/** Every answer crosses the wire in this envelope: Electron drops custom Error fields, JSON drops Errors. */
+export type Envelope<T> = { ok: true; value: T } | { ok: false; error: ApiErrorBody }
+
+export class ApiError extends Error {
+  readonly code: ApiErrorCode
+  readonly details?: unknown
+  constructor(code: ApiErrorCode, message: string, details?: unknown) {
+    super(message)
+    this.name = 'ApiError'
+    this.code = code
+    this.details = details
+  }
+  toBody(): ApiErrorBody {
+    return { code: this.code, message: this.message, details: this.details }
+  }
+}
+
+/** 'people.addPhoto' → 'peopleAddPhoto' */
+type CamelOf<S extends string> = S extends `${infer A}.${infer B}` ? `${A}${Capitalize<CamelOf<B>>}` : S
+export const camelOf = (c: string): string => c.replace(/\.(\w)/g, (_, ch: string) => ch.toUpperCase())
+
+type Invoker<C extends Channel> = Req<C> extends void ? () => Promise<Res<C>> : (req: Req<C>) => Promise<Res<C>>
+
+/** What the preload exposes as window.vigil and what the browser-mode client implements. */
+export type VigilApi = { [C in Channel as CamelOf<C>]: Invoker<C> } & {
+  /** subscribe to a push channel; returns the unsubscribe function */
+  on<P extends PushChannel>(channel: P, listener: (payload: PushSpec[P]) => void): () => void
+  /** how this console is connected */
+  readonly transport: 'ipc' | 'websocket'
+}
+
+/** Server side: one handler per channel. */
+export type Handlers = { [C in Channel]: (req: Req<C>) => Promise<Res<C>> }
+
+/** WebSocket frames of browser mode. */
+export type WsClientMessage = { kind: 'invoke'; id: number; channel: Channel; payload: unknown } | { kind: 'auth'; token: string }
+export type WsServerMessage =
+  | { kind: 'result'; id: number; envelope: Envelope<unknown> }
+  | { kind: 'push'; channel: PushChannel; payload: unknown }
+  | { kind: 'hello'; version: string; needsToken: boolean }
+
+export type { Band }

@@ -1,0 +1,149 @@
+// Runtime validation of every request before it reaches the engine. Typed against ApiSpec so the
+// schemas cannot drift from the contract.
+import { z } from 'zod'
+import type { Channel, Req } from './api'
+
+const id = z.string().min(1).max(200)
+const name = z.string().trim().min(1).max(200)
+const threshold = z.number().min(0).max(1)
+const epochMs = z.number().int().nonnegative()
+const band = z.enum(['match', 'review', 'unknown'])
+const decision = z.enum(['auto', 'pending', 'confirmed', 'rejected', 'reassigned'])
+const provider = z.enum(['cuda', 'dml', 'coreml', 'cpu'])
+/** 40 MB of base64 ≈ 30 MB of image: larger uploads are refused before decoding. */
+const MAX_BASE64 = 40 * 1024 * 1024
+
+const personInput = z.object({
+  name,
+  notes: z.string().max(5000).optional(),
+  threshold: threshold.nullable().optional()
+})
+
+const cameraUrl = z
+  .string()
+  .trim()
+  .min(1)
+  .max(2000)
+  .refine((u) => /^(rtsp|rtsps|http|https|file):\/\//i.test(u) || /^(v4l2|dshow|avfoundation):/i.test(u) || u.startsWith('/'), {
+    message: 'camera URL must be rtsp://, http(s)://, file://, an absolute file path, or v4l2:/dshow:/avfoundation: device'
+  })
+
+const cameraFields = {
+  name,
+  url: cameraUrl,
+  enabled: z.boolean(),
+  detectFps: z.number().min(0.2).max(30),
+  maxDetectWidth: z.number().int().min(160).max(3840),
+  minFaceSize: z.number().int().min(8).max(1000),
+  loop: z.boolean()
+}
+
+const eventQuery = z.object({
+  personId: id.optional(),
+  cameraId: id.optional(),
+  from: epochMs.optional(),
+  to: epochMs.optional(),
+  band: band.optional(),
+  decision: decision.optional(),
+  offset: z.number().int().min(0).optional(),
+  limit: z.number().int().min(1).max(1000).optional()
+})
+
+const noArgs = z.undefined().or(z.null()).or(z.object({}).strict()).transform(() => undefined)
+
+type Schemas = { [C in Channel]: z.ZodType<Req<C>, unknown> }
+
+export const requestSchemas: Schemas = {
+  'system.info': noArgs,
+  'people.list': noArgs,
+  'people.create': personInput,
+  'people.update': personInput.partial().extend({ id }),
+  'people.delete': z.object({ id }),
+  'people.addPhoto': z.object({
+    personId: id,
+    fileName: z.string().max(500),
+    dataBase64: z.string().min(1).max(MAX_BASE64, { message: 'image is larger than 30 MB' }),
+    faceIndex: z.number().int().min(0).max(100).optional()
+  }),
+  'people.removePhoto': z.object({ personId: id, photoId: id }),
+  'cameras.list': noArgs,
+  'cameras.create': z.object({
+    name,
+    url: cameraUrl,
+    enabled: cameraFields.enabled.optional(),
+    detectFps: cameraFields.detectFps.optional(),
+    maxDetectWidth: cameraFields.maxDetectWidth.optional(),
+    minFaceSize: cameraFields.minFaceSize.optional(),
+    loop: cameraFields.loop.optional()
+  }),
+  'cameras.update': z.object({
+    id,
+    name: name.optional(),
+    url: cameraUrl.optional(),
+    enabled: cameraFields.enabled.optional(),
+    detectFps: cameraFields.detectFps.optional(),
+    maxDetectWidth: cameraFields.maxDetectWidth.optional(),
+    minFaceSize: cameraFields.minFaceSize.optional(),
+    loop: cameraFields.loop.optional()
+  }),
+  'cameras.delete': z.object({ id }),
+  'cameras.test': z.object({ url: cameraUrl }),
+  'review.list': z.object({ status: z.enum(['pending', 'confirmed', 'rejected', 'reassigned']).optional() }),
+  'review.decide': z.object({
+    itemId: id,
+    version: z.number().int().min(0),
+    action: z.enum(['confirm', 'reject', 'reassign', 'newPerson']),
+    operator: name,
+    personId: id.optional(),
+    newPersonName: name.optional(),
+    addToGallery: z.boolean().optional()
+  }),
+  'review.undo': z.object({ itemId: id, operator: name }),
+  'events.query': eventQuery,
+  'events.stats': z.object({ from: epochMs.optional(), to: epochMs.optional(), cameraId: id.optional() }),
+  'events.exportCsv': eventQuery,
+  'settings.get': noArgs,
+  'settings.update': z
+    .object({
+      thresholds: z.object({ accept: threshold, review: threshold }).refine((t) => t.review <= t.accept, {
+        message: 'review threshold must not exceed the accept threshold'
+      }),
+      retentionDays: z.number().int().min(1).max(3650),
+      executionProvider: provider,
+      workers: z.number().int().min(1).max(32),
+      minEnrolQuality: z.number().min(0).max(1)
+    })
+    .partial(),
+  'media.get': z.object({
+    key: z
+      .string()
+      .min(1)
+      .max(500)
+      .refine((k) => !k.includes('..') && !k.startsWith('/') && !k.includes('\\'), { message: 'invalid media key' })
+  })
+}
+
+export interface ValidationFailure {
+  message: string
+  issues: { path: string; message: string }[]
+}
+
+/** Parses a request for a channel; unknown channels and bad payloads come back as a failure, never a throw. */
+export function validateRequest(
+  channel: unknown,
+  payload: unknown
+): { ok: true; channel: Channel; value: unknown } | { ok: false; failure: ValidationFailure } {
+  if (typeof channel !== 'string' || !Object.prototype.hasOwnProperty.call(requestSchemas, channel)) {
+    return { ok: false, failure: { message: `unknown operation ${JSON.stringify(channel)}`, issues: [] } }
+  }
+  const c = channel as Channel
+  const parsed = requestSchemas[c].safeParse(payload)
+  if (!parsed.success) {
+    const issues = parsed.error.issues.map((i) => ({ path: i.path.join('.'), message: i.message }))
+    return {
+      ok: false,
+      failure: { message: `invalid request for ${c}: ${issues.map((i) => `${i.path || '(root)'}: ${i.message}`).join('; ')}`, issues }
+    }
+  }
+  return { ok: true, channel: c, value: parsed.data }
+}

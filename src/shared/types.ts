@@ -1,0 +1,265 @@
+// Domain types shared by main, preload and renderer. No Node or Electron imports here:
+// the renderer bundles this file too.
+
+/** Box in source-image pixels, top-left origin. */
+export interface Box {
+  x: number
+  y: number
+  w: number
+  h: number
+}
+
+export interface Point {
+  x: number
+  y: number
+}
+
+/** The three outcomes of matching against the gallery. */
+export type Band = 'match' | 'review' | 'unknown'
+
+export type ExecutionProvider = 'cuda' | 'dml' | 'coreml' | 'cpu'
+
+export interface FaceQuality {
+  /** shorter side of the detector box, px */
+  sizePx: number
+  detScore: number
+  /** variance of the Laplacian on the aligned grey crop; higher = sharper */
+  blur: number
+  yawDeg: number
+  pitchDeg: number
+  /** 0..1 aggregate used for ranking crops and gating enrolment */
+  score: number
+}
+
+export interface Candidate {
+  personId: string
+  name: string
+  /** cosine similarity, -1..1 */
+  score: number
+}
+
+export interface Person {
+  id: string
+  name: string
+  notes: string
+  /** per-person accept threshold; null = global */
+  threshold: number | null
+  createdAt: number
+  updatedAt: number
+  photos: ReferencePhoto[]
+}
+
+export interface ReferencePhoto {
+  id: string
+  personId: string
+  /** media key, see MediaKey */
+  media: MediaKey
+  addedAt: number
+  source: 'upload' | 'review'
+  quality: FaceQuality
+}
+
+/** Relative path of a stored image below the data dir, e.g. "crops/2026-11-29/abc.jpg". */
+export type MediaKey = string
+
+export interface CameraConfig {
+  id: string
+  name: string
+  /** may contain credentials: only ever sent to the UI redacted, see CameraView.urlRedacted */
+  url: string
+  enabled: boolean
+  /** frames per second analysed (default 5) */
+  detectFps: number
+  /** frames are scaled down to this width for detection, px */
+  maxDetectWidth: number
+  /** faces smaller than this (shorter side, px in source frame) are ignored */
+  minFaceSize: number
+  /** local files only: restart at the end */
+  loop: boolean
+}
+
+export type CameraState = 'disabled' | 'connecting' | 'online' | 'offline' | 'error'
+
+export interface CameraStatus {
+  cameraId: string
+  state: CameraState
+  /** human reason for offline/error (auth failed, not found, timeout, …) */
+  reason: string | null
+  /** measured analysed frames per second */
+  fps: number
+  lastFrameAt: number | null
+  width: number | null
+  height: number | null
+  restarts: number
+}
+
+/** Camera as the UI sees it: the URL never carries a password. */
+export interface CameraView extends Omit<CameraConfig, 'url'> {
+  urlRedacted: string
+  status: CameraStatus
+}
+
+export interface TrackOverlay {
+  trackId: string
+  box: Box
+  band: Band
+  personId: string | null
+  name: string | null
+  /** pooled similarity 0..1 of the best candidate */
+  score: number
+}
+
+/** Pushed to the UI for each analysed frame of a camera. */
+export interface FrameOverlay {
+  cameraId: string
+  at: number
+  width: number
+  height: number
+  tracks: TrackOverlay[]
+}
+
+/** Pushed a few times per second per camera for the tiles. */
+export interface PreviewFrame {
+  cameraId: string
+  at: number
+  /** JPEG as a data: URL */
+  jpeg: string
+}
+
+export type EventDecision = 'auto' | 'pending' | 'confirmed' | 'rejected' | 'reassigned'
+
+export interface EventRecord {
+  id: string
+  cameraId: string
+  trackId: string
+  band: Band
+  personId: string | null
+  personName: string | null
+  score: number
+  decision: EventDecision
+  startedAt: number
+  updatedAt: number
+  box: Box
+  crop: MediaKey | null
+  snapshot: MediaKey | null
+  reviewItemId: string | null
+}
+
+export type ReviewStatus = 'pending' | 'confirmed' | 'rejected' | 'reassigned'
+export type ReviewAction = 'confirm' | 'reject' | 'reassign' | 'newPerson'
+
+export interface AuditEntry {
+  at: number
+  operator: string
+  action: ReviewAction | 'undo'
+  /** status and person before this decision */
+  previous: { status: ReviewStatus; personId: string | null }
+  next: { status: ReviewStatus; personId: string | null }
+  addedPhotoId: string | null
+}
+
+export interface ReviewItem {
+  id: string
+  eventId: string
+  cameraId: string
+  trackId: string
+  createdAt: number
+  status: ReviewStatus
+  /** increments on every decision; decide() must quote it (optimistic concurrency) */
+  version: number
+  candidates: Candidate[]
+  personId: string | null
+  box: Box
+  crop: MediaKey
+  snapshot: MediaKey
+  cropQuality: FaceQuality
+  decidedBy: string | null
+  decidedAt: number | null
+  audit: AuditEntry[]
+}
+
+export interface Thresholds {
+  /** similarity at or above: match */
+  accept: number
+  /** similarity at or above (and below accept): review; below: unknown */
+  review: number
+}
+
+export interface Settings {
+  thresholds: Thresholds
+  retentionDays: number
+  executionProvider: ExecutionProvider
+  workers: number
+  /** minimum quality score for a photo to enter the gallery */
+  minEnrolQuality: number
+}
+
+export interface WorkerInfo {
+  id: number
+  pid: number | null
+  /** what was asked for */
+  requested: ExecutionProvider
+  /** what the session actually got after fallback */
+  provider: ExecutionProvider
+  state: 'starting' | 'ready' | 'busy' | 'crashed' | 'stopped'
+  jobsDone: number
+}
+
+export interface SystemInfo {
+  version: string
+  mode: 'electron' | 'browser' | 'headless'
+  workers: WorkerInfo[]
+  queueDepth: number
+  dataDir: string
+}
+
+export interface EnrolFace {
+  box: Box
+  quality: FaceQuality
+}
+
+export type EnrolErrorCode = 'bad_image' | 'too_large' | 'no_face' | 'multiple_faces' | 'low_quality' | 'busy'
+
+export type EnrolResult =
+  | { ok: true; photo: ReferencePhoto }
+  | { ok: false; code: EnrolErrorCode; message: string; faces: EnrolFace[] }
+
+export interface EventQuery {
+  personId?: string
+  cameraId?: string
+  from?: number
+  to?: number
+  band?: Band
+  decision?: EventDecision
+  offset?: number
+  limit?: number
+}
+
+export interface Page<T> {
+  items: T[]
+  total: number
+  offset: number
+  limit: number
+}
+
+export interface HourCount {
+  cameraId: string
+  /** epoch ms of the start of the hour */
+  hour: number
+  count: number
+}
+
+export interface EventStats {
+  perHour: HourCount[]
+  /** 20 bins over similarity 0..1 */
+  confidenceHistogram: number[]
+}
+
+export interface CameraTestResult {
+  ok: boolean
+  width: number | null
+  height: number | null
+  /** data: URL of one frame */
+  preview: string | null
+  error: string | null
+}
