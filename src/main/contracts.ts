@@ -110,3 +110,22 @@ export interface CameraSourceEvents {
 }
 
 export type { CameraConfig }
+
+/** What src/main/app builds and both shells (Electron IPC, browser-mode WebSocket) serve. */
+export interface VigilBackend {
+  handlers: import('../shared/api').Handlers
+  /** every push goes to every listener; returns unsubscribe */
+  onPush<P extends import('../shared/api').PushChannel>(
+    listener: (channel: P, payload: import('../shared/api').PushSpec[P]) => void
+  ): () => void
+  close(): Promise<void>
+}
+
+export interface BackendOptions {
+  /** where db.json and media/ live */
+  dataDir: string
+  modelsDir?: string
+  mode: 'electron' | 'browser' | 'headless'
+  /** Electron: run pool children with process.execPath + ELECTRON_RUN_AS_NODE */
+  workerExecPath?: string
+}
