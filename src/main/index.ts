@@ -1,0 +1,99 @@
+// Electron main process (electron-vite entry, built to out/main/index.js). Hosts the engine and
+// its inference worker pool, serves the API to the one console window over validated IPC.
+import { app, BrowserWindow, dialog } from 'electron'
+import { join } from 'node:path'
+import { fileURLToPath } from 'node:url'
+import { createBackend } from './app/create-backend'
+import { CSP_ELECTRON } from './api/csp'
+import type { VigilBackend } from './contracts'
+import { forwardPushes, registerIpc } from './electron/ipc'
+import { appSourceFrom } from './electron/policy'
+import { installSecurityRestrictions, installSessionPolicies } from './electron/security-restrictions'
+import { createMainWindow, windowPaths } from './electron/window'
+
+const mainOutDir = fileURLToPath(new URL('.', import.meta.url))
+const paths = windowPaths(mainOutDir)
+// electron-vite dev sets this to the Vite server; a packaged app never trusts it.
+const devUrl = !app.isPackaged ? process.env.ELECTRON_RENDERER_URL : undefined
+const source = appSourceFrom(devUrl, join(mainOutDir, '../renderer'))
+
+let mainWindow: BrowserWindow | null = null
+
+function focusWindow(): void {
+  if (!mainWindow || mainWindow.isDestroyed()) return
+  if (mainWindow.isMinimized()) mainWindow.restore()
+  mainWindow.focus()
+}
+
+async function run(): Promise<void> {
+  // Every renderer sandboxed, including any the page might coax into existence.
+  app.enableSandbox()
+  installSecurityRestrictions(source)
+  app.on('second-instance', focusWindow)
+  // The engine keeps cameras and workers running; with no window nobody sees them, so quit.
+  app.on('window-all-closed', () => app.quit())
+
+  await app.whenReady()
+  installSessionPolicies(source, CSP_ELECTRON)
+
+  const dataDir = process.env.VIGIL_DATA_DIR || join(app.getPath('userData'), 'data')
+  // Started alongside the window so the first paint does not wait for model loading; IPC
+  // handlers await it and answer 'internal' with the reason if it fails.
+  const backendReady: Promise<VigilBackend> = createBackend({ mode: 'electron', dataDir, workerExecPath: process.execPath })
+  backendReady.catch((err: unknown) => {
+    console.error('[vigil] engine failed to start', err)
+    dialog.showErrorBox('Vigil could not start its engine', err instanceof Error ? err.message : String(err))
+  })
+
+  const trusted = new Set<number>()
+  const unregister = registerIpc({ source, backend: backendReady, trustedContentsIds: () => trusted })
+
+  mainWindow = await createMainWindow(paths, source, devUrl).catch((err: unknown) => {
+    console.error('[vigil] window failed to load', err)
+    return null
+  })
+  if (mainWindow) {
+    const id = mainWindow.webContents.id
+    trusted.add(id)
+    mainWindow.on('closed', () => {
+      trusted.delete(id)
+      mainWindow = null
+    })
+  }
+
+  let stopPushes: () => void = () => undefined
+  backendReady.then(
+    (b) => {
+      stopPushes = forwardPushes(b, () => mainWindow, source)
+    },
+    () => undefined
+  )
+
+  let quitting = false
+  app.on('before-quit', (event) => {
+    if (quitting) return
+    quitting = true
+    event.preventDefault()
+    unregister()
+    stopPushes()
+    const force = setTimeout(() => app.exit(1), 10_000)
+    void backendReady
+      .then((b) => b.close())
+      .catch((err: unknown) => console.error('[vigil] engine shutdown failed', err))
+      .finally(() => {
+        clearTimeout(force)
+        app.exit(0)
+      })
+  })
+}
+
+if (!app.requestSingleInstanceLock()) {
+  // A second instance would fight the first over the data dir and the cameras.
+  app.quit()
+} else {
+  run().catch((err: unknown) => {
+    console.error('[vigil] startup failed', err)
+    dialog.showErrorBox('Vigil failed to start', err instanceof Error ? err.message : String(err))
+    app.exit(1)
+  })
+}

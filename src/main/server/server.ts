@@ -1,0 +1,163 @@
+// Browser mode: the built console over HTTP plus the API over a WebSocket at /api, on loopback by
+// default. Same contract as the Electron shell (dispatch + Envelope), different transport.
+import { readFileSync } from 'node:fs'
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http'
+import type { Duplex } from 'node:stream'
+import { resolve } from 'node:path'
+import { fileURLToPath } from 'node:url'
+import { CSP_BROWSER, securityHeaders } from '../api/csp'
+import type { DispatchLogger } from '../api/dispatch'
+import type { VigilBackend } from '../contracts'
+import { checkHost, checkOrigin, displayUrl, resolveToken } from './net-policy'
+import { serveStatic } from './static'
+import { WsHub, type HubTuning } from './ws-hub'
+
+export const REPO_ROOT = resolve(fileURLToPath(new URL('.', import.meta.url)), '../../..')
+export const DEFAULT_STATIC_DIR = resolve(REPO_ROOT, 'out/renderer')
+export const API_PATH = '/api'
+
+export interface ServerOptions {
+  backend: VigilBackend
+  /** default 127.0.0.1; anything not loopback requires a token (one is generated if absent) */
+  host?: string
+  /** default VIGIL_PORT or 0 (any free port) */
+  port?: number
+  /** default out/renderer of this checkout */
+  staticDir?: string
+  token?: string
+  /** reported in the hello frame; default: package.json version */
+  version?: string
+  tuning?: Partial<HubTuning>
+  log?: DispatchLogger
+}
+
+export interface RunningServer {
+  /** the URL to open, e.g. http://127.0.0.1:43123/ */
+  url: string
+  port: number
+  host: string
+  token: string | undefined
+  /** the token was generated because the bind address required one */
+  tokenGenerated: boolean
+  /** connected WebSocket clients */
+  clientCount(): number
+  close(): Promise<void>
+}
+
+export function packageVersion(): string {
+  try {
+    const pkg = JSON.parse(readFileSync(resolve(REPO_ROOT, 'package.json'), 'utf8')) as { version?: unknown }
+    return typeof pkg.version === 'string' ? pkg.version : '0.0.0'
+  } catch {
+    return '0.0.0'
+  }
+}
+
+export function parsePort(raw: string | number | undefined): number | undefined {
+  if (raw === undefined || raw === '') return undefined
+  const n = typeof raw === 'number' ? raw : Number(raw)
+  if (!Number.isInteger(n) || n < 0 || n > 65535) throw new Error(`invalid port ${JSON.stringify(raw)}: expected an integer 0..65535`)
+  return n
+}
+
+function refuseUpgrade(socket: Duplex, status: number, reason: string): void {
+  const text = reason.replace(/[\r\n]/g, ' ')
+  socket.end(
+    `HTTP/1.1 ${status} ${status === 404 ? 'Not Found' : status === 400 ? 'Bad Request' : 'Forbidden'}\r\n` +
+      `Content-Type: text/plain; charset=utf-8\r\nContent-Length: ${Buffer.byteLength(text)}\r\nConnection: close\r\n\r\n${text}`
+  )
+}
+
+export async function startServer(opts: ServerOptions): Promise<RunningServer> {
+  const host = opts.host?.trim() || '127.0.0.1'
+  const requestedPort = parsePort(opts.port) ?? parsePort(process.env.VIGIL_PORT) ?? 0
+  const { token, generated } = resolveToken(host, opts.token)
+  const staticDir = resolve(opts.staticDir ?? DEFAULT_STATIC_DIR)
+  const headers = securityHeaders(CSP_BROWSER)
+  const log: DispatchLogger = opts.log ?? ((m, e) => console.error(`[vigil] ${m}`, e))
+  const hub = new WsHub({ backend: opts.backend, version: opts.version ?? packageVersion(), token, tuning: opts.tuning, log })
+  let port = requestedPort
+
+  const server = createServer((req: IncomingMessage, res: ServerResponse) => {
+    const hostOk = checkHost(req.headers.host, host, port)
+    if (!hostOk.ok) {
+      res.writeHead(hostOk.status, { ...headers, 'Content-Type': 'text/plain; charset=utf-8' })
+      res.end(hostOk.reason + '\n')
+      return
+    }
+    if ((req.url ?? '').split('?')[0] === API_PATH) {
+      res.writeHead(426, { ...headers, 'Content-Type': 'text/plain; charset=utf-8', Upgrade: 'websocket' })
+      res.end('the API is a WebSocket\n')
+      return
+    }
+    serveStatic(req, res, { root: staticDir, headers }).catch((err: unknown) => {
+      log('static request failed', err)
+      if (!res.headersSent) res.writeHead(500, { ...headers, 'Content-Type': 'text/plain; charset=utf-8' })
+      res.end()
+    })
+  })
+
+  server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
+    socket.on('error', () => socket.destroy())
+    const path = (req.url ?? '').split('?')[0]
+    if (path !== API_PATH) return refuseUpgrade(socket, 404, 'no such endpoint')
+    const hostOk = checkHost(req.headers.host, host, port)
+    if (!hostOk.ok) return refuseUpgrade(socket, hostOk.status, hostOk.reason)
+    // Without this any web page open on the machine could drive the API through the user's browser.
+    const originOk = checkOrigin(req.headers.origin, req.headers.host)
+    if (!originOk.ok) return refuseUpgrade(socket, originOk.status, originOk.reason)
+    hub.handleUpgrade(req, socket, head)
+  })
+
+  server.on('clientError', (_err, socket) => {
+    if (socket.writable) socket.end('HTTP/1.1 400 Bad Request\r\nConnection: close\r\n\r\n')
+    else socket.destroy()
+  })
+
+  await new Promise<void>((done, fail) => {
+    const onError = (err: NodeJS.ErrnoException): void => {
+      server.off('listening', onListening)
+      fail(
+        err.code === 'EADDRINUSE'
+          ? new Error(`port ${requestedPort} on ${host} is already in use (choose another with --port or VIGIL_PORT, 0 = any free port)`)
+          : err.code === 'EADDRNOTAVAIL' || err.code === 'ENOTFOUND'
+            ? new Error(`cannot bind to ${host}: no such local address`)
+            : err
+      )
+    }
+    const onListening = (): void => {
+      server.off('error', onError)
+      done()
+    }
+    server.once('error', onError)
+    server.once('listening', onListening)
+    server.listen(requestedPort, host)
+  }).catch(async (err: unknown) => {
+    await hub.close()
+    throw err
+  })
+
+  const addr = server.address()
+  port = typeof addr === 'object' && addr !== null ? addr.port : requestedPort
+  server.on('error', (err) => log('http server error', err))
+
+  let closed: Promise<void> | null = null
+  return {
+    url: displayUrl(host, port),
+    port,
+    host,
+    token,
+    tokenGenerated: generated,
+    clientCount: () => hub.clientCount,
+    close(): Promise<void> {
+      closed ??= (async () => {
+        await hub.close()
+        await new Promise<void>((done) => {
+          server.close(() => done())
+          server.closeAllConnections()
+        })
+      })()
+      return closed
+    }
+  }
+}

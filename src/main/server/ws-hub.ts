@@ -1,0 +1,324 @@
+// The /api WebSocket of browser mode: invoke → dispatch → result, pushes fanned out to every
+// authenticated client. Every byte here comes from a browser tab, so nothing a client sends may
+// close other clients' sockets, crash the process, or make the server queue without bound.
+import { createHash, timingSafeEqual } from 'node:crypto'
+import type { IncomingMessage } from 'node:http'
+import type { Duplex } from 'node:stream'
+import { WebSocketServer, WebSocket, type RawData } from 'ws'
+import type { ApiErrorCode, Envelope, PushChannel, WsServerMessage } from '../../shared/api'
+import { dispatch, errorEnvelope, type DispatchLogger } from '../api/dispatch'
+import type { VigilBackend } from '../contracts'
+
+export interface HubTuning {
+  /** buffered bytes above which previews and overlays are coalesced (newest per camera wins) */
+  highWater: number
+  /** coalesced frames are flushed once the buffer drains below this */
+  lowWater: number
+  /** a client this far behind is disconnected: it could otherwise hold unbounded memory */
+  hardLimit: number
+  /** messages above this get a too_large answer; the connection stays up */
+  maxMessageBytes: number
+  /** frames above this cannot even be read: ws closes the socket with 1009 */
+  maxFrameBytes: number
+  /** concurrent invocations per client before answering busy */
+  maxInFlight: number
+  /** failed auth attempts before the socket is closed */
+  maxAuthFailures: number
+  heartbeatMs: number
+}
+
+export const DEFAULT_TUNING: HubTuning = {
+  highWater: 1 << 20,
+  lowWater: 256 << 10,
+  hardLimit: 64 << 20,
+  // people.addPhoto carries up to 40 MB of base64 (schemas.ts) plus the JSON around it.
+  maxMessageBytes: 45 << 20,
+  maxFrameBytes: 64 << 20,
+  maxInFlight: 64,
+  maxAuthFailures: 5,
+  heartbeatMs: 30_000
+}
+
+/** Frames whose id cannot be read are answered with this id. */
+export const UNKNOWN_ID = -1
+
+/** Push channels that describe "the current picture": only the latest one per camera matters. */
+const COALESCED: ReadonlySet<PushChannel> = new Set<PushChannel>(['camera.preview', 'camera.overlay'])
+
+interface Client {
+  ws: WebSocket
+  authed: boolean
+  authFailures: number
+  inFlight: number
+  alive: boolean
+  /** coalesced pushes waiting for the buffer to drain, by channel + camera */
+  pending: Map<string, string>
+}
+
+export interface HubOptions {
+  backend: VigilBackend
+  version: string
+  token: string | undefined
+  tuning?: Partial<HubTuning>
+  log?: DispatchLogger
+}
+
+function digest(s: string): Buffer {
+  return createHash('sha256').update(s, 'utf8').digest()
+}
+
+function rawSize(data: RawData): number {
+  if (Array.isArray(data)) return data.reduce((n, b) => n + b.length, 0)
+  return data instanceof ArrayBuffer ? data.byteLength : data.length
+}
+
+function rawText(data: RawData): string {
+  if (Array.isArray(data)) return Buffer.concat(data).toString('utf8')
+  return (data instanceof ArrayBuffer ? Buffer.from(data) : data).toString('utf8')
+}
+
+/** Best effort so a client's pending call fails fast instead of timing out on a garbled frame. */
+export function recoverId(text: string): number {
+  const m = /"id"\s*:\s*(\d{1,15})\b/.exec(text.slice(0, 300))
+  return m ? Number(m[1]) : UNKNOWN_ID
+}
+
+export class WsHub {
+  private readonly wss: WebSocketServer
+  private readonly clients = new Set<Client>()
+  private readonly tuning: HubTuning
+  private readonly log: DispatchLogger
+  private readonly tokenDigest: Buffer | null
+  private readonly unsubscribe: () => void
+  private flushTimer: NodeJS.Timeout | null = null
+  private readonly heartbeat: NodeJS.Timeout
+
+  constructor(private readonly opts: HubOptions) {
+    this.tuning = { ...DEFAULT_TUNING, ...opts.tuning }
+    this.log = opts.log ?? ((m, e) => console.error(`[vigil] ${m}`, e))
+    this.tokenDigest = opts.token ? digest(opts.token) : null
+    this.wss = new WebSocketServer({
+      noServer: true,
+      maxPayload: this.tuning.maxFrameBytes,
+      perMessageDeflate: false,
+      clientTracking: false
+    })
+    this.unsubscribe = opts.backend.onPush((channel, payload) => this.fanOut(channel, payload))
+    this.heartbeat = setInterval(() => this.beat(), this.tuning.heartbeatMs)
+    this.heartbeat.unref()
+  }
+
+  get clientCount(): number {
+    return this.clients.size
+  }
+
+  handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {
+    this.wss.handleUpgrade(req, socket, head, (ws) => this.attach(ws))
+  }
+
+  private attach(ws: WebSocket): void {
+    const c: Client = { ws, authed: this.tokenDigest === null, authFailures: 0, inFlight: 0, alive: true, pending: new Map() }
+    this.clients.add(c)
+    ws.on('pong', () => {
+      c.alive = true
+    })
+    ws.on('message', (data) => {
+      c.alive = true
+      this.onMessage(c, data)
+    })
+    ws.on('error', (err) => {
+      // Oversized frames and protocol errors land here; ws closes that socket only.
+      this.log('websocket client error', err)
+    })
+    ws.on('close', () => {
+      this.clients.delete(c)
+      c.pending.clear()
+    })
+    this.sendHello(c)
+  }
+
+  private sendHello(c: Client): void {
+    this.send(c, JSON.stringify({ kind: 'hello', version: this.opts.version, needsToken: !c.authed } satisfies WsServerMessage))
+  }
+
+  private answer(c: Client, id: number, envelope: Envelope<unknown>): void {
+    let text: string
+    try {
+      text = JSON.stringify({ kind: 'result', id, envelope } satisfies WsServerMessage)
+    } catch (err) {
+      this.log('result could not be serialised', err)
+      text = JSON.stringify({ kind: 'result', id, envelope: errorEnvelope('internal', 'result could not be serialised') } satisfies WsServerMessage)
+    }
+    this.send(c, text)
+  }
+
+  private fail(c: Client, id: number, code: ApiErrorCode, message: string): void {
+    this.answer(c, id, errorEnvelope(code, message))
+  }
+
+  private onMessage(c: Client, data: RawData): void {
+    const size = rawSize(data)
+    const text = rawText(data)
+    if (size > this.tuning.maxMessageBytes) {
+      this.fail(c, recoverId(text), 'too_large', `message of ${size} bytes exceeds the ${this.tuning.maxMessageBytes}-byte limit`)
+      return
+    }
+    let msg: unknown
+    try {
+      msg = JSON.parse(text)
+    } catch {
+      this.fail(c, recoverId(text), 'invalid_request', 'malformed JSON')
+      return
+    }
+    if (typeof msg !== 'object' || msg === null || Array.isArray(msg)) {
+      this.fail(c, UNKNOWN_ID, 'invalid_request', 'message must be a JSON object')
+      return
+    }
+    const m = msg as Record<string, unknown>
+    if (m.kind === 'auth') {
+      this.onAuth(c, m.token)
+      return
+    }
+    const id = typeof m.id === 'number' && Number.isSafeInteger(m.id) ? m.id : null
+    if (m.kind !== 'invoke') {
+      this.fail(c, id ?? UNKNOWN_ID, 'invalid_request', `unknown message kind ${JSON.stringify(m.kind)?.slice(0, 50) ?? 'undefined'}`)
+      return
+    }
+    if (id === null) {
+      this.fail(c, UNKNOWN_ID, 'invalid_request', 'invoke needs an integer id')
+      return
+    }
+    if (!c.authed) {
+      this.fail(c, id, 'unauthorized', 'this server needs an access token: send {kind:"auth", token} first')
+      return
+    }
+    if (c.inFlight >= this.tuning.maxInFlight) {
+      this.fail(c, id, 'busy', `more than ${this.tuning.maxInFlight} requests in flight`)
+      return
+    }
+    c.inFlight++
+    void dispatch(this.opts.backend, m.channel, m.payload, this.log).then((envelope) => {
+      c.inFlight--
+      this.answer(c, id, envelope)
+    })
+  }
+
+  private onAuth(c: Client, token: unknown): void {
+    if (this.tokenDigest === null) {
+      this.sendHello(c)
+      return
+    }
+    if (typeof token === 'string' && token.length <= 1000 && timingSafeEqual(digest(token), this.tokenDigest)) {
+      c.authed = true
+      c.authFailures = 0
+      this.sendHello(c)
+      return
+    }
+    c.authFailures++
+    if (c.authFailures >= this.tuning.maxAuthFailures) {
+      c.ws.close(1008, 'too many failed authentication attempts')
+      return
+    }
+    this.sendHello(c)
+  }
+
+  /** Sends unless the client is hopelessly behind, in which case it is dropped to cap memory. */
+  private send(c: Client, text: string): void {
+    if (c.ws.readyState !== WebSocket.OPEN) return
+    if (c.ws.bufferedAmount > this.tuning.hardLimit) {
+      this.log('dropping a client that stopped reading', new Error(`${c.ws.bufferedAmount} bytes buffered`))
+      c.ws.terminate()
+      return
+    }
+    c.ws.send(text)
+  }
+
+  private fanOut(channel: PushChannel, payload: unknown): void {
+    let text: string | null = null
+    const key = COALESCED.has(channel) ? coalesceKey(channel, payload) : null
+    for (const c of this.clients) {
+      if (!c.authed || c.ws.readyState !== WebSocket.OPEN) continue
+      if (text === null) {
+        try {
+          text = JSON.stringify({ kind: 'push', channel, payload } satisfies WsServerMessage)
+        } catch (err) {
+          this.log(`push ${channel} could not be serialised`, err)
+          return
+        }
+      }
+      if (key !== null && (c.ws.bufferedAmount > this.tuning.highWater || c.pending.size > 0)) {
+        // Newest wins: an old preview is worthless once a newer one exists.
+        c.pending.delete(key)
+        c.pending.set(key, text)
+        this.scheduleFlush()
+        continue
+      }
+      this.send(c, text)
+    }
+  }
+
+  private scheduleFlush(): void {
+    if (this.flushTimer) return
+    this.flushTimer = setInterval(() => {
+      let waiting = false
+      for (const c of this.clients) {
+        if (c.pending.size === 0) continue
+        if (c.ws.bufferedAmount <= this.tuning.lowWater) {
+          const batch = [...c.pending.values()]
+          c.pending.clear()
+          for (const t of batch) this.send(c, t)
+        } else {
+          waiting = true
+        }
+      }
+      if (!waiting && this.flushTimer) {
+        clearInterval(this.flushTimer)
+        this.flushTimer = null
+      }
+    }, 25)
+    this.flushTimer.unref()
+  }
+
+  private beat(): void {
+    for (const c of this.clients) {
+      if (!c.alive) {
+        c.ws.terminate()
+        continue
+      }
+      c.alive = false
+      try {
+        c.ws.ping()
+      } catch {
+        c.ws.terminate()
+      }
+    }
+  }
+
+  async close(): Promise<void> {
+    this.unsubscribe()
+    clearInterval(this.heartbeat)
+    if (this.flushTimer) clearInterval(this.flushTimer)
+    const closing = [...this.clients].map(
+      (c) =>
+        new Promise<void>((done) => {
+          if (c.ws.readyState === WebSocket.CLOSED) return done()
+          const t = setTimeout(() => {
+            c.ws.terminate()
+            done()
+          }, 1000)
+          c.ws.once('close', () => {
+            clearTimeout(t)
+            done()
+          })
+          c.ws.close(1001, 'server shutting down')
+        })
+    )
+    await Promise.all(closing)
+    await new Promise<void>((done) => this.wss.close(() => done()))
+  }
+}
+
+function coalesceKey(channel: PushChannel, payload: unknown): string {
+  const cam = typeof payload === 'object' && payload !== null ? (payload as { cameraId?: unknown }).cameraId : undefined
+  return `${channel}:${typeof cam === 'string' ? cam : ''}`
+}

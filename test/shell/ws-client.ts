@@ -1,0 +1,74 @@
+// A tiny WebSocket test client speaking the browser-mode protocol.
+import WebSocket from 'ws'
+import type { WsServerMessage } from '../../src/shared/api'
+
+export interface TestClient {
+  ws: WebSocket
+  messages: WsServerMessage[]
+  /** resolves with the next message matching pred (already received ones count) */
+  next(pred: (m: WsServerMessage) => boolean, timeoutMs?: number): Promise<WsServerMessage>
+  send(value: unknown): void
+  sendRaw(text: string): void
+  invoke(id: number, channel: string, payload?: unknown): Promise<Extract<WsServerMessage, { kind: 'result' }>>
+  close(): Promise<void>
+}
+
+export function wsUrl(httpUrl: string): string {
+  return httpUrl.replace(/^http/, 'ws').replace(/\/$/, '') + '/api'
+}
+
+export async function connect(httpUrl: string, opts: { origin?: string; headers?: Record<string, string> } = {}): Promise<TestClient> {
+  const ws = new WebSocket(wsUrl(httpUrl), { origin: opts.origin, headers: opts.headers })
+  const messages: WsServerMessage[] = []
+  const waiters: { pred: (m: WsServerMessage) => boolean; done: (m: WsServerMessage) => void }[] = []
+  let consumed = 0
+  ws.on('message', (data) => {
+    const m = JSON.parse(String(data)) as WsServerMessage
+    messages.push(m)
+    for (const w of [...waiters]) {
+      if (w.pred(m)) {
+        waiters.splice(waiters.indexOf(w), 1)
+        w.done(m)
+      }
+    }
+  })
+  await new Promise<void>((done, fail) => {
+    ws.once('open', () => done())
+    ws.once('error', fail)
+    ws.once('unexpected-response', (_req, res) => fail(new Error(`HTTP ${res.statusCode}`)))
+  })
+  const client: TestClient = {
+    ws,
+    messages,
+    next(pred, timeoutMs = 3000) {
+      const found = messages.slice(consumed).find(pred)
+      if (found) return Promise.resolve(found)
+      return new Promise((done, fail) => {
+        const t = setTimeout(() => fail(new Error('timed out waiting for a message')), timeoutMs)
+        waiters.push({
+          pred,
+          done: (m) => {
+            clearTimeout(t)
+            done(m)
+          }
+        })
+      })
+    },
+    send: (value) => ws.send(JSON.stringify(value)),
+    sendRaw: (text) => ws.send(text),
+    async invoke(id, channel, payload) {
+      ws.send(JSON.stringify({ kind: 'invoke', id, channel, payload }))
+      const m = await client.next((x) => x.kind === 'result' && x.id === id)
+      return m as Extract<WsServerMessage, { kind: 'result' }>
+    },
+    close: () =>
+      new Promise<void>((done) => {
+        if (ws.readyState === WebSocket.CLOSED) return done()
+        ws.once('close', () => done())
+        ws.close()
+      })
+  }
+  void consumed
+  consumed = 0
+  return client
+}
