@@ -1,0 +1,64 @@
+// Shape of the lowdb document (db.json in the data dir). Images are files beside it (see media.ts),
+// never inside the JSON. Embeddings are stored as base64 of a little-endian Float32Array so a
+// 512-d vector costs ~2.7 kB of JSON instead of ~10 kB of decimal text.
+import type {
+  CameraConfig,
+  EventRecord,
+  FaceQuality,
+  Person,
+  ReviewItem,
+  Settings
+} from '../../shared/types'
+
+export interface StoredPhoto {
+  id: string
+  personId: string
+  media: string
+  addedAt: number
+  source: 'upload' | 'review'
+  quality: FaceQuality
+  /** base64 Float32Array(512), L2-normalised */
+  embedding: string
+}
+
+export type StoredPerson = Omit<Person, 'photos'> & { photos: StoredPhoto[] }
+
+/** "this track is not that person": keeps a rejected track from being queued again for the same person */
+export interface Rejection {
+  cameraId: string
+  trackId: string
+  personId: string
+  at: number
+  operator: string
+}
+
+export interface DbSchema {
+  schemaVersion: 1
+  people: StoredPerson[]
+  cameras: CameraConfig[]
+  events: EventRecord[]
+  review: ReviewItem[]
+  rejections: Rejection[]
+  settings: Settings
+}
+
+export const DEFAULT_SETTINGS: Settings = {
+  // Calibrated on lfw-subset (see README "Thresholds"); the inference owner updates these numbers.
+  thresholds: { accept: 0.5, review: 0.35 },
+  retentionDays: 30,
+  executionProvider: 'cpu',
+  workers: 2,
+  minEnrolQuality: 0.3
+}
+
+export function emptyDb(): DbSchema {
+  return {
+    schemaVersion: 1,
+    people: [],
+    cameras: [],
+    events: [],
+    review: [],
+    rejections: [],
+    settings: structuredClone(DEFAULT_SETTINGS)
+  }
+}
