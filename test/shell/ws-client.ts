@@ -21,7 +21,6 @@ export async function connect(httpUrl: string, opts: { origin?: string; headers?
   const ws = new WebSocket(wsUrl(httpUrl), { origin: opts.origin, headers: opts.headers })
   const messages: WsServerMessage[] = []
   const waiters: { pred: (m: WsServerMessage) => boolean; done: (m: WsServerMessage) => void }[] = []
-  let consumed = 0
   ws.on('message', (data) => {
     const m = JSON.parse(String(data)) as WsServerMessage
     messages.push(m)
@@ -41,7 +40,7 @@ export async function connect(httpUrl: string, opts: { origin?: string; headers?
     ws,
     messages,
     next(pred, timeoutMs = 3000) {
-      const found = messages.slice(consumed).find(pred)
+      const found = messages.find(pred)
       if (found) return Promise.resolve(found)
       return new Promise((done, fail) => {
         const t = setTimeout(() => fail(new Error('timed out waiting for a message')), timeoutMs)
@@ -68,7 +67,5 @@ export async function connect(httpUrl: string, opts: { origin?: string; headers?
         ws.close()
       })
   }
-  void consumed
-  consumed = 0
   return client
 }
