@@ -77,9 +77,9 @@ describe('browser-mode entry point', () => {
 
   // The generated-token rule for non-loopback binds is tested through resolveToken (net-policy
   // tests): tests never bind to external interfaces.
-  it('prints the token and a URL carrying it in the fragment', async () => {
+  it('prints the token and a URL carrying it', async () => {
     const p = run(['--port', '0', '--token', 'tok-123', '--data-dir', join(tmp, 'data'), '--static-dir', tmp])
-    await waitFor(() => p.output().match(/with token: +http:\/\/127\.0\.0\.1:\d+\/#token=tok-123/))
+    await waitFor(() => p.output().match(/with token: +http:\/\/127\.0\.0\.1:\d+\/\?token=tok-123/))
     expect(p.output()).toContain('access token: tok-123\n')
     p.child.kill('SIGINT')
     expect(await p.exited).toBe(0)

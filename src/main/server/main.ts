@@ -112,9 +112,9 @@ async function main(): Promise<void> {
   console.log(`Vigil browser mode: open ${server.url}`)
   console.log(`  data: ${cli.dataDir}`)
   if (server.token) {
-    // The fragment never reaches the server or its logs; the console reads it to authenticate.
     console.log(`  access token: ${server.token}${server.tokenGenerated ? ' (generated: this address is reachable from other machines)' : ''}`)
-    console.log(`  with token:   ${server.url}#token=${encodeURIComponent(server.token)}`)
+    // The console reads ?token= once, then drops it from the address bar; the server never logs URLs.
+    console.log(`  with token:   ${server.url}?token=${encodeURIComponent(server.token)}`)
   }
   if (!isLoopbackHost(server.host)) console.log('  warning: serving over plain HTTP; use it only on a trusted network')
 
