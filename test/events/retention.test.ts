@@ -1,0 +1,191 @@
+import { existsSync, readFileSync } from 'node:fs'
+import { mkdir, writeFile } from 'node:fs/promises'
+import { join } from 'node:path'
+import { afterEach, beforeEach, describe, expect, it } from 'vitest'
+import type { ReviewItem } from '../../src/shared/types'
+import { EventLog, startRetention, type TrackEventInput } from '../../src/main/events/events'
+import { Store } from '../../src/main/store/db'
+import { MediaStore } from '../../src/main/store/media'
+import { jpeg, recordingLogger, tempDir } from '../store/helpers'
+
+const DAY = 86_400_000
+const NOW = Date.UTC(2026, 10, 29, 12, 0, 0)
+
+let dir: string
+let cleanup: () => Promise<void>
+let store: Store
+let media: MediaStore
+let log: EventLog
+
+beforeEach(async () => {
+  ;({ dir, cleanup } = await tempDir('vigil-retention-'))
+  store = await Store.open(dir, { logger: recordingLogger() })
+  media = new MediaStore(dir)
+  log = new EventLog(store, media, { lazyWriteMs: 10, logger: recordingLogger() })
+})
+afterEach(async () => {
+  await store.close()
+  await cleanup()
+})
+
+async function event(trackId: string, at: number, extra: Partial<TrackEventInput> = {}) {
+  const r = await log.upsertTrackEvent({
+    cameraId: 'cam-1',
+    trackId,
+    band: 'review',
+    personId: 'p1',
+    personName: 'Ada',
+    score: 0.4,
+    box: { x: 0, y: 0, w: 40, h: 40 },
+    at,
+    crop: await jpeg(),
+    snapshot: await jpeg(1, 2, 3),
+    decision: 'pending',
+    ...extra
+  })
+  return r.event
+}
+
+function reviewFor(eventId: string, crop: string, snapshot: string, createdAt: number): ReviewItem {
+  return {
+    id: `rv-${eventId}`,
+    eventId,
+    cameraId: 'cam-1',
+    trackId: 't',
+    createdAt,
+    status: 'pending',
+    version: 0,
+    candidates: [{ personId: 'p1', name: 'Ada', score: 0.4 }],
+    personId: 'p1',
+    box: { x: 0, y: 0, w: 40, h: 40 },
+    crop,
+    snapshot,
+    cropQuality: { sizePx: 40, detScore: 0.9, blur: 80, yawDeg: 3, pitchDeg: 2, score: 0.6 },
+    decidedBy: null,
+    decidedAt: null,
+    audit: []
+  }
+}
+
+describe('purge', () => {
+  it('removes old events, their review items, rejections and files, and keeps everything recent', async () => {
+    const old = await event('old', NOW - 40 * DAY)
+    const edge = await event('edge', NOW - 31 * DAY)
+    await log.upsertTrackEvent({ ...baseFrame('edge'), at: NOW - 31 * DAY + 1000 })
+    // started long ago but still seen recently: kept (retention counts from the last sighting)
+    await store.mutate((d) => d.events.push({ ...edge, id: 'long', trackId: 'long', startedAt: NOW - 60 * DAY, updatedAt: NOW - DAY, crop: null, snapshot: null }))
+    const fresh = await event('fresh', NOW - 2 * DAY)
+    // the review item of the old event has its own image copies; the fresh one reuses the event's
+    const rvCrop = await media.put('crops', await jpeg(9, 9, 9), NOW - 40 * DAY)
+    const rvSnap = await media.put('snapshots', await jpeg(8, 8, 8), NOW - 40 * DAY)
+    // a gallery photo made from the old event's crop must survive
+    const photoKey = old.crop as string
+    await store.mutate((d) => {
+      d.review.push(reviewFor(old.id, rvCrop, rvSnap, NOW - 40 * DAY))
+      d.review.push(reviewFor(fresh.id, fresh.crop as string, fresh.snapshot as string, NOW - 2 * DAY))
+      d.rejections.push({ cameraId: 'cam-1', trackId: 'old', personId: 'p1', at: NOW - 40 * DAY, operator: 'op' })
+      d.rejections.push({ cameraId: 'cam-1', trackId: 'fresh', personId: 'p1', at: NOW - DAY, operator: 'op' })
+      d.people.push({
+        id: 'p1',
+        name: 'Ada',
+        notes: '',
+        threshold: null,
+        createdAt: NOW - 50 * DAY,
+        updatedAt: NOW - 50 * DAY,
+        photos: [
+          {
+            id: 'ph1',
+            personId: 'p1',
+            media: photoKey,
+            addedAt: NOW - 40 * DAY,
+            source: 'review',
+            quality: { sizePx: 40, detScore: 0.9, blur: 80, yawDeg: 3, pitchDeg: 2, score: 0.6 },
+            embedding: ''
+          }
+        ]
+      })
+    })
+
+    const r = await log.purge(30, NOW)
+    expect(r.events).toBe(2) // old and edge (last seen 31 days ago)
+    expect(r.reviews).toBe(1)
+    // old snapshot, edge crop+snapshot, review crop+snapshot; the old crop is a gallery photo
+    expect(r.files).toBe(5)
+    expect(store.data.events.map((e) => e.trackId).sort()).toEqual(['fresh', 'long'])
+    expect(store.data.review.map((x) => x.eventId)).toEqual([fresh.id])
+    expect(store.data.rejections.map((x) => x.trackId)).toEqual(['fresh'])
+    for (const k of [old.snapshot, edge.crop, edge.snapshot, rvCrop, rvSnap]) expect(existsSync(media.path(k as string))).toBe(false)
+    for (const k of [photoKey, fresh.crop, fresh.snapshot]) expect(existsSync(media.path(k as string))).toBe(true)
+    // written before files were deleted
+    const disk = JSON.parse(readFileSync(join(dir, 'db.json'), 'utf8')) as { events: { id: string }[] }
+    expect(disk.events.map((e) => e.id).sort()).toEqual([fresh.id, 'long'].sort())
+
+    // idempotent
+    expect(await log.purge(30, NOW)).toEqual({ events: 0, files: 0, reviews: 0 })
+  })
+
+  it('sweeps orphaned files and temp leftovers in old day folders, never photos or today', async () => {
+    const orphanOld = await media.put('crops', await jpeg(), NOW - 45 * DAY)
+    const orphanNew = await media.put('crops', await jpeg(), NOW)
+    const photoOld = await media.put('photos', await jpeg(), NOW - 45 * DAY)
+    const tmpDir = join(dir, 'media', 'snapshots', '2026-01-01')
+    await mkdir(tmpDir, { recursive: true })
+    await writeFile(join(tmpDir, 'abc.jpg.tmp'), 'partial')
+    const r = await log.purge(30, NOW)
+    expect(r.files).toBe(1)
+    expect(existsSync(media.path(orphanOld))).toBe(false)
+    expect(existsSync(media.path(orphanNew))).toBe(true)
+    expect(existsSync(media.path(photoOld))).toBe(true)
+    expect(existsSync(tmpDir)).toBe(false)
+  })
+
+  it('a purged track id seen again starts a fresh event', async () => {
+    const old = await event('t1', NOW - 40 * DAY)
+    await log.purge(30, NOW)
+    const again = await log.upsertTrackEvent({ ...baseFrame('t1'), at: NOW - 40 * DAY + 100 })
+    expect(again.created).toBe(true)
+    expect(again.event.id).not.toBe(old.id)
+  })
+
+  it('rejects a nonsensical retention', async () => {
+    await expect(log.purge(0, NOW)).rejects.toThrow(/positive number of days/)
+    await expect(log.purge(Number.NaN, NOW)).rejects.toMatchObject({ code: 'invalid_request' })
+  })
+})
+
+describe('startRetention', () => {
+  it('purges on a timer with the current setting and stops', async () => {
+    await event('old', Date.now() - 10 * DAY)
+    await event('new', Date.now() - 1 * DAY)
+    await store.mutate((d) => (d.settings.retentionDays = 5))
+    const results: number[] = []
+    const stop = startRetention(store, media, undefined, 1000, { log, initialDelayMs: 5, onPurged: (r) => results.push(r.events), logger: recordingLogger() })
+    await new Promise((r) => setTimeout(r, 150))
+    stop()
+    expect(results[0]).toBe(1)
+    expect(store.data.events.map((e) => e.trackId)).toEqual(['new'])
+    expect(() => startRetention(store, media, () => 30, 10)).toThrow(/at least 1000 ms/)
+  })
+
+  it('logs instead of throwing when the setting is invalid', async () => {
+    const logger = recordingLogger()
+    const stop = startRetention(store, media, () => -1, 1000, { log, initialDelayMs: 5, logger })
+    await new Promise((r) => setTimeout(r, 100))
+    stop()
+    expect(logger.errors.join('\n')).toMatch(/purge failed: retention must be a positive number of days/)
+  })
+})
+
+function baseFrame(trackId: string): TrackEventInput {
+  return {
+    cameraId: 'cam-1',
+    trackId,
+    band: 'review',
+    personId: 'p1',
+    personName: 'Ada',
+    score: 0.3,
+    box: { x: 0, y: 0, w: 40, h: 40 },
+    at: NOW,
+    decision: 'pending'
+  }
+}
