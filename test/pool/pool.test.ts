@@ -107,7 +107,8 @@ describe('InferencePool lifecycle', () => {
 
   it('answers bad input with clear errors without losing the worker, and close() fails queued jobs and refuses new ones', async () => {
     const images = await loadTestImages(1)
-    const pool = await InferencePool.create({ size: 1, workerEntry: testWorker, extra: { delayMs: 100 } })
+    // execPath as the Electron shell passes it (there: process.execPath + ELECTRON_RUN_AS_NODE)
+    const pool = await InferencePool.create({ size: 1, workerEntry: testWorker, extra: { delayMs: 100 }, execPath: process.execPath })
     const pid = pool.workers()[0].pid
     await expect(pool.analyzeEncoded(new Uint8Array(0))).rejects.toMatchObject({ code: 'bad_image' })
     await expect(pool.analyzeRaw({ data: new Uint8Array(5), width: 2, height: 2 })).rejects.toMatchObject({ code: 'bad_image' })
