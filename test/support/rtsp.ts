@@ -13,6 +13,8 @@ const SCRIPT = join(dirname(fileURLToPath(import.meta.url)), 'rtsp-server.py')
 export interface RtspServer {
   url: string
   port: number
+  /** pid of the server process (null while stopped), e.g. to SIGSTOP it and simulate a hung camera */
+  pid(): number | null
   stop(): Promise<void>
   /** starts the server again on the same port (after stop(), or restarts a running one) */
   restart(): Promise<void>
@@ -123,6 +125,7 @@ export async function startRtspServer(opts: RtspServerOptions): Promise<RtspServ
   return {
     url: `rtsp://127.0.0.1:${port}${mount}`,
     port,
+    pid: () => proc?.pid ?? null,
     async stop() {
       const p = proc
       proc = null

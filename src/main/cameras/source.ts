@@ -69,6 +69,8 @@ interface Run {
 type Listener<E extends keyof CameraSourceEvents> = CameraSourceEvents[E]
 
 const KILL_GRACE_MS = 2000
+/** online this long → the backoff starts again at 1 s; a camera that flaps keeps backing off */
+const STABLE_MS = 10_000
 
 export class CameraSource extends EventEmitter {
   private config: CameraConfig
@@ -84,6 +86,8 @@ export class CameraSource extends EventEmitter {
   private tick: NodeJS.Timeout | null = null
   /** consecutive failed runs since the last frame: drives the backoff */
   private failures = 0
+  private onlineSince: number | null = null
+  private updating: Promise<void> = Promise.resolve()
   /** went online since the last start()/update(): later failures are 'offline', earlier ones 'error' */
   private everOnline = false
   private latest: CameraFrame | null = null
@@ -142,6 +146,11 @@ export class CameraSource extends EventEmitter {
     return { ...this.st, fps: round1(this.meter.rate(Date.now())) }
   }
 
+  /** pid of the running ffmpeg, for diagnostics */
+  pid(): number | null {
+    return this.run?.proc.pid ?? null
+  }
+
   stats(): CameraSourceStats {
     return { ...this.counters }
   }
@@ -192,8 +201,15 @@ export class CameraSource extends EventEmitter {
    * maxDetectWidth, loop) restart the process; name/minFaceSize are taken as they are;
    * enabled=false stops ingest, enabled=true starts it.
    */
-  async update(config: CameraConfig): Promise<void> {
-    if (config.id !== this.config.id) throw new Error(`camera id cannot change (${this.config.id} → ${config.id})`)
+  update(config: CameraConfig): Promise<void> {
+    if (config.id !== this.config.id) return Promise.reject(new Error(`camera id cannot change (${this.config.id} → ${config.id})`))
+    // serialised: two quick edits must not interleave their stop/start
+    const next = this.updating.then(() => this.applyUpdate(config))
+    this.updating = next.catch(() => {})
+    return next
+  }
+
+  private async applyUpdate(config: CameraConfig): Promise<void> {
     const prev = this.config
     this.config = { ...config }
     const restartNeeded =
@@ -367,7 +383,7 @@ export class CameraSource extends EventEmitter {
     this.meter.add(at)
     this.st.lastFrameAt = at
     if (this.st.state !== 'online') {
-      this.failures = 0
+      this.onlineSince = at
       this.everOnline = true
       this.st.width = run.sourceSize?.width ?? null
       this.st.height = run.sourceSize?.height ?? null
@@ -446,6 +462,7 @@ export class CameraSource extends EventEmitter {
   private onTick(): void {
     const r = this.run
     const now = Date.now()
+    if (this.st.state === 'online' && this.onlineSince !== null && now - this.onlineSince >= STABLE_MS) this.failures = 0
     if (r && this.running) {
       const since = r.lastActivityAt ?? r.startedAt
       if (now - since > this.opts.watchdogMs) {
