@@ -6,7 +6,7 @@ import type { EventRecord } from '../../src/shared/types'
 import { EventLog, type TrackEventInput } from '../../src/main/events/events'
 import { Store } from '../../src/main/store/db'
 import { MediaStore } from '../../src/main/store/media'
-import { jpeg, recordingLogger, tempDir } from '../store/helpers'
+import { jpeg, recordingLogger, tempDir, waitFor } from '../store/helpers'
 
 let dir: string
 let cleanup: () => Promise<void>
@@ -59,8 +59,7 @@ describe('upsertTrackEvent', () => {
     expect(all).toHaveLength(1)
     expect(all[0]).toMatchObject({ startedAt: T0, updatedAt: T0 + 2000, score: 0.6, box: { x: 10 } })
     // plain live updates reach the disk within lazyWriteMs
-    await new Promise((r) => setTimeout(r, 80))
-    expect(onDisk()[0].updatedAt).toBe(T0 + 2000)
+    await waitFor(() => expect(onDisk()[0].updatedAt).toBe(T0 + 2000))
   })
 
   it('a different person, unknown, another camera or a long silence starts a new event', async () => {
@@ -88,9 +87,10 @@ describe('upsertTrackEvent', () => {
     const better = await log.upsertTrackEvent(frame({ at: T0 + 400, score: 0.7, crop: await jpeg(4, 4, 4), snapshot: await jpeg(5, 5, 5), box: { x: 77, y: 0, w: 50, h: 60 } }))
     expect(better.event.crop).not.toBe(oldCrop)
     expect(better.event).toMatchObject({ score: 0.7, box: { x: 77 } })
-    await new Promise((r) => setTimeout(r, 80))
-    expect(existsSync(media.path(oldCrop))).toBe(false)
-    expect(existsSync(media.path(oldSnap))).toBe(false)
+    await waitFor(() => {
+      expect(existsSync(media.path(oldCrop))).toBe(false)
+      expect(existsSync(media.path(oldSnap))).toBe(false)
+    })
     expect(existsSync(media.path(better.event.crop as string))).toBe(true)
     expect(onDisk()[0].crop).toBe(better.event.crop)
     // only the live files remain: no copies of the worse frame
@@ -119,8 +119,11 @@ describe('upsertTrackEvent', () => {
         audit: []
       })
     )
-    await log.upsertTrackEvent(frame({ at: T0 + 100, score: 0.45, band: 'review', crop: await jpeg(7, 7, 7) }))
-    await new Promise((r) => setTimeout(r, 80))
+    const r2 = await log.upsertTrackEvent(frame({ at: T0 + 100, score: 0.45, band: 'review', crop: await jpeg(7, 7, 7) }))
+    // the event moved on to the better crop (so the deferred clean-up did run) …
+    await waitFor(() => expect(onDisk()[0].crop).toBe(r2.event.crop))
+    await store.write()
+    // … but the review item's file stays
     expect(existsSync(media.path(r1.event.crop as string))).toBe(true)
   })
 

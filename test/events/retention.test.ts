@@ -6,7 +6,7 @@ import type { ReviewItem } from '../../src/shared/types'
 import { EventLog, startRetention, type TrackEventInput } from '../../src/main/events/events'
 import { Store } from '../../src/main/store/db'
 import { MediaStore } from '../../src/main/store/media'
-import { jpeg, recordingLogger, tempDir } from '../store/helpers'
+import { jpeg, recordingLogger, tempDir, waitFor } from '../store/helpers'
 
 const DAY = 86_400_000
 const NOW = Date.UTC(2026, 10, 29, 12, 0, 0)
@@ -160,7 +160,7 @@ describe('startRetention', () => {
     await store.mutate((d) => (d.settings.retentionDays = 5))
     const results: number[] = []
     const stop = startRetention(store, media, undefined, 1000, { log, initialDelayMs: 5, onPurged: (r) => results.push(r.events), logger: recordingLogger() })
-    await new Promise((r) => setTimeout(r, 150))
+    await waitFor(() => expect(results).toHaveLength(1))
     stop()
     expect(results[0]).toBe(1)
     expect(store.data.events.map((e) => e.trackId)).toEqual(['new'])
@@ -170,9 +170,8 @@ describe('startRetention', () => {
   it('logs instead of throwing when the setting is invalid', async () => {
     const logger = recordingLogger()
     const stop = startRetention(store, media, () => -1, 1000, { log, initialDelayMs: 5, logger })
-    await new Promise((r) => setTimeout(r, 100))
+    await waitFor(() => expect(logger.errors.join('\n')).toMatch(/purge failed: retention must be a positive number of days/))
     stop()
-    expect(logger.errors.join('\n')).toMatch(/purge failed: retention must be a positive number of days/)
   })
 })
 

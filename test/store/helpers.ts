@@ -46,3 +46,17 @@ export function sampleEvent(over: Partial<EventRecord> = {}): EventRecord {
     ...over
   }
 }
+
+/** Polls `check` until it passes (returns without throwing) or `timeoutMs` elapses; the machine is shared and slow. */
+export async function waitFor(check: () => void, timeoutMs = 5000): Promise<void> {
+  const end = Date.now() + timeoutMs
+  for (;;) {
+    try {
+      check()
+      return
+    } catch (e) {
+      if (Date.now() > end) throw e
+      await new Promise((r) => setTimeout(r, 10))
+    }
+  }
+}

@@ -361,15 +361,21 @@ export class EventLog {
   private async removeUnreferenced(keys: readonly MediaKey[]): Promise<number> {
     if (keys.length === 0) return 0
     const refs = this.referencedKeys()
+    const todo = keys.filter((k) => !refs.has(k))
     let n = 0
-    for (const k of keys) {
-      if (refs.has(k)) continue
-      try {
-        if (await this.media.remove(k)) n++
-      } catch (err) {
-        this.logger.warn(`[events] could not delete ${k}: ${err instanceof Error ? err.message : String(err)}`)
+    let next = 0
+    // a few unlinks in flight: a month of events is tens of thousands of files
+    const worker = async (): Promise<void> => {
+      while (next < todo.length) {
+        const k = todo[next++]
+        try {
+          if (await this.media.remove(k)) n++
+        } catch (err) {
+          this.logger.warn(`[events] could not delete ${k}: ${err instanceof Error ? err.message : String(err)}`)
+        }
       }
     }
+    await Promise.all(Array.from({ length: Math.min(8, todo.length) }, worker))
     return n
   }
 
