@@ -92,6 +92,8 @@ describe('browser-mode server: static files', () => {
     expect(route.status).toBe(200)
     expect(route.body).toContain('<title>Vigil</title>')
     expect((await get(s, '/assets/missing.js')).status).toBe(404)
+    // Browsers request it unasked: no console error for a console without one.
+    expect((await get(s, '/favicon.ico')).status).toBe(204)
   })
 
   it.each(['/../secret.txt', '/..%2fsecret.txt', '/%2e%2e/secret.txt', '/assets/..%2f..%2fsecret.txt', '/..\\secret.txt', '/%2e%2e%5csecret.txt', '/.env', '/x%00.html', '/%E0%A4%A'])(

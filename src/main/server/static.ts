@@ -100,6 +100,12 @@ export async function serveStatic(req: IncomingMessage, res: ServerResponse, opt
   let size = await isFile(path)
   if (size === null) {
     if (!target.wantsPage) {
+      if (target.path === resolve(opts.root, 'favicon.ico')) {
+        // Browsers ask for it unprompted; a 404 would show up as a console error on every load.
+        res.writeHead(204, { ...opts.headers, 'Cache-Control': 'public, max-age=86400' })
+        res.end()
+        return
+      }
       plain(res, 404, 'not found', opts.headers)
       return
     }
