@@ -1,0 +1,20 @@
+import type { ExecutionProvider, WorkerInfo } from '@shared/types'
+
+const SHORT: Record<ExecutionProvider, string> = { cpu: 'CPU', cuda: 'CUDA GPU', dml: 'DirectML GPU', coreml: 'Core ML' }
+
+/** Header line for the inference pool: "CPU ×2", "CUDA GPU ×1 · CPU ×1 · 1 crashed". */
+export function workerSummary(workers: WorkerInfo[]): { text: string; trouble: boolean; fellBack: boolean } {
+  if (!workers.length) return { text: 'no workers', trouble: true, fellBack: false }
+  const live = workers.filter((w) => w.state !== 'crashed' && w.state !== 'stopped')
+  const byProvider = new Map<ExecutionProvider, number>()
+  for (const w of live) byProvider.set(w.provider, (byProvider.get(w.provider) ?? 0) + 1)
+  const parts = [...byProvider].map(([p, n]) => `${SHORT[p]} ×${n}`)
+  const crashed = workers.filter((w) => w.state === 'crashed').length
+  if (crashed) parts.push(`${crashed} crashed`)
+  if (!live.length && !crashed) parts.push('stopped')
+  return {
+    text: parts.join(' · '),
+    trouble: crashed > 0 || live.length === 0,
+    fellBack: workers.some((w) => w.provider !== w.requested)
+  }
+}

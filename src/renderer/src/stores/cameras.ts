@@ -1,0 +1,79 @@
+import { defineStore } from 'pinia'
+import { computed, ref, shallowReactive } from 'vue'
+import type { CameraInput } from '@shared/api'
+import type { CameraTestResult, CameraView, FrameOverlay, PreviewFrame } from '@shared/types'
+import { useApi } from '../api'
+import { useToastStore } from './toasts'
+
+export interface OverlayEntry {
+  overlay: FrameOverlay
+  /** local clock when it arrived: overlays are hidden when they go stale, whatever the engine's clock says */
+  receivedAt: number
+}
+
+export const useCamerasStore = defineStore('cameras', () => {
+  const cameras = ref<CameraView[]>([])
+  const loaded = ref(false)
+  // Previews and overlays arrive several times a second per camera: shallow maps so each update
+  // re-renders only the tile of that camera, and only the newest frame is ever kept.
+  const previews = shallowReactive(new Map<string, PreviewFrame>())
+  const overlays = shallowReactive(new Map<string, OverlayEntry>())
+
+  const byId = computed(() => new Map(cameras.value.map((c) => [c.id, c])))
+  const troubled = computed(() => cameras.value.filter((c) => c.status.state === 'offline' || c.status.state === 'error'))
+
+  async function load(): Promise<void> {
+    try {
+      cameras.value = await useApi().camerasList()
+      loaded.value = true
+    } catch (e) {
+      useToastStore().error(e, 'Could not load cameras')
+    }
+  }
+
+  function upsert(view: CameraView): void {
+    const i = cameras.value.findIndex((c) => c.id === view.id)
+    if (i >= 0) cameras.value.splice(i, 1, view)
+    else cameras.value.push(view)
+  }
+
+  async function create(input: CameraInput): Promise<CameraView> {
+    const v = await useApi().camerasCreate(input)
+    upsert(v)
+    return v
+  }
+
+  async function update(id: string, patch: Partial<CameraInput>): Promise<CameraView> {
+    const v = await useApi().camerasUpdate({ id, ...patch })
+    upsert(v)
+    return v
+  }
+
+  async function remove(id: string): Promise<void> {
+    await useApi().camerasDelete({ id })
+    cameras.value = cameras.value.filter((c) => c.id !== id)
+    previews.delete(id)
+    overlays.delete(id)
+  }
+
+  function test(url: string): Promise<CameraTestResult> {
+    return useApi().camerasTest({ url })
+  }
+
+  return {
+    cameras,
+    loaded,
+    previews,
+    overlays,
+    byId,
+    troubled,
+    load,
+    create,
+    update,
+    remove,
+    test,
+    applyStatus: upsert,
+    setPreview: (p: PreviewFrame) => previews.set(p.cameraId, p),
+    setOverlay: (o: FrameOverlay) => overlays.set(o.cameraId, { overlay: o, receivedAt: Date.now() })
+  }
+})
