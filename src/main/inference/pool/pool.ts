@@ -38,6 +38,8 @@ export interface PoolOptions {
   threadsPerWorker?: number
   /** jobs waiting for a worker before new ones are refused with ApiError('busy') (default 64) */
   maxQueue?: number
+  /** input bytes held by waiting jobs before new ones are refused with 'busy' (default 256 MiB) */
+  maxQueueBytes?: number
   /** a worker that does not answer a job within this time is killed and replaced (default 30 s) */
   jobTimeoutMs?: number
   /** a worker that is not ready within this time is killed (default 60 s) */
@@ -55,7 +57,7 @@ export interface PoolOptions {
   maxInputBytes?: number
   /** worker stdout/stderr lines (default: prefixed onto this process's stderr) */
   onLog?: (workerId: number, line: string) => void
-  /** called whenever a worker changes state (for system.info pushes) */
+  /** called on every worker state change, i.e. twice per job: throttle before pushing to a UI */
   onWorkersChanged?: (workers: WorkerInfo[]) => void
 }
 
@@ -77,6 +79,7 @@ export interface PoolCounters {
 interface Job {
   id: number
   input: JobInput
+  bytes: number
   opts?: AnalyzeOptions
   attempts: number
   failures: string[]
@@ -130,6 +133,7 @@ export function validateRawImage(image: RgbImage): void {
 export class InferencePool implements Analyzer {
   private readonly slots: Slot[] = []
   private readonly queue: Job[] = []
+  private queuedBytes = 0
   private readonly replaceTimers = new Set<NodeJS.Timeout>()
   private nextWorkerId = 1
   private nextJobId = 1
@@ -144,6 +148,7 @@ export class InferencePool implements Analyzer {
     private readonly provider: ExecutionProvider,
     private readonly threads: number,
     private readonly maxQueue: number,
+    private readonly maxQueueBytes: number,
     private readonly jobTimeoutMs: number,
     private readonly startTimeoutMs: number,
     private readonly maxInputBytes: number,
@@ -160,6 +165,7 @@ export class InferencePool implements Analyzer {
     const size = positiveInt('size', opts.size, cores)
     const threads = positiveInt('threadsPerWorker', opts.threadsPerWorker, Math.max(1, Math.floor(cores / size)))
     const maxQueue = positiveInt('maxQueue', opts.maxQueue, 64)
+    const maxQueueBytes = positiveInt('maxQueueBytes', opts.maxQueueBytes, 256 * 1024 * 1024)
     const jobTimeoutMs = positiveInt('jobTimeoutMs', opts.jobTimeoutMs, 30_000)
     const startTimeoutMs = positiveInt('startTimeoutMs', opts.startTimeoutMs, 60_000)
     const maxInputBytes = positiveInt('maxInputBytes', opts.maxInputBytes, 64 * 1024 * 1024)
@@ -174,6 +180,7 @@ export class InferencePool implements Analyzer {
       opts.provider ?? 'cpu',
       threads,
       maxQueue,
+      maxQueueBytes,
       jobTimeoutMs,
       startTimeoutMs,
       maxInputBytes,
@@ -200,7 +207,7 @@ export class InferencePool implements Analyzer {
     if (bytes.length > this.maxInputBytes) {
       return Promise.reject(new ApiError('too_large', `image of ${bytes.length} bytes exceeds the ${this.maxInputBytes}-byte limit`))
     }
-    return this.submit({ kind: 'encoded', bytes }, opts)
+    return this.submit({ kind: 'encoded', bytes }, bytes.length, opts)
   }
 
   analyzeRaw(image: RgbImage, opts?: AnalyzeOptions): Promise<AnalyzeResult> {
@@ -213,7 +220,7 @@ export class InferencePool implements Analyzer {
       return Promise.reject(new ApiError('too_large', `frame of ${image.data.length} bytes exceeds the ${this.maxInputBytes}-byte limit`))
     }
     // Only the fields the worker needs cross IPC; a caller's extra fields would be copied too.
-    return this.submit({ kind: 'raw', image: { data: image.data, width: image.width, height: image.height } }, opts)
+    return this.submit({ kind: 'raw', image: { data: image.data, width: image.width, height: image.height } }, image.data.length, opts)
   }
 
   workers(): WorkerInfo[] {
@@ -238,7 +245,7 @@ export class InferencePool implements Analyzer {
   private async shutdown(): Promise<void> {
     for (const t of this.replaceTimers) clearTimeout(t)
     this.replaceTimers.clear()
-    for (const job of this.queue.splice(0)) job.reject(new ApiError('internal', 'inference pool closed before the job started'))
+    for (const job of this.takeQueue()) job.reject(new ApiError('internal', 'inference pool closed before the job started'))
     await Promise.all(
       this.slots.map(async (slot) => {
         const child = slot.child
@@ -252,24 +259,39 @@ export class InferencePool implements Analyzer {
         clearTimeout(kill)
       })
     )
+    for (const slot of this.slots) slot.info.state = 'stopped'
     this.changed()
   }
 
-  private submit(input: JobInput, opts: AnalyzeOptions | undefined): Promise<AnalyzeResult> {
+  private submit(input: JobInput, bytes: number, opts: AnalyzeOptions | undefined): Promise<AnalyzeResult> {
     if (this.closing) return Promise.reject(new ApiError('internal', 'inference pool is closed'))
     if (this.brokenReason) return Promise.reject(new ApiError('internal', `inference workers cannot start: ${this.brokenReason}`))
-    if (this.queue.length >= this.maxQueue && !this.idleSlot()) {
-      this.counters_.rejectedBusy++
-      return Promise.reject(
-        new ApiError('busy', `inference queue is full (${this.queue.length} jobs waiting for ${this.size} workers); try again shortly`, {
-          queueDepth: this.queue.length
-        })
-      )
+    if (!this.idleSlot()) {
+      const full =
+        this.queue.length >= this.maxQueue
+          ? `${this.queue.length} jobs`
+          : this.queue.length > 0 && this.queuedBytes + bytes > this.maxQueueBytes
+            ? `${Math.round(this.queuedBytes / 1048576)} MiB of images`
+            : null
+      if (full) {
+        this.counters_.rejectedBusy++
+        return Promise.reject(
+          new ApiError('busy', `inference queue is full (${full} waiting for ${this.size} workers); try again shortly`, {
+            queueDepth: this.queue.length
+          })
+        )
+      }
     }
     return new Promise<AnalyzeResult>((resolve, reject) => {
-      this.queue.push({ id: this.nextJobId++, input, opts, attempts: 0, failures: [], resolve, reject })
+      this.queue.push({ id: this.nextJobId++, input, bytes, opts, attempts: 0, failures: [], resolve, reject })
+      this.queuedBytes += bytes
       this.dispatch()
     })
+  }
+
+  private takeQueue(): Job[] {
+    this.queuedBytes = 0
+    return this.queue.splice(0)
   }
 
   private idleSlot(): Slot | undefined {
@@ -278,7 +300,9 @@ export class InferencePool implements Analyzer {
 
   private dispatch(): void {
     for (let slot = this.idleSlot(); slot && this.queue.length > 0; slot = this.idleSlot()) {
-      this.assign(slot, this.queue.shift() as Job)
+      const job = this.queue.shift() as Job
+      this.queuedBytes -= job.bytes
+      this.assign(slot, job)
     }
   }
 
@@ -462,6 +486,7 @@ export class InferencePool implements Analyzer {
         // most the number of workers, which keeps memory bounded.
         this.counters_.retried++
         this.queue.unshift(job)
+        this.queuedBytes += job.bytes
       } else {
         this.counters_.failedAfterRetry++
         job.reject(new ApiError('internal', `analysis failed on ${job.attempts} workers: ${job.failures.join('; then ')}`))
@@ -471,7 +496,7 @@ export class InferencePool implements Analyzer {
     if (!closing) {
       if (this.startFailures >= BROKEN_AFTER && !this.slots.some((s) => !s.gone && s.everReady)) {
         this.brokenReason = this.lastStartError
-        for (const q of this.queue.splice(0)) q.reject(new ApiError('internal', `inference workers cannot start: ${this.brokenReason}`))
+        for (const q of this.takeQueue()) q.reject(new ApiError('internal', `inference workers cannot start: ${this.brokenReason}`))
       }
       // Back off only when workers die before becoming ready (missing model, bad provider…);
       // a crash of a working worker is replaced at once.
