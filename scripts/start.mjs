@@ -12,11 +12,13 @@ import { fileURLToPath } from 'node:url'
 const root = join(dirname(fileURLToPath(import.meta.url)), '..')
 const argv = process.argv.slice(2)
 const forceBrowser = argv.includes('--browser')
-const forward = argv.filter((a) => a !== '--browser')
+// Prints the decision and what would be built, then exits: lets tests check the choice.
+const dryRun = argv.includes('--dry-run')
+const forward = argv.filter((a) => a !== '--browser' && a !== '--dry-run')
 const say = (msg) => console.log(`[vigil] ${msg}`)
 
 if (argv.includes('--help') || argv.includes('-h')) {
-  console.log(`usage: npm start [-- --browser] [--host H] [--port P] [--token T] [--data-dir D]
+  console.log(`usage: npm start [-- --browser] [--dry-run] [--host H] [--port P] [--token T] [--data-dir D]
   Electron when node_modules/electron has its binary and a display is available; otherwise (or
   with --browser) a local web server on 127.0.0.1 whose URL is printed.`)
   process.exit(0)
@@ -130,10 +132,9 @@ async function main() {
       ['out/main/index.js', 'out/preload/index.cjs', 'out/renderer/index.html'],
       ['src', 'electron.vite.config.ts', 'package.json']
     )
-    if (why) {
-      say(`building (${why})`)
-      await buildAll()
-    }
+    if (why) say(`building (${why})`)
+    if (dryRun) return say(`dry run: would run ${electron.path} ${[root, ...forward].join(' ')}`)
+    if (why) await buildAll()
     const env = { ...process.env }
     // Set by some shells and CI; it would make the Electron binary behave as plain Node.
     delete env.ELECTRON_RUN_AS_NODE
@@ -143,10 +144,9 @@ async function main() {
 
   say(`starting in browser mode because ${electron.why}`)
   const why = staleness(['out/renderer/index.html'], ['src/renderer', 'src/shared', 'electron.vite.config.ts'])
-  if (why) {
-    say(`building the console (${why})`)
-    await buildRenderer()
-  }
+  if (why) say(`building the console (${why})`)
+  if (dryRun) return say(`dry run: would run node --import tsx src/main/server/main.ts ${forward.join(' ')}`)
+  if (why) await buildRenderer()
   say('the server prints the URL to open below')
   await supervise(process.execPath, ['--import', 'tsx', join(root, 'src/main/server/main.ts'), ...forward], process.env)
 }
