@@ -1,0 +1,457 @@
+// People and their reference photos, and the matcher kept in step with them.
+//
+// Every change validates first and then goes through one store.mutate; if the disk write fails the
+// in-memory change is rolled back and any file written for it removed, so a failed call leaves the
+// gallery exactly as it was. The matcher is updated incrementally only after the write succeeded.
+import { randomUUID } from 'node:crypto'
+import sharp from 'sharp'
+import { ApiError, type AddPhotoInput, type PersonInput } from '../../shared/api'
+import type { Box, EnrolFace, EnrolResult, FaceQuality, Person, ReferencePhoto, Settings } from '../../shared/types'
+import type { AnalyzeResult, Analyzer, DetectedFace, MatcherReference } from '../contracts'
+import { MAX_PIXELS } from '../inference/image'
+import { QUALITY_RAMPS } from '../inference/quality'
+import type { Store } from '../store/db'
+import type { MediaStore } from '../store/media'
+import type { DbSchema, StoredPerson, StoredPhoto } from '../store/schema'
+import { Matcher, type MatcherOptions } from './matcher'
+import { EMBEDDING_DIM, assertEmbedding, decodeVector, encodeVector } from './vectors'
+
+export type GalleryStore = Pick<Store, 'data' | 'mutate'>
+export type GalleryMedia = Pick<MediaStore, 'put' | 'read' | 'remove'>
+
+export interface GalleryOptions {
+  /** called after every successful change with the number of people (for the 'people.changed' push) */
+  onChange?: (count: number) => void
+  matcher?: MatcherOptions
+  logger?: { warn(msg: string): void }
+  /** embed the mirrored crop too when enrolling (default true: a one-off cost for a steadier reference) */
+  flipAugment?: boolean
+}
+
+/** Same limit as the request schema: 40 MB of base64. */
+export const MAX_UPLOAD_BYTES = 30 * 1024 * 1024
+/** Longer side of the stored copy of an uploaded photo. */
+export const STORED_PHOTO_MAX_SIDE = 1024
+/** Faces this much smaller than the largest one are background, not candidates for enrolment. */
+export const BACKGROUND_FACE_RATIO = 0.25
+/** Keep tiny faces in the analysis so they are reported as "too small" rather than "no face". */
+const ENROL_MIN_FACE_PX = 16
+const ENROL_MAX_FACES = 20
+const MAX_NAME = 200
+const MAX_NOTES = 5000
+
+const notFound = (what: string): ApiError => new ApiError('not_found', what)
+const invalid = (msg: string): ApiError => new ApiError('invalid_request', msg)
+
+export function toPerson(p: StoredPerson): Person {
+  return {
+    id: p.id,
+    name: p.name,
+    notes: p.notes,
+    threshold: p.threshold,
+    createdAt: p.createdAt,
+    updatedAt: p.updatedAt,
+    photos: p.photos.map(toReferencePhoto)
+  }
+}
+
+export function toReferencePhoto(ph: StoredPhoto): ReferencePhoto {
+  return { id: ph.id, personId: ph.personId, media: ph.media, addedAt: ph.addedAt, source: ph.source, quality: ph.quality }
+}
+
+const nameKey = (name: string): string => name.trim().normalize('NFC').toLocaleLowerCase('en')
+
+function checkName(name: unknown): string {
+  if (typeof name !== 'string') throw invalid('name must be a string')
+  const n = name.trim()
+  if (n.length === 0) throw invalid('name must not be empty')
+  if (n.length > MAX_NAME) throw invalid(`name is longer than ${MAX_NAME} characters`)
+  return n
+}
+
+function checkNotes(notes: unknown): string {
+  if (typeof notes !== 'string') throw invalid('notes must be a string')
+  if (notes.length > MAX_NOTES) throw invalid(`notes are longer than ${MAX_NOTES} characters`)
+  return notes
+}
+
+function checkThreshold(t: unknown): number | null {
+  if (t === null) return null
+  if (typeof t !== 'number' || !Number.isFinite(t) || t < 0 || t > 1) throw invalid('threshold must be a number from 0 to 1, or null for the global one')
+  return t
+}
+
+/**
+ * Why a face failed the enrolment quality gate, in words an operator can act on. Names every factor
+ * of the quality score that is weak (below half its range), or the weakest one if none is.
+ */
+export function qualityProblems(q: FaceQuality): string[] {
+  const R = QUALITY_RAMPS
+  const ramp = (v: number, lo: number, hi: number): number => Math.min(1, Math.max(0, (v - lo) / (hi - lo)))
+  const factors: { value: number; text: string }[] = [
+    { value: ramp(q.sizePx, R.sizePx[0], R.sizePx[1]), text: `the face is too small (${Math.round(q.sizePx)} px; ${R.sizePx[1]} px or more is best)` },
+    {
+      value: ramp(q.blur, R.blur[0], R.blur[1]),
+      text: `the face is blurry (sharpness ${Math.round(q.blur)}; ${R.blur[1]} or more is sharp)`
+    },
+    {
+      value: (1 - ramp(Math.abs(q.yawDeg), R.yaw[0], R.yaw[1])) * (1 - ramp(Math.abs(q.pitchDeg), R.pitch[0], R.pitch[1])),
+      text: `the face is turned away (yaw ${Math.round(q.yawDeg)}°, pitch ${Math.round(q.pitchDeg)}°; a frontal face is best)`
+    },
+    {
+      value: ramp(q.detScore, R.detScore[0], R.detScore[1]),
+      text: `the face is hard to make out (detector confidence ${q.detScore.toFixed(2)})`
+    }
+  ]
+  const weak = factors.filter((f) => f.value < 0.5).sort((a, b) => a.value - b.value)
+  if (weak.length > 0) return weak.map((f) => f.text)
+  const weakest = factors.reduce((a, b) => (b.value < a.value ? b : a))
+  return [weakest.text]
+}
+
+function enrolFace(f: DetectedFace): EnrolFace {
+  return { box: f.box, quality: f.quality }
+}
+
+const fail = (code: Exclude<EnrolResult, { ok: true }>['code'], message: string, faces: EnrolFace[] = []): EnrolResult => ({
+  ok: false,
+  code,
+  message,
+  faces
+})
+
+/** base64 of the request, tolerating a data: URL prefix; null when it is not base64 at all. */
+function decodeUpload(dataBase64: string): Buffer | null {
+  const s = dataBase64.replace(/^data:[^,]*;base64,/, '').replace(/\s+/g, '')
+  if (s.length === 0 || s.length % 4 === 1 || !/^[A-Za-z0-9+/_-]*={0,2}$/.test(s)) return null
+  return Buffer.from(s, 'base64')
+}
+
+/** Faces worth offering for enrolment: background faces dropped, largest first, then left to right. */
+export function enrolCandidates(faces: readonly DetectedFace[]): DetectedFace[] {
+  if (faces.length === 0) return []
+  const side = (b: Box): number => Math.min(b.w, b.h)
+  const largest = Math.max(...faces.map((f) => side(f.box)))
+  return faces
+    .filter((f) => side(f.box) >= BACKGROUND_FACE_RATIO * largest)
+    .sort((a, b) => side(b.box) - side(a.box) || a.box.x - b.box.x)
+}
+
+export class Gallery {
+  private readonly m: Matcher
+  private readonly onChange?: (count: number) => void
+  private readonly log: { warn(msg: string): void }
+  private readonly flip: boolean
+
+  constructor(
+    private readonly store: GalleryStore,
+    private readonly media: GalleryMedia,
+    private readonly analyzer: Analyzer,
+    private readonly getSettings: () => Settings,
+    opts: GalleryOptions = {}
+  ) {
+    this.onChange = opts.onChange
+    this.log = opts.logger ?? console
+    this.flip = opts.flipAugment ?? true
+    this.m = new Matcher(opts.matcher)
+    this.rebuildMatcher()
+  }
+
+  /** The matcher over all reference photos; the same instance stays current across changes. */
+  matcher(): Matcher {
+    return this.m
+  }
+
+  /** Re-reads every reference from the store (start-up, or after the data was replaced). */
+  rebuildMatcher(): void {
+    const refs: MatcherReference[] = []
+    for (const p of this.store.data.people) {
+      for (const ph of p.photos) {
+        try {
+          refs.push({ personId: p.id, name: p.name, photoId: ph.id, embedding: decodeVector(ph.embedding, EMBEDDING_DIM), threshold: p.threshold })
+        } catch (e) {
+          // one damaged record must not take the whole gallery down; the photo stays listed
+          this.log.warn(`[gallery] photo ${ph.id} of ${p.name} has an unusable embedding and is not matched: ${(e as Error).message}`)
+        }
+      }
+    }
+    this.m.setReferences(refs)
+  }
+
+  list(): Person[] {
+    return this.store.data.people.map(toPerson).sort((a, b) => a.name.localeCompare(b.name) || a.id.localeCompare(b.id))
+  }
+
+  get(id: string): Person {
+    return toPerson(this.stored(id))
+  }
+
+  find(id: string): Person | null {
+    const p = this.store.data.people.find((x) => x.id === id)
+    return p ? toPerson(p) : null
+  }
+
+  async create(input: PersonInput): Promise<Person> {
+    const name = checkName(input?.name)
+    const notes = input.notes === undefined ? '' : checkNotes(input.notes)
+    const threshold = input.threshold === undefined ? null : checkThreshold(input.threshold)
+    const now = Date.now()
+    const person: StoredPerson = { id: randomUUID(), name, notes, threshold, createdAt: now, updatedAt: now, photos: [] }
+    await this.commit(
+      (d) => {
+        this.assertNameFree(d, name, null)
+        d.people.push(person)
+      },
+      (d) => {
+        d.people = d.people.filter((p) => p !== person)
+      }
+    )
+    this.changed()
+    return toPerson(person)
+  }
+
+  async update(id: string, patch: Partial<PersonInput>): Promise<Person> {
+    const name = patch.name === undefined ? undefined : checkName(patch.name)
+    const notes = patch.notes === undefined ? undefined : checkNotes(patch.notes)
+    const threshold = patch.threshold === undefined ? undefined : checkThreshold(patch.threshold)
+    const before = { ...this.stored(id) }
+    const p = await this.commit(
+      (d) => {
+        const target = this.stored(id, d)
+        if (name !== undefined) this.assertNameFree(d, name, id)
+        if (name !== undefined) target.name = name
+        if (notes !== undefined) target.notes = notes
+        if (threshold !== undefined) target.threshold = threshold
+        target.updatedAt = Date.now()
+        return target
+      },
+      (d) => {
+        const target = d.people.find((x) => x.id === id)
+        if (target) Object.assign(target, { name: before.name, notes: before.notes, threshold: before.threshold, updatedAt: before.updatedAt })
+      }
+    )
+    this.m.updatePerson(id, { name: p.name, threshold: p.threshold })
+    this.changed()
+    return toPerson(p)
+  }
+
+  /** Removes the person and their photo files. Events keep the name they were recorded with. */
+  async delete(id: string): Promise<{ deleted: true }> {
+    let removed: StoredPerson | null = null
+    let index = -1
+    await this.commit(
+      (d) => {
+        index = d.people.findIndex((x) => x.id === id)
+        if (index < 0) throw notFound(`person ${id} does not exist`)
+        removed = d.people[index]
+        d.people.splice(index, 1)
+      },
+      (d) => {
+        if (removed && !d.people.includes(removed)) d.people.splice(Math.min(index, d.people.length), 0, removed)
+      }
+    )
+    this.m.removePerson(id)
+    this.changed()
+    const gone = removed as StoredPerson | null
+    for (const ph of gone?.photos ?? []) await this.removeFile(ph.media)
+    return { deleted: true }
+  }
+
+  /**
+   * Enrols a face from an uploaded photo. Problems with the photo come back as EnrolResult errors
+   * (the UI shows them and, for several faces, asks which one); an unknown person throws not_found.
+   */
+  async addPhoto(input: AddPhotoInput): Promise<EnrolResult> {
+    this.stored(input.personId)
+    const bytes = decodeUpload(typeof input.dataBase64 === 'string' ? input.dataBase64 : '')
+    if (!bytes || bytes.length === 0) return fail('bad_image', `${input.fileName || 'the upload'} is empty or not base64-encoded image data`)
+    if (bytes.length > MAX_UPLOAD_BYTES) {
+      return fail('too_large', `${input.fileName || 'the image'} is ${(bytes.length / 1048576).toFixed(1)} MB; the limit is ${MAX_UPLOAD_BYTES / 1048576} MB`)
+    }
+
+    let analysis: AnalyzeResult
+    try {
+      analysis = await this.analyzer.analyzeEncoded(bytes, { embed: true, minFaceSize: ENROL_MIN_FACE_PX, maxFaces: ENROL_MAX_FACES, flipAugment: this.flip })
+    } catch (e) {
+      if (e instanceof ApiError && (e.code === 'bad_image' || e.code === 'too_large' || e.code === 'busy')) {
+        const msg =
+          e.code === 'busy'
+            ? 'face analysis is busy with camera frames; try again in a moment'
+            : `${input.fileName ? `${input.fileName}: ` : ''}${e.message}`
+        return fail(e.code, msg)
+      }
+      throw e
+    }
+
+    const faces = enrolCandidates(analysis.faces)
+    const listed = faces.map(enrolFace)
+    if (faces.length === 0) {
+      return fail('no_face', `no face found in ${input.fileName || 'the photo'}; use a photo where the face is clearly visible and at least ${ENROL_MIN_FACE_PX} px tall`)
+    }
+    let face: DetectedFace
+    if (input.faceIndex !== undefined) {
+      if (!Number.isInteger(input.faceIndex) || input.faceIndex < 0 || input.faceIndex >= faces.length) {
+        return fail('multiple_faces', `face ${input.faceIndex} does not exist: the photo has ${faces.length} face${faces.length === 1 ? '' : 's'} (0–${faces.length - 1})`, listed)
+      }
+      face = faces[input.faceIndex]
+    } else if (faces.length > 1) {
+      return fail('multiple_faces', `the photo shows ${faces.length} faces; choose which one is the person`, listed)
+    } else {
+      face = faces[0]
+    }
+
+    const min = this.getSettings().minEnrolQuality
+    if (!face.embedding) return fail('low_quality', 'the face could not be measured for recognition; try a clearer photo', listed)
+    if (face.quality.score < min) {
+      return fail(
+        'low_quality',
+        `photo quality ${face.quality.score.toFixed(2)} is below the minimum ${min.toFixed(2)}: ${qualityProblems(face.quality).join('; ')}`,
+        listed
+      )
+    }
+
+    let jpeg: Buffer
+    try {
+      jpeg = await sharp(bytes, { limitInputPixels: MAX_PIXELS, failOn: 'error' })
+        .rotate()
+        .resize({ width: STORED_PHOTO_MAX_SIDE, height: STORED_PHOTO_MAX_SIDE, fit: 'inside', withoutEnlargement: true })
+        .flatten({ background: '#ffffff' })
+        .jpeg({ quality: 90 })
+        .toBuffer()
+    } catch (e) {
+      return fail('bad_image', `${input.fileName || 'the photo'} could not be re-encoded for storage: ${(e as Error).message}`, listed)
+    }
+    const photo = await this.storePhoto(input.personId, jpeg, face.embedding, face.quality, 'upload')
+    return { ok: true, photo }
+  }
+
+  /** A face crop confirmed by an operator becomes a reference photo (the caller checks its quality). */
+  async addReferenceFromCrop(
+    personId: string,
+    crop: { jpeg: Buffer; embedding: Float32Array; quality: FaceQuality },
+    source: 'upload' | 'review' = 'review'
+  ): Promise<ReferencePhoto> {
+    this.stored(personId)
+    try {
+      assertEmbedding(crop.embedding, EMBEDDING_DIM)
+    } catch (e) {
+      throw invalid(`crop embedding: ${(e as Error).message}`)
+    }
+    return this.storePhoto(personId, crop.jpeg, crop.embedding, crop.quality, source)
+  }
+
+  async removePhoto(personId: string, photoId: string): Promise<Person> {
+    this.stored(personId)
+    let removed: StoredPhoto | null = null
+    let index = -1
+    let updatedBefore = 0
+    const p = await this.commit(
+      (d) => {
+        const person = this.stored(personId, d)
+        index = person.photos.findIndex((ph) => ph.id === photoId)
+        if (index < 0) throw notFound(`photo ${photoId} of person ${person.name} does not exist`)
+        removed = person.photos[index]
+        updatedBefore = person.updatedAt
+        person.photos.splice(index, 1)
+        person.updatedAt = Date.now()
+        return person
+      },
+      (d) => {
+        const person = d.people.find((x) => x.id === personId)
+        if (person && removed && !person.photos.includes(removed)) {
+          person.photos.splice(Math.min(index, person.photos.length), 0, removed)
+          person.updatedAt = updatedBefore
+        }
+      }
+    )
+    this.m.removePhoto(photoId)
+    this.changed()
+    const gone = removed as StoredPhoto | null
+    if (gone) await this.removeFile(gone.media)
+    return toPerson(p)
+  }
+
+  private async storePhoto(personId: string, jpeg: Buffer, embedding: Float32Array, quality: FaceQuality, source: 'upload' | 'review'): Promise<ReferencePhoto> {
+    const key = await this.media.put('photos', jpeg)
+    const photo: StoredPhoto = {
+      id: randomUUID(),
+      personId,
+      media: key,
+      addedAt: Date.now(),
+      source,
+      quality,
+      embedding: encodeVector(embedding)
+    }
+    let person: StoredPerson
+    let updatedBefore = 0
+    try {
+      person = await this.commit(
+        (d) => {
+          // the person may have been deleted while the photo was being analysed
+          const target = this.stored(personId, d)
+          updatedBefore = target.updatedAt
+          target.photos.push(photo)
+          target.updatedAt = photo.addedAt
+          return target
+        },
+        (d) => {
+          const target = d.people.find((x) => x.id === personId)
+          if (target) {
+            target.photos = target.photos.filter((x) => x !== photo)
+            target.updatedAt = updatedBefore
+          }
+        }
+      )
+    } catch (e) {
+      await this.removeFile(key)
+      throw e
+    }
+    this.m.addReference({ personId, name: person.name, photoId: photo.id, embedding, threshold: person.threshold })
+    this.changed()
+    return toReferencePhoto(photo)
+  }
+
+  /** One mutate; `undo` reverts the in-memory change if the write to disk fails. */
+  private async commit<T>(apply: (d: DbSchema) => T, undo: (d: DbSchema) => void): Promise<T> {
+    let applied = false
+    try {
+      return await this.store.mutate((d) => {
+        const r = apply(d)
+        applied = true
+        return r
+      })
+    } catch (e) {
+      if (applied) undo(this.store.data)
+      throw e
+    }
+  }
+
+  private stored(id: string, d: DbSchema = this.store.data): StoredPerson {
+    const p = d.people.find((x) => x.id === id)
+    if (!p) throw notFound(`person ${id} does not exist`)
+    return p
+  }
+
+  private assertNameFree(d: DbSchema, name: string, selfId: string | null): void {
+    const key = nameKey(name)
+    const other = d.people.find((p) => p.id !== selfId && nameKey(p.name) === key)
+    if (other) throw new ApiError('conflict', `a person named "${other.name}" already exists`, { personId: other.id })
+  }
+
+  private async removeFile(key: string): Promise<void> {
+    try {
+      await this.media.remove(key)
+    } catch (e) {
+      // the record is gone already; a leftover file is only wasted space
+      this.log.warn(`[gallery] could not remove ${key}: ${(e as Error).message}`)
+    }
+  }
+
+  private changed(): void {
+    try {
+      this.onChange?.(this.store.data.people.length)
+    } catch (e) {
+      this.log.warn(`[gallery] onChange listener failed: ${(e as Error).message}`)
+    }
+  }
+}
