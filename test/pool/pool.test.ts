@@ -127,3 +127,17 @@ describe('InferencePool lifecycle', () => {
     await expect(pool.analyzeEncoded(images.encoded[0])).rejects.toThrow(/closed/)
   })
 })
+
+describe('InferencePool input that cannot cross IPC', () => {
+  it('refuses options that cannot be serialised without harming the worker', async () => {
+    const pool = await InferencePool.create({ size: 1, workerEntry: testWorker })
+    try {
+      const bad = { embed: true, onProgress: () => undefined } as unknown as Parameters<InferencePool['analyzeRaw']>[1]
+      await expect(pool.analyzeRaw({ data: new Uint8Array(3), width: 1, height: 1 }, bad)).rejects.toMatchObject({ code: 'invalid_request' })
+      expect(pool.workers()[0].state).toBe('ready')
+      await expect(pool.analyzeRaw({ data: new Uint8Array(3), width: 1, height: 1 })).resolves.toMatchObject({ width: 1, faces: [] })
+    } finally {
+      await pool.close()
+    }
+  })
+})
