@@ -32,12 +32,18 @@ export interface Rejection {
   operator: string
 }
 
+/** A review item as stored: the API shape plus the crop's embedding, which never goes to the UI. */
+export interface StoredReviewItem extends ReviewItem {
+  /** base64 Float32Array(512) of the crop, so a confirm can add the crop to the gallery */
+  cropEmbedding?: string
+}
+
 export interface DbSchema {
   schemaVersion: 1
   people: StoredPerson[]
   cameras: CameraConfig[]
   events: EventRecord[]
-  review: ReviewItem[]
+  review: StoredReviewItem[]
   rejections: Rejection[]
   settings: Settings
 }
