@@ -6,7 +6,7 @@ import { pathToFileURL } from 'node:url'
 import { parseArgs } from 'node:util'
 import type { BackendOptions, VigilBackend } from '../contracts'
 import { isLoopbackHost } from './net-policy'
-import { packageVersion, parsePort, startServer, type RunningServer } from './server'
+import { REPO_ROOT, packageVersion, parsePort, startServer, type RunningServer } from './server'
 
 const USAGE = `usage: node --import tsx src/main/server/main.ts [options]
   --host <addr>       bind address (default 127.0.0.1; non-loopback requires a token)
@@ -100,7 +100,9 @@ async function main(): Promise<void> {
   }
 
   const createBackend = await loadCreateBackend()
-  const backend = await createBackend({ mode: 'browser', dataDir: cli.dataDir })
+  // Resolved from this checkout, not the cwd, so the server can be started from any directory.
+  const modelsDir = process.env.VIGIL_MODELS_DIR || resolve(REPO_ROOT, 'models')
+  const backend = await createBackend({ mode: 'browser', dataDir: cli.dataDir, modelsDir })
   let server: RunningServer
   try {
     server = await startServer({ backend, host: cli.host, port: cli.port, token: cli.token, staticDir: cli.staticDir, version: packageVersion() })
