@@ -9,7 +9,12 @@ import { connect } from './ws-client'
 const repoRoot = resolve(__dirname, '../..')
 const tmp = mkdtempSync(join(tmpdir(), 'vigil-main-'))
 writeFileSync(join(tmp, 'index.html'), '<!doctype html><title>fake console</title>')
-afterAll(() => rmSync(tmp, { recursive: true, force: true }))
+const children: ChildProcess[] = []
+afterAll(() => {
+  // A failed assertion must not leave a server running.
+  for (const c of children) if (c.exitCode === null && c.signalCode === null) c.kill('SIGKILL')
+  rmSync(tmp, { recursive: true, force: true })
+})
 
 describe('browser-mode CLI parsing', () => {
   it('reads host, port, token and data dir', () => {
@@ -42,6 +47,7 @@ function run(args: string[]): { child: ChildProcess; output: () => string; exite
     env: { ...process.env, VIGIL_BACKEND_MODULE: join(repoRoot, 'test/shell/fake-backend-module.ts'), VIGIL_PORT: '' },
     stdio: ['ignore', 'pipe', 'pipe']
   })
+  children.push(child)
   child.stdout?.on('data', (d: Buffer) => (out += d.toString()))
   child.stderr?.on('data', (d: Buffer) => (out += d.toString()))
   const exited = new Promise<number | null>((done) => child.on('exit', (code) => done(code)))
