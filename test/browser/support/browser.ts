@@ -107,6 +107,11 @@ export async function startVigil(opts: StartOptions = {}): Promise<VigilServer> 
       clearTimeout(timer)
       fail(new Error(`server exited with ${code} before printing its URL:\n${out}`))
     })
+  }).catch((err: unknown) => {
+    // A server that never came up must not outlive the test run.
+    if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL')
+    if (ownDir) rmSync(dataDir, { recursive: true, force: true })
+    throw err
   })
   const token = /access token: (\S+)/.exec(out)?.[1] ?? null
 
