@@ -5,7 +5,7 @@ import { isAbsolute, join, resolve } from 'node:path'
 import { pathToFileURL } from 'node:url'
 import { parseArgs } from 'node:util'
 import type { BackendOptions, VigilBackend } from '../contracts'
-import { isLoopbackHost } from './net-policy'
+import { isLoopbackHost, resolveToken } from './net-policy'
 import { REPO_ROOT, packageVersion, parsePort, startServer, type RunningServer } from './server'
 
 const USAGE = `usage: node --import tsx src/main/server/main.ts [options]
@@ -99,6 +99,13 @@ async function main(): Promise<void> {
     return
   }
 
+  try {
+    // Refuse a weak token before spending seconds loading models.
+    resolveToken(cli.host ?? '127.0.0.1', cli.token)
+  } catch (err) {
+    console.error(`vigil: ${err instanceof Error ? err.message : String(err)}`)
+    process.exit(2)
+  }
   const createBackend = await loadCreateBackend()
   // Resolved from this checkout, not the cwd, so the server can be started from any directory.
   const modelsDir = process.env.VIGIL_MODELS_DIR || resolve(REPO_ROOT, 'models')
