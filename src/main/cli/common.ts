@@ -1,0 +1,124 @@
+// Helpers shared by the command-line tools (eval, bench, watch): locating the repo and the test
+// data, listing folder-per-person image sets, reading small CSV files, and failing cleanly.
+import { existsSync } from 'node:fs'
+import { readdir, stat } from 'node:fs/promises'
+import { dirname, extname, join, resolve } from 'node:path'
+import { fileURLToPath } from 'node:url'
+
+/** The repository root (this file is src/main/cli/common.ts). */
+export const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../../..')
+
+/** Shared read-only test data: $VIGIL_DATA, else ../shared/data next to the repository. */
+export function dataDir(): string {
+  return process.env.VIGIL_DATA ? resolve(process.env.VIGIL_DATA) : resolve(REPO_ROOT, '../shared/data')
+}
+
+export function hasDataDir(sub = ''): boolean {
+  return existsSync(join(dataDir(), sub))
+}
+
+export const IMAGE_EXTENSIONS = new Set(['.jpg', '.jpeg', '.png', '.webp', '.gif', '.bmp', '.tif', '.tiff', '.avif', '.heic', '.heif'])
+
+export function isImageFile(name: string): boolean {
+  return IMAGE_EXTENSIONS.has(extname(name).toLowerCase())
+}
+
+export interface PersonFolder {
+  person: string
+  /** absolute paths, sorted */
+  files: string[]
+}
+
+/** Error for the user of a CLI: printed without a stack trace. */
+export class UsageError extends Error {
+  constructor(message: string) {
+    super(message)
+    this.name = 'UsageError'
+  }
+}
+
+/**
+ * Lists `dir/<person>/<images>`; hidden entries and non-image files are ignored, people without
+ * images are left out. A missing directory or one without any person folder is a UsageError.
+ */
+export async function listPersonFolders(dir: string): Promise<PersonFolder[]> {
+  const root = resolve(dir)
+  const st = await stat(root).catch(() => null)
+  if (!st) throw new UsageError(`${root} does not exist`)
+  if (!st.isDirectory()) throw new UsageError(`${root} is not a directory (expected one sub-folder of images per person)`)
+  const entries = await readdir(root, { withFileTypes: true })
+  const people: PersonFolder[] = []
+  for (const e of entries.filter((x) => x.isDirectory() && !x.name.startsWith('.')).sort((a, b) => a.name.localeCompare(b.name))) {
+    const files = (await readdir(join(root, e.name), { withFileTypes: true }))
+      .filter((f) => f.isFile() && !f.name.startsWith('.') && isImageFile(f.name))
+      .map((f) => join(root, e.name, f.name))
+      .sort()
+    if (files.length) people.push({ person: e.name, files })
+  }
+  if (people.length === 0) throw new UsageError(`${root} has no person sub-folders with images in them`)
+  return people
+}
+
+/**
+ * Minimal RFC 4180 CSV: quoted fields, doubled quotes, CRLF or LF. Returns rows of fields; blank
+ * lines are dropped. Throws on an unterminated quote, naming the line.
+ */
+export function parseCsv(text: string): string[][] {
+  const rows: string[][] = []
+  let row: string[] = []
+  let field = ''
+  let quoted = false
+  let line = 1
+  let quoteLine = 0
+  const src = text.replace(/^\uFEFF/, '')
+  for (let i = 0; i < src.length; i++) {
+    const ch = src[i]
+    if (quoted) {
+      if (ch === '"' && src[i + 1] === '"') {
+        field += '"'
+        i++
+      } else if (ch === '"') quoted = false
+      else {
+        if (ch === '\n') line++
+        field += ch
+      }
+      continue
+    }
+    if (ch === '"' && field === '') {
+      quoted = true
+      quoteLine = line
+    } else if (ch === ',') {
+      row.push(field)
+      field = ''
+    } else if (ch === '\n' || ch === '\r') {
+      if (ch === '\r' && src[i + 1] === '\n') i++
+      row.push(field)
+      if (row.some((f) => f.trim() !== '')) rows.push(row)
+      row = []
+      field = ''
+      line++
+    } else field += ch
+  }
+  if (quoted) throw new UsageError(`CSV: unterminated quoted field starting on line ${quoteLine}`)
+  row.push(field)
+  if (row.some((f) => f.trim() !== '')) rows.push(row)
+  return rows
+}
+
+/** Runs a CLI main: UsageErrors and ApiErrors print one line and exit 2/1, anything else with its stack. */
+export function runCli(main: () => Promise<void>): void {
+  main().catch((err: unknown) => {
+    if (err instanceof UsageError) {
+      console.error(`error: ${err.message}`)
+      process.exit(2)
+    }
+    if (err instanceof Error && err.name === 'ApiError') {
+      console.error(`error: ${err.message}`)
+      process.exit(1)
+    }
+    console.error(err)
+    process.exit(1)
+  })
+}
+
+export const round = (v: number, digits = 4): number => (Number.isFinite(v) ? Number(v.toFixed(digits)) : v)

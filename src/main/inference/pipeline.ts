@@ -1,0 +1,403 @@
+// The face pipeline: detect → 68 landmarks → 5 points → similarity-aligned 112×112 crop →
+// 512-d embedding, plus quality. Runs in-process; the worker pool wraps one per worker.
+import type * as ort from 'onnxruntime-node'
+import { Tensor } from 'onnxruntime-node'
+import { ApiError } from '../../shared/api'
+import type { Box, ExecutionProvider, Point, WorkerInfo } from '../../shared/types'
+import type { AnalyzeOptions, AnalyzeResult, Analyzer, DetectedFace, RgbImage, Stage } from '../contracts'
+import { ARCFACE_REF_112, type Affine, applyAffine, estimateSimilarity, invertAffine, mirrorRgb, similarityScale, warpAffineRgb } from './align'
+import { decodeImage } from './image'
+import { landmarks68to5, unpackPoints } from './landmarks'
+import { createSession, defaultModelsDir, verifyModels } from './models'
+import { nms, type ScoredBox } from './nms'
+import { faceQuality } from './quality'
+import { cropResizeGrey, extractDownscaled, resizeArea, resizeBilinear, resizeRgb, rgbToGrey } from './resize'
+import { l2normalize, meanDirection } from './vector'
+
+export const DETECT_W = 320
+export const DETECT_H = 240
+const LANDMARK_SIZE = 64
+const ALIGN_SIZE = 112
+
+/** Knobs chosen by `npm run eval` on lfw-subset; exposed so the eval can compare variants. */
+export interface PipelineTuning {
+  /** channel order fed to the detector */
+  detectorInput: 'rgb' | 'bgr'
+  scoreThreshold: number
+  nmsIou: number
+  topK: number
+  /** landmark crop: square the detector box around its centre, then scale it by `landmarkScale` */
+  landmarkSquare: boolean
+  landmarkScale: number
+  /** vertical shift of the landmark crop centre, in box heights (detector boxes sit high on the face) */
+  landmarkShiftY: number
+  detectorResize: 'auto' | 'bilinear' | 'area'
+  /** channel order fed to the recogniser */
+  featureInput: 'rgb' | 'bgr'
+  /**
+   * Photos only (analyzeEncoded): when no face is found, detect again on the image padded by this
+   * fraction of its longer side. Tightly cropped portraits (face filling the frame) are outside
+   * what the detector was trained on and are found once there is background around them.
+   * 0 disables. Camera frames never pay for the retry.
+   */
+  padRetry: number
+}
+
+export const DEFAULT_TUNING: PipelineTuning = {
+  detectorInput: 'rgb',
+  scoreThreshold: 0.65,
+  nmsIou: 0.4,
+  topK: 750,
+  landmarkSquare: true,
+  landmarkScale: 1,
+  landmarkShiftY: 0.05,
+  detectorResize: 'auto',
+  featureInput: 'bgr',
+  padRetry: 0.25
+}
+
+export interface PipelineOptions {
+  modelsDir?: string
+  provider?: ExecutionProvider
+  threads?: number
+  tuning?: Partial<PipelineTuning>
+  /** reported in AnalyzeResult.workerId and workers() (the pool sets it per worker) */
+  workerId?: number
+}
+
+/** A detector hit in image coordinates before landmarks and embedding. */
+export interface RawDetection {
+  box: Box
+  score: number
+}
+
+function now(): number {
+  return performance.now()
+}
+
+/** Fills an NCHW float tensor with (v − 127) / 128 in the requested channel order. */
+export function toNormalisedChw(img: RgbImage, order: 'rgb' | 'bgr'): Float32Array {
+  const n = img.width * img.height
+  const out = new Float32Array(3 * n)
+  const d = img.data
+  const [c0, c2] = order === 'rgb' ? [0, 2] : [2, 0]
+  for (let i = 0, j = 0; i < n; i++, j += 3) {
+    out[i] = (d[j + c0] - 127) / 128
+    out[n + i] = (d[j + 1] - 127) / 128
+    out[2 * n + i] = (d[j + c2] - 127) / 128
+  }
+  return out
+}
+
+/** Decodes the detector outputs: score filter, top-k, NMS, then corners → image-pixel boxes. */
+export function decodeDetections(
+  scores: Float32Array,
+  boxes: Float32Array,
+  imgW: number,
+  imgH: number,
+  t: Pick<PipelineTuning, 'scoreThreshold' | 'nmsIou' | 'topK'>
+): RawDetection[] {
+  const n = scores.length / 2
+  const cand: ScoredBox[] = []
+  for (let i = 0; i < n; i++) {
+    const s = scores[2 * i + 1]
+    if (s < t.scoreThreshold) continue
+    cand.push({ x1: boxes[4 * i], y1: boxes[4 * i + 1], x2: boxes[4 * i + 2], y2: boxes[4 * i + 3], score: s })
+  }
+  return nms(cand, t.nmsIou, t.topK)
+    .map((b) => {
+      const x1 = Math.max(0, Math.min(imgW, b.x1 * imgW))
+      const y1 = Math.max(0, Math.min(imgH, b.y1 * imgH))
+      const x2 = Math.max(0, Math.min(imgW, b.x2 * imgW))
+      const y2 = Math.max(0, Math.min(imgH, b.y2 * imgH))
+      return { box: { x: x1, y: y1, w: x2 - x1, h: y2 - y1 }, score: b.score }
+    })
+    .filter((d) => d.box.w > 1 && d.box.h > 1)
+}
+
+/** The landmark crop rectangle for a detector box under the given tuning. */
+export function landmarkRect(box: Box, t: Pick<PipelineTuning, 'landmarkSquare' | 'landmarkScale' | 'landmarkShiftY'>): Box {
+  const cx = box.x + box.w / 2
+  const cy = box.y + box.h / 2 + t.landmarkShiftY * box.h
+  const w = (t.landmarkSquare ? Math.max(box.w, box.h) : box.w) * t.landmarkScale
+  const h = (t.landmarkSquare ? Math.max(box.w, box.h) : box.h) * t.landmarkScale
+  return { x: cx - w / 2, y: cy - h / 2, w, h }
+}
+
+/**
+ * The aligned 112×112 crop. When the face is more than twice the crop size, the region is first
+ * box-downscaled by an integer factor so bilinear sampling does not alias (large enrolment
+ * photos would otherwise embed noticeably differently from camera-sized faces).
+ */
+export function alignFace(img: RgbImage, l5: readonly Point[]): { crop: RgbImage; transform: Affine } {
+  const m = estimateSimilarity(l5, ARCFACE_REF_112)
+  const s = similarityScale(m)
+  if (s >= 0.5) return { crop: warpAffineRgb(img, m, ALIGN_SIZE, ALIGN_SIZE), transform: m }
+  const k = Math.floor(1 / (2 * s))
+  const inv = invertAffine(m)
+  const corners = [
+    { x: 0, y: 0 },
+    { x: ALIGN_SIZE, y: 0 },
+    { x: 0, y: ALIGN_SIZE },
+    { x: ALIGN_SIZE, y: ALIGN_SIZE }
+  ].map((p) => applyAffine(inv, p))
+  const xs = corners.map((p) => p.x)
+  const ys = corners.map((p) => p.y)
+  const x0 = Math.max(0, Math.floor(Math.min(...xs)) - k)
+  const y0 = Math.max(0, Math.floor(Math.min(...ys)) - k)
+  const x1 = Math.min(img.width, Math.ceil(Math.max(...xs)) + k)
+  const y1 = Math.min(img.height, Math.ceil(Math.max(...ys)) + k)
+  if (x1 - x0 < 2 * k || y1 - y0 < 2 * k) return { crop: warpAffineRgb(img, m, ALIGN_SIZE, ALIGN_SIZE), transform: m }
+  const small = extractDownscaled(img, { x: x0, y: y0, w: x1 - x0, h: y1 - y0 }, k)
+  // Pixel centres: source pixel (x0 + k·u + (k−1)/2) becomes small pixel u.
+  const l5s = l5.map((p) => ({ x: (p.x - x0 - (k - 1) / 2) / k, y: (p.y - y0 - (k - 1) / 2) / k }))
+  const ms = estimateSimilarity(l5s, ARCFACE_REF_112)
+  return { crop: warpAffineRgb(small, ms, ALIGN_SIZE, ALIGN_SIZE), transform: m }
+}
+
+export class FacePipeline implements Analyzer {
+  readonly provider: ExecutionProvider
+  readonly requestedProvider: ExecutionProvider
+  /** why the requested provider was not obtained, or null */
+  readonly fallbackReason: string | null
+  readonly tuning: PipelineTuning
+  readonly workerId: number
+  private jobsDone = 0
+  private inFlight = 0
+  private closed = false
+
+  private constructor(
+    private readonly detect: ort.InferenceSession,
+    private readonly landmark: ort.InferenceSession,
+    private readonly feature: ort.InferenceSession,
+    info: { provider: ExecutionProvider; requested: ExecutionProvider; fallbackReason: string | null; tuning: PipelineTuning; workerId: number }
+  ) {
+    this.provider = info.provider
+    this.requestedProvider = info.requested
+    this.fallbackReason = info.fallbackReason
+    this.tuning = info.tuning
+    this.workerId = info.workerId
+  }
+
+  static async create(opts: PipelineOptions = {}): Promise<FacePipeline> {
+    const dir = opts.modelsDir ?? defaultModelsDir()
+    const paths = await verifyModels(dir, ['detect', 'landmark', 'feature'])
+    const requested = opts.provider ?? 'cpu'
+    const so = { provider: requested, threads: opts.threads ?? 1 }
+    const det = await createSession(paths.detect, so)
+    // Once the first model fell back there is no point retrying the same provider for the others.
+    const so2 = { ...so, provider: det.provider }
+    const lm = await createSession(paths.landmark, so2)
+    const fe = await createSession(paths.feature, so2)
+    const provider = lm.provider === det.provider && fe.provider === det.provider ? det.provider : 'cpu'
+    return new FacePipeline(det.session, lm.session, fe.session, {
+      provider,
+      requested,
+      fallbackReason: det.fallbackReason ?? lm.fallbackReason ?? fe.fallbackReason,
+      tuning: { ...DEFAULT_TUNING, ...opts.tuning },
+      workerId: opts.workerId ?? 0
+    })
+  }
+
+  async analyzeEncoded(bytes: Uint8Array, opts: AnalyzeOptions = {}): Promise<AnalyzeResult> {
+    this.assertOpen()
+    const t0 = now()
+    const img = await decodeImage(bytes)
+    const decodeMs = now() - t0
+    let res = await this.analyzeRaw(img, opts)
+    if (res.faces.length === 0 && this.tuning.padRetry > 0 && (opts.maxFaces ?? 1) > 0) {
+      const pad = Math.round(this.tuning.padRetry * Math.max(img.width, img.height))
+      const retry = await this.analyzeRaw(padImage(img, pad), opts)
+      res = shiftResult(retry, pad, img.width, img.height, res)
+    }
+    res.timings.decode = decodeMs
+    return res
+  }
+
+  async analyzeRaw(img: RgbImage, opts: AnalyzeOptions = {}): Promise<AnalyzeResult> {
+    this.assertOpen()
+    validateRgb(img)
+    this.inFlight++
+    try {
+      const res = await this.run(img, opts)
+      this.jobsDone++
+      return res
+    } finally {
+      this.inFlight--
+    }
+  }
+
+  /** Detector only, in image coordinates; exposed for tests and the eval's diagnostics. */
+  async detectFaces(img: RgbImage, scoreThreshold?: number): Promise<{ faces: RawDetection[]; modelMs: number }> {
+    validateRgb(img)
+    const t = this.tuning
+    const small =
+      t.detectorResize === 'area'
+        ? resizeArea(img, DETECT_W, DETECT_H)
+        : t.detectorResize === 'bilinear'
+          ? resizeBilinear(img, DETECT_W, DETECT_H)
+          : resizeRgb(img, DETECT_W, DETECT_H)
+    const input = new Tensor('float32', toNormalisedChw(small, t.detectorInput), [1, 3, DETECT_H, DETECT_W])
+    const r0 = now()
+    const out = await this.detect.run({ input })
+    const modelMs = now() - r0
+    const scores = out.scores.data as Float32Array
+    const boxes = out.boxes.data as Float32Array
+    const faces = decodeDetections(scores, boxes, img.width, img.height, {
+      ...t,
+      scoreThreshold: scoreThreshold ?? t.scoreThreshold
+    })
+    return { faces, modelMs }
+  }
+
+  /** 68 landmarks (image coordinates) for one detector box. */
+  async landmarks68(img: RgbImage, box: Box): Promise<{ points: Point[]; modelMs: number }> {
+    const rect = landmarkRect(box, this.tuning)
+    const grey = cropResizeGrey(img, rect, LANDMARK_SIZE, LANDMARK_SIZE)
+    const f = new Float32Array(LANDMARK_SIZE * LANDMARK_SIZE)
+    for (let i = 0; i < f.length; i++) f[i] = grey.data[i] / 256
+    const r0 = now()
+    const out = await this.landmark.run({ input: new Tensor('float32', f, [1, 1, LANDMARK_SIZE, LANDMARK_SIZE]) })
+    const modelMs = now() - r0
+    const pts = unpackPoints(out.output.data as Float32Array).map((p) => ({ x: rect.x + p.x * rect.w, y: rect.y + p.y * rect.h }))
+    return { points: pts, modelMs }
+  }
+
+  /** Embedding of an aligned 112×112 crop, L2-normalised. */
+  async embedAligned(crop: RgbImage, flip: boolean): Promise<{ embedding: Float32Array; modelMs: number }> {
+    let modelMs = 0
+    const one = async (c: RgbImage): Promise<Float32Array> => {
+      const input = new Tensor('float32', toNormalisedChw(c, this.tuning.featureInput), [1, 3, ALIGN_SIZE, ALIGN_SIZE])
+      const r0 = now()
+      const out = await this.feature.run({ input })
+      modelMs += now() - r0
+      return new Float32Array(out.output.data as Float32Array)
+    }
+    const a = await one(crop)
+    const embedding = flip ? meanDirection([a, await one(mirrorRgb(crop))]) : l2normalize(a)
+    return { embedding, modelMs }
+  }
+
+  private async run(img: RgbImage, opts: AnalyzeOptions): Promise<AnalyzeResult> {
+    const timings: Partial<Record<Stage, number>> = {}
+    const add = (s: Stage, ms: number): void => {
+      timings[s] = (timings[s] ?? 0) + ms
+    }
+    let modelMs = 0
+    const minFace = opts.minFaceSize ?? 20
+    const embed = opts.embed ?? true
+
+    let t0 = now()
+    const det = await this.detectFaces(img, opts.scoreThreshold)
+    modelMs += det.modelMs
+    let found = det.faces.filter((f) => Math.min(f.box.w, f.box.h) >= minFace)
+    found.sort((a, b) => b.box.w * b.box.h - a.box.w * a.box.h)
+    if (opts.maxFaces !== undefined) found = found.slice(0, Math.max(0, opts.maxFaces))
+    add('detect', now() - t0)
+    timings.landmarks = 0
+    timings.align = 0
+    timings.quality = 0
+    if (embed) timings.embed = 0
+
+    const faces: DetectedFace[] = []
+    for (const d of found) {
+      t0 = now()
+      const lm = await this.landmarks68(img, d.box)
+      modelMs += lm.modelMs
+      const l5 = landmarks68to5(lm.points)
+      add('landmarks', now() - t0)
+
+      t0 = now()
+      const { crop } = alignFace(img, l5)
+      add('align', now() - t0)
+
+      t0 = now()
+      const quality = faceQuality({
+        sizePx: Math.min(d.box.w, d.box.h),
+        detScore: d.score,
+        alignedGrey: rgbToGrey(crop),
+        landmarks5: l5
+      })
+      add('quality', now() - t0)
+
+      let embedding: Float32Array | null = null
+      if (embed) {
+        t0 = now()
+        const e = await this.embedAligned(crop, opts.flipAugment ?? false)
+        modelMs += e.modelMs
+        embedding = e.embedding
+        add('embed', now() - t0)
+      }
+      const face: DetectedFace = { box: d.box, detScore: d.score, landmarks5: l5, quality, embedding }
+      if (opts.returnCrops) face.alignedCrop = crop
+      faces.push(face)
+    }
+    return { width: img.width, height: img.height, faces, timings, modelMs, workerId: this.workerId }
+  }
+
+  workers(): WorkerInfo[] {
+    return [
+      {
+        id: this.workerId,
+        pid: process.pid,
+        requested: this.requestedProvider,
+        provider: this.provider,
+        state: this.closed ? 'stopped' : this.inFlight > 0 ? 'busy' : 'ready',
+        jobsDone: this.jobsDone
+      }
+    ]
+  }
+
+  queueDepth(): number {
+    return Math.max(0, this.inFlight - 1)
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return
+    this.closed = true
+    await Promise.all([this.detect.release(), this.landmark.release(), this.feature.release()])
+  }
+
+  private assertOpen(): void {
+    if (this.closed) throw new ApiError('internal', 'the face pipeline has been closed')
+  }
+}
+
+/** The image on a mid-grey canvas with `pad` pixels on every side. */
+export function padImage(img: RgbImage, pad: number): RgbImage {
+  const width = img.width + 2 * pad
+  const height = img.height + 2 * pad
+  const data = new Uint8Array(width * height * 3).fill(127)
+  const row = img.width * 3
+  for (let y = 0; y < img.height; y++) {
+    data.set(img.data.subarray(y * row, (y + 1) * row), ((y + pad) * width + pad) * 3)
+  }
+  return { data, width, height }
+}
+
+/** Maps a result on the padded image back to the original, adding the first attempt's timings. */
+function shiftResult(r: AnalyzeResult, pad: number, width: number, height: number, first: AnalyzeResult): AnalyzeResult {
+  const timings = { ...first.timings }
+  for (const [k, v] of Object.entries(r.timings) as [Stage, number][]) timings[k] = (timings[k] ?? 0) + v
+  const faces = r.faces.map((f) => {
+    const x1 = Math.max(0, f.box.x - pad)
+    const y1 = Math.max(0, f.box.y - pad)
+    const x2 = Math.min(width, f.box.x + f.box.w - pad)
+    const y2 = Math.min(height, f.box.y + f.box.h - pad)
+    return {
+      ...f,
+      box: { x: x1, y: y1, w: Math.max(0, x2 - x1), h: Math.max(0, y2 - y1) },
+      landmarks5: f.landmarks5.map((p) => ({ x: p.x - pad, y: p.y - pad }))
+    }
+  })
+  return { ...r, width, height, faces, timings, modelMs: r.modelMs + first.modelMs }
+}
+
+function validateRgb(img: RgbImage): void {
+  if (!img || !(img.data instanceof Uint8Array) || !Number.isInteger(img.width) || !Number.isInteger(img.height) || img.width < 1 || img.height < 1) {
+    throw new ApiError('bad_image', 'raw frame must have positive integer width/height and a Uint8Array of RGB bytes')
+  }
+  if (img.data.length !== img.width * img.height * 3) {
+    throw new ApiError('bad_image', `raw frame is ${img.data.length} bytes, expected ${img.width}×${img.height}×3 = ${img.width * img.height * 3}`)
+  }
+}

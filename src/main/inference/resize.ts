@@ -1,0 +1,199 @@
+// Resampling in plain TypeScript so raw camera frames never round-trip through an encoder.
+import type { RgbImage } from '../contracts'
+
+/** Grey image, one byte per pixel. */
+export interface GreyImage {
+  data: Uint8Array
+  width: number
+  height: number
+}
+
+/** ITU-R BT.601 luma, what OpenCV's RGB2GRAY produces (the landmark model was trained on it). */
+export function rgbToGrey(img: RgbImage): GreyImage {
+  const n = img.width * img.height
+  const out = new Uint8Array(n)
+  const d = img.data
+  for (let i = 0, j = 0; i < n; i++, j += 3) out[i] = 0.299 * d[j] + 0.587 * d[j + 1] + 0.114 * d[j + 2] + 0.5
+  return { data: out, width: img.width, height: img.height }
+}
+
+/**
+ * Bilinear resize with half-pixel centres (OpenCV INTER_LINEAR convention). Fine for
+ * upscaling and mild downscaling; aliases when shrinking by more than ~2×.
+ */
+export function resizeBilinear(img: RgbImage, width: number, height: number): RgbImage {
+  const { data, width: W, height: H } = img
+  const out = new Uint8Array(width * height * 3)
+  const sx = W / width
+  const sy = H / height
+  const xi0 = new Int32Array(width)
+  const xi1 = new Int32Array(width)
+  const xf = new Float32Array(width)
+  for (let u = 0; u < width; u++) {
+    const x = Math.min(Math.max((u + 0.5) * sx - 0.5, 0), W - 1)
+    const x0 = Math.floor(x)
+    xi0[u] = x0 * 3
+    xi1[u] = Math.min(x0 + 1, W - 1) * 3
+    xf[u] = x - x0
+  }
+  for (let v = 0; v < height; v++) {
+    const y = Math.min(Math.max((v + 0.5) * sy - 0.5, 0), H - 1)
+    const y0 = Math.floor(y)
+    const fy = y - y0
+    const r0 = y0 * W * 3
+    const r1 = Math.min(y0 + 1, H - 1) * W * 3
+    let o = v * width * 3
+    for (let u = 0; u < width; u++) {
+      const fx = xf[u]
+      const a = r0 + xi0[u]
+      const b = r0 + xi1[u]
+      const c = r1 + xi0[u]
+      const d = r1 + xi1[u]
+      for (let ch = 0; ch < 3; ch++, o++) {
+        const top = data[a + ch] + (data[b + ch] - data[a + ch]) * fx
+        const bot = data[c + ch] + (data[d + ch] - data[c + ch]) * fx
+        out[o] = top + (bot - top) * fy + 0.5
+      }
+    }
+  }
+  return { data: out, width, height }
+}
+
+/**
+ * Area (box-filter) downscale: each output pixel averages the source pixels whose centres fall
+ * in its footprint. Costs one pass over the source, so a 1080p frame is cheap, and it does not
+ * alias small faces away the way point sampling does.
+ */
+export function resizeArea(img: RgbImage, width: number, height: number): RgbImage {
+  const { data, width: W, height: H } = img
+  const out = new Uint8Array(width * height * 3)
+  const xs = new Int32Array(width + 1)
+  for (let u = 0; u <= width; u++) xs[u] = Math.min(W, Math.round((u * W) / width))
+  // Integer sums: a 40 MP image shrunk to 320×240 sums ~520 pixels per output, far from 2^32/255.
+  const acc = new Uint32Array(width * 3)
+  for (let v = 0; v < height; v++) {
+    const y0 = Math.min(H - 1, Math.round((v * H) / height))
+    const y1 = Math.max(y0 + 1, Math.min(H, Math.round(((v + 1) * H) / height)))
+    acc.fill(0)
+    for (let y = y0; y < y1; y++) {
+      const row = y * W * 3
+      for (let u = 0; u < width; u++) {
+        const xa = Math.min(xs[u], W - 1)
+        const xb = Math.max(xa + 1, xs[u + 1])
+        let r = 0
+        let g = 0
+        let b = 0
+        for (let x = xa, p = row + xa * 3; x < xb; x++, p += 3) {
+          r += data[p]
+          g += data[p + 1]
+          b += data[p + 2]
+        }
+        acc[u * 3] += r
+        acc[u * 3 + 1] += g
+        acc[u * 3 + 2] += b
+      }
+    }
+    const o = v * width * 3
+    const rows = y1 - y0
+    for (let u = 0; u < width; u++) {
+      const xa = Math.min(xs[u], W - 1)
+      const k = 1 / (Math.max(xa + 1, xs[u + 1]) - xa) / rows
+      out[o + u * 3] = acc[u * 3] * k + 0.5
+      out[o + u * 3 + 1] = acc[u * 3 + 1] * k + 0.5
+      out[o + u * 3 + 2] = acc[u * 3 + 2] * k + 0.5
+    }
+  }
+  return { data: out, width, height }
+}
+
+/** Picks area averaging when shrinking by 2× or more on either axis, bilinear otherwise. */
+export function resizeRgb(img: RgbImage, width: number, height: number): RgbImage {
+  if (img.width === width && img.height === height) return img
+  if (img.width >= 2 * width && img.height >= 2 * height) return resizeArea(img, width, height)
+  return resizeBilinear(img, width, height)
+}
+
+/**
+ * Samples the axis-aligned source rectangle (x, y, w, h; may extend past the image, which reads
+ * as black) of an RGB image into an outW×outH grey image, bilinear on pixel centres. Only the
+ * taps needed are converted to grey, so a small face in a large frame costs only its own pixels.
+ * When the rectangle is much larger than the output, up to 4×4 sub-samples per output pixel are
+ * averaged to avoid aliasing.
+ */
+export function cropResizeGrey(
+  img: RgbImage,
+  rect: { x: number; y: number; w: number; h: number },
+  outW: number,
+  outH: number
+): GreyImage {
+  const { data, width: W, height: H } = img
+  const out = new Uint8Array(outW * outH)
+  const sx = rect.w / outW
+  const sy = rect.h / outH
+  const kx = Math.max(1, Math.min(4, Math.floor(sx)))
+  const ky = Math.max(1, Math.min(4, Math.floor(sy)))
+  const luma = (xx: number, yy: number): number => {
+    if (xx < 0 || yy < 0 || xx >= W || yy >= H) return 0
+    const i = (yy * W + xx) * 3
+    return 0.299 * data[i] + 0.587 * data[i + 1] + 0.114 * data[i + 2]
+  }
+  for (let v = 0; v < outH; v++) {
+    for (let u = 0; u < outW; u++) {
+      let s = 0
+      for (let j = 0; j < ky; j++) {
+        const y = rect.y + (v + (j + 0.5) / ky) * sy - 0.5
+        const y0 = Math.floor(y)
+        const fy = y - y0
+        for (let i = 0; i < kx; i++) {
+          const x = rect.x + (u + (i + 0.5) / kx) * sx - 0.5
+          const x0 = Math.floor(x)
+          const fx = x - x0
+          const top = luma(x0, y0) * (1 - fx) + luma(x0 + 1, y0) * fx
+          const bot = luma(x0, y0 + 1) * (1 - fx) + luma(x0 + 1, y0 + 1) * fx
+          s += top * (1 - fy) + bot * fy
+        }
+      }
+      out[v * outW + u] = s / (kx * ky) + 0.5
+    }
+  }
+  return { data: out, width: outW, height: outH }
+}
+
+/** Integer-factor box downscale of a region (clamped to the image); used before warping big faces. */
+export function extractDownscaled(
+  img: RgbImage,
+  region: { x: number; y: number; w: number; h: number },
+  factor: number
+): RgbImage {
+  const x0 = Math.max(0, Math.floor(region.x))
+  const y0 = Math.max(0, Math.floor(region.y))
+  const x1 = Math.min(img.width, Math.ceil(region.x + region.w))
+  const y1 = Math.min(img.height, Math.ceil(region.y + region.h))
+  if (x1 <= x0 || y1 <= y0) throw new Error('region lies outside the image')
+  const k = Math.max(1, Math.min(Math.floor(factor), x1 - x0, y1 - y0))
+  const width = Math.max(1, Math.floor((x1 - x0) / k))
+  const height = Math.max(1, Math.floor((y1 - y0) / k))
+  const out = new Uint8Array(width * height * 3)
+  const { data, width: W } = img
+  const inv = 1 / (k * k)
+  for (let v = 0; v < height; v++) {
+    for (let u = 0; u < width; u++) {
+      let r = 0
+      let g = 0
+      let b = 0
+      for (let j = 0; j < k; j++) {
+        let p = ((y0 + v * k + j) * W + x0 + u * k) * 3
+        for (let i = 0; i < k; i++, p += 3) {
+          r += data[p]
+          g += data[p + 1]
+          b += data[p + 2]
+        }
+      }
+      const o = (v * width + u) * 3
+      out[o] = r * inv + 0.5
+      out[o + 1] = g * inv + 0.5
+      out[o + 2] = b * inv + 0.5
+    }
+  }
+  return { data: out, width, height }
+}

@@ -1,0 +1,42 @@
+// Where tests find the shared, read-only data set (never copied into the repo) and the models.
+// DATA_DIR = $VIGIL_DATA or ../shared/data next to the repository.
+import { existsSync } from 'node:fs'
+import { dirname, join, resolve } from 'node:path'
+import { fileURLToPath } from 'node:url'
+
+export const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..')
+
+export const DATA_DIR = process.env.VIGIL_DATA ? resolve(process.env.VIGIL_DATA) : resolve(REPO_ROOT, '../shared/data')
+
+export const MODELS_DIR = process.env.VIGIL_MODELS ? resolve(process.env.VIGIL_MODELS) : join(REPO_ROOT, 'models')
+
+/** True when the data dir (or the given sub-path of it) exists. */
+export function hasData(sub = ''): boolean {
+  return existsSync(join(DATA_DIR, sub))
+}
+
+/** Path below the data dir. */
+export function dataPath(...parts: string[]): string {
+  return join(DATA_DIR, ...parts)
+}
+
+/** True when the three required ONNX models are on disk (run `npm run models` otherwise). */
+export function hasModels(): boolean {
+  return ['fr_detect.onnx', 'fr_landmark.onnx', 'fr_feature.onnx'].every((f) => existsSync(join(MODELS_DIR, f)))
+}
+
+/**
+ * For describe.skipIf: returns true (skip) and prints why when the data is missing, so a skipped
+ * suite never passes silently.
+ */
+export function skipWithoutData(sub: string, suite: string): boolean {
+  if (hasData(sub)) return false
+  console.warn(`[skip] ${suite}: test data ${join(DATA_DIR, sub)} not found (set VIGIL_DATA to the shared data folder)`)
+  return true
+}
+
+export function skipWithoutModels(suite: string): boolean {
+  if (hasModels()) return false
+  console.warn(`[skip] ${suite}: models missing in ${MODELS_DIR}; run \`npm run models\``)
+  return true
+}
