@@ -63,21 +63,29 @@ export interface Env {
   gallery: Gallery
   peopleChanges: number[]
   warnings: string[]
-  /** make the next db writes fail (disk full) until reset */
-  failWrites: { on: boolean }
+  /** make db writes fail (disk full): all while `on`, or only the `nth` next one (1 = the next) */
+  failWrites: { on: boolean; nth?: number }
   close(): Promise<void>
 }
 
 export async function makeEnv(): Promise<Env> {
   const dir = await mkdtemp(join(tmpdir(), 'vigil-gallery-'))
-  const failWrites = { on: false }
+  const failWrites: { on: boolean; nth?: number } = { on: false }
   const warnings: string[] = []
   const logger = { warn: (m: string) => void warnings.push(m), error: (m: string) => void warnings.push(m) }
   const store = await Store.open(dir, {
     logger,
     fsOps: {
       writeSynced: async (p, t) => {
-        if (failWrites.on) throw Object.assign(new Error('ENOSPC: no space left on device'), { code: 'ENOSPC' })
+        let fail = failWrites.on
+        if (failWrites.nth !== undefined) {
+          failWrites.nth--
+          if (failWrites.nth === 0) {
+            fail = true
+            failWrites.nth = undefined
+          }
+        }
+        if (fail) throw Object.assign(new Error('ENOSPC: no space left on device'), { code: 'ENOSPC' })
         await realFsOps.writeSynced(p, t)
       }
     }

@@ -325,6 +325,11 @@ export class Gallery {
     return { ok: true, photo }
   }
 
+  /** The enrolment quality gate (settings.minEnrolQuality), shared with the review queue. */
+  enrolQualityOk(q: FaceQuality): boolean {
+    return Number.isFinite(q?.score) && q.score >= this.getSettings().minEnrolQuality
+  }
+
   /** A face crop confirmed by an operator becomes a reference photo (the caller checks its quality). */
   async addReferenceFromCrop(
     personId: string,

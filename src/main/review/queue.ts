@@ -1,0 +1,439 @@
+// The operator review queue: faces the matcher was unsure about wait here for a human decision.
+//
+// Calls are serialised (one at a time) so a decision's checks and its write cannot interleave with
+// another's. Each decision first checks the version the operator saw (state.ts), then performs its
+// gallery side effects (new person, reference photo), then writes the item; if that write fails the
+// side effects are reverted. The linked event follows the decision; an event already removed by
+// retention does not block the decision.
+import { randomUUID } from 'node:crypto'
+import { ApiError, type DecideInput } from '../../shared/api'
+import type { Box, Candidate, EventRecord, FaceQuality, ReviewItem, ReviewStatus } from '../../shared/types'
+import type { Gallery } from '../gallery/gallery'
+import { EMBEDDING_DIM, assertEmbedding, decodeVector, encodeVector } from '../gallery/vectors'
+import type { Store } from '../store/db'
+import type { MediaStore } from '../store/media'
+import type { DbSchema, Rejection, StoredReviewItem } from '../store/schema'
+import { applyDecision, applyUndo, assertDecidable, eventDecisionOf } from './state'
+
+export type QueueStore = Pick<Store, 'data' | 'mutate'>
+export type QueueMedia = Pick<MediaStore, 'put' | 'read' | 'remove'>
+export type QueueGallery = Pick<Gallery, 'find' | 'create' | 'delete' | 'addReferenceFromCrop' | 'removePhoto' | 'enrolQualityOk'>
+export type EventPatchLike = Partial<Pick<EventRecord, 'decision' | 'personId' | 'personName' | 'reviewItemId'>>
+export interface QueueEvents {
+  update(id: string, patch: EventPatchLike): Promise<unknown>
+}
+
+export interface EnqueueInput {
+  eventId: string
+  cameraId: string
+  trackId: string
+  candidates: Candidate[]
+  /** the proposed person (normally the best candidate) */
+  personId: string | null
+  box: Box
+  crop: Buffer
+  snapshot: Buffer
+  cropQuality: FaceQuality
+  cropEmbedding: Float32Array
+}
+
+export interface QueueOptions {
+  logger?: { warn(msg: string): void }
+  /** tests: a fixed clock */
+  now?: () => number
+}
+
+const invalid = (msg: string): ApiError => new ApiError('invalid_request', msg)
+
+/** The API shape: the stored item without its embedding. */
+export function toReviewItem(s: StoredReviewItem): ReviewItem {
+  const { cropEmbedding, ...item } = s
+  void cropEmbedding
+  return structuredClone(item)
+}
+
+export class ReviewQueue {
+  private chain: Promise<unknown> = Promise.resolve()
+  private readonly log: { warn(msg: string): void }
+  private readonly now: () => number
+
+  constructor(
+    private readonly store: QueueStore,
+    private readonly media: QueueMedia,
+    private readonly gallery: QueueGallery,
+    private readonly events: QueueEvents,
+    private readonly onChange?: (pending: number) => void,
+    opts: QueueOptions = {}
+  ) {
+    this.log = opts.logger ?? console
+    this.now = opts.now ?? Date.now
+  }
+
+  pendingCount(): number {
+    let n = 0
+    for (const r of this.store.data.review) if (r.status === 'pending') n++
+    return n
+  }
+
+  /** Newest first. */
+  list(q: { status?: ReviewStatus } = {}): ReviewItem[] {
+    return this.store.data.review
+      .filter((r) => q.status === undefined || r.status === q.status)
+      .sort((a, b) => b.createdAt - a.createdAt || (a.id < b.id ? -1 : 1))
+      .map(toReviewItem)
+  }
+
+  get(id: string): ReviewItem {
+    return toReviewItem(this.item(id))
+  }
+
+  /**
+   * Queues a face for review. Returns null, creating nothing, when an operator already said this
+   * track is not that person, or when the track already waits for review for that person: then the
+   * waiting item takes the new crop if it is better (same version: the operator's view of who it
+   * might be has not changed, only the picture got better).
+   */
+  enqueue(input: EnqueueInput): Promise<ReviewItem | null> {
+    return this.serial(() => this.doEnqueue(input))
+  }
+
+  decide(input: DecideInput): Promise<ReviewItem> {
+    return this.serial(() => this.doDecide(input))
+  }
+
+  /** Undoes the last decision of an item still in effect, with its gallery side effects. */
+  undo(input: { itemId: string; operator: string }): Promise<ReviewItem> {
+    return this.serial(() => this.doUndo(input))
+  }
+
+  private async doEnqueue(input: EnqueueInput): Promise<ReviewItem | null> {
+    for (const [k, v] of [
+      ['eventId', input.eventId],
+      ['cameraId', input.cameraId],
+      ['trackId', input.trackId]
+    ] as const) {
+      if (typeof v !== 'string' || v.length === 0) throw invalid(`review item: ${k} must be a non-empty string`)
+    }
+    if (!Array.isArray(input.candidates)) throw invalid('review item: candidates must be an array')
+    if (!Buffer.isBuffer(input.crop) || !Buffer.isBuffer(input.snapshot)) throw invalid('review item: crop and snapshot must be JPEG buffers')
+    try {
+      assertEmbedding(input.cropEmbedding, EMBEDDING_DIM)
+    } catch (e) {
+      throw invalid(`review item: crop embedding: ${(e as Error).message}`)
+    }
+    const personId = input.personId ?? null
+    const d = this.store.data
+    const rejected = personId !== null && d.rejections.some((r) => r.cameraId === input.cameraId && r.trackId === input.trackId && r.personId === personId)
+    if (rejected) return null
+    const waiting = d.review.find(
+      (r) => r.status === 'pending' && r.cameraId === input.cameraId && r.trackId === input.trackId && r.personId === personId
+    )
+    if (waiting) {
+      if (input.cropQuality.score > waiting.cropQuality.score) await this.betterCrop(waiting.id, input)
+      return null
+    }
+
+    const at = this.now()
+    const crop = await this.media.put('crops', input.crop, at)
+    let snapshot: string
+    try {
+      snapshot = await this.media.put('snapshots', input.snapshot, at)
+    } catch (e) {
+      await this.removeFile(crop)
+      throw e
+    }
+    const item: StoredReviewItem = {
+      id: randomUUID(),
+      eventId: input.eventId,
+      cameraId: input.cameraId,
+      trackId: input.trackId,
+      createdAt: at,
+      status: 'pending',
+      version: 0,
+      candidates: input.candidates.map((c) => ({ personId: c.personId, name: c.name, score: c.score })),
+      personId,
+      box: { ...input.box },
+      crop,
+      snapshot,
+      cropQuality: { ...input.cropQuality },
+      decidedBy: null,
+      decidedAt: null,
+      audit: [],
+      cropEmbedding: encodeVector(input.cropEmbedding)
+    }
+    try {
+      await this.commit(
+        (db) => void db.review.push(item),
+        (db) => {
+          db.review = db.review.filter((r) => r !== item)
+        }
+      )
+    } catch (e) {
+      await this.removeFile(crop)
+      await this.removeFile(snapshot)
+      throw e
+    }
+    await this.updateEvent(item.eventId, { decision: 'pending', reviewItemId: item.id, personId, personName: this.nameOf(item, personId) })
+    this.changed()
+    return toReviewItem(item)
+  }
+
+  private async betterCrop(itemId: string, input: EnqueueInput): Promise<void> {
+    const at = this.now()
+    const crop = await this.media.put('crops', input.crop, at)
+    let snapshot: string
+    try {
+      snapshot = await this.media.put('snapshots', input.snapshot, at)
+    } catch (e) {
+      await this.removeFile(crop)
+      throw e
+    }
+    let old: Pick<StoredReviewItem, 'crop' | 'snapshot' | 'box' | 'cropQuality' | 'candidates' | 'cropEmbedding'> | null = null
+    try {
+      await this.commit(
+        (db) => {
+          const it = db.review.find((r) => r.id === itemId)
+          if (!it) return
+          old = { crop: it.crop, snapshot: it.snapshot, box: it.box, cropQuality: it.cropQuality, candidates: it.candidates, cropEmbedding: it.cropEmbedding }
+          it.crop = crop
+          it.snapshot = snapshot
+          it.box = { ...input.box }
+          it.cropQuality = { ...input.cropQuality }
+          it.candidates = input.candidates.map((c) => ({ personId: c.personId, name: c.name, score: c.score }))
+          it.cropEmbedding = encodeVector(input.cropEmbedding)
+        },
+        (db) => {
+          const it = db.review.find((r) => r.id === itemId)
+          if (it && old) Object.assign(it, old)
+        }
+      )
+    } catch (e) {
+      await this.removeFile(crop)
+      await this.removeFile(snapshot)
+      throw e
+    }
+    const replaced = old as { crop: string; snapshot: string } | null
+    if (replaced) {
+      await this.removeFile(replaced.crop)
+      await this.removeFile(replaced.snapshot)
+    } else {
+      await this.removeFile(crop)
+      await this.removeFile(snapshot)
+    }
+  }
+
+  private async doDecide(input: DecideInput): Promise<ReviewItem> {
+    if (!input || typeof input.itemId !== 'string') throw invalid('itemId is required')
+    if (typeof input.version !== 'number' || !Number.isInteger(input.version)) throw invalid('version must be an integer')
+    if (typeof input.operator !== 'string' || input.operator.trim() === '') throw invalid('operator name is required')
+    const before = this.item(input.itemId)
+    // a stale or already decided item is refused before anything else happens
+    assertDecidable(before, input.version)
+
+    let target: string | null = null
+    let createdPersonId: string | null = null
+    switch (input.action) {
+      case 'confirm':
+        if (!before.personId) throw invalid('nothing to confirm: this face has no proposed person; reassign it instead')
+        if (!this.gallery.find(before.personId)) {
+          throw new ApiError('not_found', `the proposed person ${this.nameOf(before, before.personId) ?? before.personId} no longer exists; reassign the face instead`)
+        }
+        target = before.personId
+        break
+      case 'reject':
+        target = null
+        break
+      case 'reassign':
+        if (!input.personId) throw invalid('reassign needs personId: the person the face belongs to')
+        if (!this.gallery.find(input.personId)) throw new ApiError('not_found', `person ${input.personId} does not exist`)
+        target = input.personId
+        break
+      case 'newPerson': {
+        if (typeof input.newPersonName !== 'string' || input.newPersonName.trim() === '') throw invalid('newPerson needs newPersonName')
+        // duplicate names come back as 'conflict' from the gallery, before anything changed
+        const p = await this.gallery.create({ name: input.newPersonName })
+        createdPersonId = p.id
+        target = p.id
+        break
+      }
+      default:
+        throw invalid(`unknown review action ${JSON.stringify((input as { action: unknown }).action)}`)
+    }
+
+    let addedPhotoId: string | null = null
+    try {
+      if (input.addToGallery && target !== null) addedPhotoId = await this.addCropToGallery(before, target)
+      const at = this.now()
+      const next = applyDecision(before, {
+        action: input.action,
+        operator: input.operator,
+        version: input.version,
+        at,
+        personId: target,
+        addedPhotoId
+      })
+      const rejection: Rejection | null =
+        input.action === 'reject' && before.personId !== null
+          ? { cameraId: before.cameraId, trackId: before.trackId, personId: before.personId, at, operator: next.decidedBy ?? input.operator }
+          : null
+      await this.commit(
+        (db) => {
+          const i = this.indexOf(db, before.id)
+          // nothing can have changed in between (calls are serialised), but never overwrite blindly
+          assertDecidable(db.review[i], input.version)
+          db.review[i] = { ...next, cropEmbedding: db.review[i].cropEmbedding }
+          if (rejection) db.rejections.push(rejection)
+        },
+        (db) => {
+          const i = db.review.findIndex((r) => r.id === before.id)
+          if (i >= 0) db.review[i] = before
+          if (rejection) db.rejections = db.rejections.filter((r) => r !== rejection)
+        }
+      )
+      await this.updateEvent(next.eventId, {
+        decision: eventDecisionOf(next.status),
+        personId: next.personId,
+        personName: this.nameOf(next, next.personId)
+      })
+      this.changed()
+      return this.get(next.id)
+    } catch (e) {
+      // undo the gallery side effects of a decision that did not happen
+      if (addedPhotoId !== null && target !== null) {
+        await this.gallery.removePhoto(target, addedPhotoId).catch((err: unknown) => this.log.warn(`[review] could not take back photo ${addedPhotoId}: ${String(err)}`))
+      }
+      // the person was created by this very call and holds nothing else: take it back too
+      if (createdPersonId !== null) {
+        const id = createdPersonId
+        await this.gallery.delete(id).catch((err: unknown) => this.log.warn(`[review] could not take back new person ${id}: ${String(err)}`))
+      }
+      throw e
+    }
+  }
+
+  /** Adds the item's crop to the person's references when its quality passes; returns the photo id or null. */
+  private async addCropToGallery(item: StoredReviewItem, personId: string): Promise<string | null> {
+    if (!this.gallery.enrolQualityOk(item.cropQuality)) return null
+    if (!item.cropEmbedding) {
+      this.log.warn(`[review] item ${item.id} has no stored embedding; its crop cannot be added to the gallery`)
+      return null
+    }
+    let embedding: Float32Array
+    try {
+      embedding = decodeVector(item.cropEmbedding, EMBEDDING_DIM)
+    } catch (e) {
+      this.log.warn(`[review] item ${item.id}: unusable embedding (${(e as Error).message}); crop not added`)
+      return null
+    }
+    let jpeg: Buffer
+    try {
+      jpeg = await this.media.read(item.crop)
+    } catch (e) {
+      this.log.warn(`[review] crop ${item.crop} of item ${item.id} cannot be read (${(e as Error).message}); crop not added`)
+      return null
+    }
+    const photo = await this.gallery.addReferenceFromCrop(personId, { jpeg, embedding, quality: item.cropQuality }, 'review')
+    return photo.id
+  }
+
+  private async doUndo(input: { itemId: string; operator: string }): Promise<ReviewItem> {
+    if (!input || typeof input.itemId !== 'string') throw invalid('itemId is required')
+    const before = this.item(input.itemId)
+    const { item: next, undone } = applyUndo(before, { operator: input.operator, at: this.now() })
+    const rejectionOf = (r: Rejection): boolean =>
+      undone.action === 'reject' && r.cameraId === before.cameraId && r.trackId === before.trackId && r.personId === undone.previous.personId && r.at === undone.at
+    let removedRejections: Rejection[] = []
+    await this.commit(
+      (db) => {
+        const i = this.indexOf(db, before.id)
+        if (db.review[i].version !== before.version) throw new ApiError('conflict', 'the item changed during undo; reload and try again')
+        db.review[i] = { ...next, cropEmbedding: db.review[i].cropEmbedding }
+        removedRejections = db.rejections.filter(rejectionOf)
+        db.rejections = db.rejections.filter((r) => !rejectionOf(r))
+      },
+      (db) => {
+        const i = db.review.findIndex((r) => r.id === before.id)
+        if (i >= 0) db.review[i] = before
+        db.rejections.push(...removedRejections)
+      }
+    )
+    // after the item is written: a failure here leaves an extra reference photo, never a lost one
+    if (undone.addedPhotoId && undone.next.personId) {
+      try {
+        await this.gallery.removePhoto(undone.next.personId, undone.addedPhotoId)
+      } catch (e) {
+        if (!(e instanceof ApiError && e.code === 'not_found')) {
+          this.log.warn(`[review] undo of item ${before.id}: reference photo ${undone.addedPhotoId} could not be removed: ${(e as Error).message}`)
+        }
+      }
+    }
+    await this.updateEvent(next.eventId, {
+      decision: eventDecisionOf(next.status),
+      personId: next.personId,
+      personName: this.nameOf(next, next.personId)
+    })
+    this.changed()
+    return this.get(next.id)
+  }
+
+  private nameOf(item: Pick<ReviewItem, 'candidates'>, personId: string | null): string | null {
+    if (personId === null) return null
+    return this.gallery.find(personId)?.name ?? item.candidates.find((c) => c.personId === personId)?.name ?? null
+  }
+
+  private async updateEvent(eventId: string, patch: EventPatchLike): Promise<void> {
+    try {
+      await this.events.update(eventId, patch)
+    } catch (e) {
+      // the decision stands even when its event is gone (retention) or cannot be written now
+      if (!(e instanceof ApiError && e.code === 'not_found')) this.log.warn(`[review] event ${eventId} not updated: ${(e as Error).message}`)
+    }
+  }
+
+  private item(id: string): StoredReviewItem {
+    const it = this.store.data.review.find((r) => r.id === id)
+    if (!it) throw new ApiError('not_found', `review item ${id} does not exist (it may have been removed by retention)`)
+    return it
+  }
+
+  private indexOf(db: DbSchema, id: string): number {
+    const i = db.review.findIndex((r) => r.id === id)
+    if (i < 0) throw new ApiError('not_found', `review item ${id} does not exist (it may have been removed by retention)`)
+    return i
+  }
+
+  private async commit(apply: (d: DbSchema) => void, undo: (d: DbSchema) => void): Promise<void> {
+    let applied = false
+    try {
+      await this.store.mutate((d) => {
+        apply(d)
+        applied = true
+      })
+    } catch (e) {
+      if (applied) undo(this.store.data)
+      throw e
+    }
+  }
+
+  private async removeFile(key: string): Promise<void> {
+    try {
+      await this.media.remove(key)
+    } catch (e) {
+      this.log.warn(`[review] could not remove ${key}: ${(e as Error).message}`)
+    }
+  }
+
+  private changed(): void {
+    try {
+      this.onChange?.(this.pendingCount())
+    } catch (e) {
+      this.log.warn(`[review] onChange listener failed: ${(e as Error).message}`)
+    }
+  }
+
+  private serial<T>(fn: () => Promise<T>): Promise<T> {
+    const run = this.chain.then(fn, fn)
+    this.chain = run.catch(() => undefined)
+    return run
+  }
+}
