@@ -7,6 +7,10 @@
 // frame with takeLatest() — typically from the 'frame' listener when it is idle, and again when
 // it finishes its work. A frame replaced before anyone claimed it is counted as dropped. Nothing
 // queues inside the source, so memory stays at one frame per camera however slow the consumer.
+//
+// Portability: pipe:3 relies on the child inheriting a fourth stdio handle. That is plain fd
+// inheritance on Linux/macOS; on Windows libuv passes it through the CRT handle table, which the
+// mingw-built ffmpeg reads, but this path has only been exercised on Linux.
 import { spawn, type ChildProcess } from 'node:child_process'
 import { EventEmitter } from 'node:events'
 import type { Readable } from 'node:stream'
