@@ -44,6 +44,11 @@ export interface AnalyzeOptions {
   /** also embed the mirrored crop and average (slower, a little more accurate) */
   flipAugment?: boolean
   returnCrops?: boolean
+  /**
+   * faces overlapping one of these boxes (IoU ≥ 0.5) are not embedded: the live tracker passes
+   * the boxes of tracks that do not need a new embedding yet, so embedding cost per track is bounded
+   */
+  skipEmbedNear?: Box[]
 }
 
 export type Stage = 'decode' | 'detect' | 'landmarks' | 'align' | 'embed' | 'quality'

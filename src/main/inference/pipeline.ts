@@ -9,7 +9,7 @@ import { ARCFACE_REF_112, type Affine, applyAffine, estimateSimilarity, invertAf
 import { decodeImage } from './image'
 import { landmarks68to5, unpackPoints } from './landmarks'
 import { createSession, defaultModelsDir, verifyModels } from './models'
-import { nms, type ScoredBox } from './nms'
+import { iou, nms, type ScoredBox } from './nms'
 import { faceQuality } from './quality'
 import { cropResizeGrey, extractDownscaled, resizeArea, resizeBilinear, resizeRgb, rgbToGrey } from './resize'
 import { l2normalize, meanDirection } from './vector'
@@ -321,7 +321,7 @@ export class FacePipeline implements Analyzer {
       add('quality', now() - t0)
 
       let embedding: Float32Array | null = null
-      if (embed) {
+      if (embed && !nearAny(d.box, opts.skipEmbedNear)) {
         t0 = now()
         const e = await this.embedAligned(crop, opts.flipAugment ?? false)
         modelMs += e.modelMs
@@ -400,4 +400,12 @@ function validateRgb(img: RgbImage): void {
   if (img.data.length !== img.width * img.height * 3) {
     throw new ApiError('bad_image', `raw frame is ${img.data.length} bytes, expected ${img.width}×${img.height}×3 = ${img.width * img.height * 3}`)
   }
+}
+
+/** The live tracker's "no new embedding needed" boxes: a face on one of them is not embedded. */
+export function nearAny(box: Box, boxes: readonly Box[] | undefined, minIou = 0.5): boolean {
+  if (!boxes) return false
+  const corners = (b: Box) => ({ x1: b.x, y1: b.y, x2: b.x + b.w, y2: b.y + b.h })
+  const a = corners(box)
+  return boxes.some((b) => iou(a, corners(b)) >= minIou)
 }

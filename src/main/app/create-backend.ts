@@ -1,0 +1,180 @@
+// Wires the boxes of the engine together and exposes them as one handler per API channel.
+// Both shells (Electron IPC and browser-mode WebSocket) and the headless runner use this; it never
+// imports Electron.
+import { join } from 'node:path'
+import { ApiError, type Handlers, type PushChannel, type PushSpec } from '../../shared/api'
+import type { Settings, SystemInfo } from '../../shared/types'
+import { CameraService } from '../cameras/service'
+import { testCameraUrl } from '../cameras/source'
+import type { BackendOptions, VigilBackend } from '../contracts'
+import { EventLog, startRetention } from '../events/events'
+import { Gallery } from '../gallery/gallery'
+import { InferencePool } from '../inference/pool/pool'
+import { LiveProcessor } from '../live/processor'
+import { ReviewQueue } from '../review/queue'
+import { Store } from '../store/db'
+import { MediaStore } from '../store/media'
+import { PushBus } from './push'
+
+export const VERSION = '0.1.0'
+
+export interface Backend extends VigilBackend {
+  readonly store: Store
+  readonly media: MediaStore
+  readonly pool: InferencePool
+  readonly gallery: Gallery
+  readonly events: EventLog
+  readonly review: ReviewQueue
+  readonly cameras: CameraService
+  readonly live: LiveProcessor
+  systemInfo(): SystemInfo
+}
+
+export interface CreateBackendOptions extends BackendOptions {
+  /** override pool size (default: settings.workers) */
+  workers?: number
+  /** camera watchdog, ms (tests shorten it) */
+  watchdogMs?: number
+  /** log lines of the engine (default console.error) */
+  log?: (line: string) => void
+}
+
+export async function createBackend(opts: CreateBackendOptions): Promise<Backend> {
+  const log = opts.log ?? ((l: string) => console.error(l))
+  const bus = new PushBus()
+  const store = await Store.open(opts.dataDir)
+  const media = new MediaStore(opts.dataDir)
+  const settings = (): Settings => store.data.settings
+
+  let infoTimer: NodeJS.Timeout | null = null
+  const pool = await InferencePool.create({
+    size: opts.workers ?? settings().workers,
+    provider: settings().executionProvider,
+    modelsDir: opts.modelsDir ?? join(process.cwd(), 'models'),
+    execPath: opts.workerExecPath,
+    env: opts.workerExecPath ? { ...process.env, ELECTRON_RUN_AS_NODE: '1' } : undefined,
+    onLog: (id, line) => log(`[worker ${id}] ${line}`),
+    // state changes come twice per job: coalesce them into at most one push per second
+    onWorkersChanged: () => {
+      if (infoTimer) return
+      infoTimer = setTimeout(() => {
+        infoTimer = null
+        bus.emit('system.info', systemInfo())
+      }, 1000)
+      infoTimer.unref()
+    }
+  })
+
+  const events = new EventLog(store, media)
+  events.subscribe((e) => bus.emit('event.upserted', e))
+  const gallery = new Gallery(store, media, pool, settings, {
+    onChange: (count) => bus.emit('people.changed', { count })
+  })
+  const review = new ReviewQueue(store, media, gallery, events, (pending) => bus.emit('review.changed', { pending }))
+  const live = new LiveProcessor({
+    analyzer: pool,
+    gallery,
+    events,
+    review,
+    media,
+    settings,
+    log,
+    minFaceSize: (id) => store.data.cameras.find((c) => c.id === id)?.minFaceSize ?? 24,
+    isRejected: (cameraId, trackId, personId) =>
+      store.data.rejections.some((r) => r.cameraId === cameraId && r.trackId === trackId && r.personId === personId)
+  })
+  live.onOverlay((o) => bus.emit('camera.overlay', o))
+
+  const cameras = new CameraService(
+    store,
+    {
+      onFrameReady: (src) => live.frameReady(src),
+      onPreview: (cameraId, jpeg, at) =>
+        bus.emit('camera.preview', { cameraId, at, jpeg: `data:image/jpeg;base64,${jpeg.toString('base64')}` }),
+      onStatus: (view) => bus.emit('camera.status', view),
+      onRemoved: (id) => live.forgetCamera(id)
+    },
+    { watchdogMs: opts.watchdogMs, log }
+  )
+  cameras.startAll()
+  const stopRetention = startRetention(store, media, () => settings().retentionDays, 3_600_000, { log: events })
+
+  function systemInfo(): SystemInfo {
+    return {
+      version: VERSION,
+      mode: opts.mode,
+      workers: pool.workers(),
+      queueDepth: pool.queueDepth(),
+      dataDir: opts.dataDir
+    }
+  }
+
+  const handlers: Handlers = {
+    'system.info': async () => systemInfo(),
+
+    'people.list': async () => gallery.list(),
+    'people.create': async (req) => gallery.create(req),
+    'people.update': async ({ id, ...patch }) => gallery.update(id, patch),
+    'people.delete': async ({ id }) => gallery.delete(id),
+    'people.addPhoto': async (req) => gallery.addPhoto(req),
+    'people.removePhoto': async ({ personId, photoId }) => gallery.removePhoto(personId, photoId),
+
+    'cameras.list': async () => cameras.list(),
+    'cameras.create': async (req) => cameras.create(req),
+    'cameras.update': async ({ id, ...patch }) => cameras.update(id, patch),
+    'cameras.delete': async ({ id }) => {
+      await cameras.remove(id)
+      return { deleted: true }
+    },
+    'cameras.test': async ({ url }) => testCameraUrl(url),
+
+    'review.list': async ({ status }) => review.list({ status }),
+    'review.decide': async (req) => review.decide(req),
+    'review.undo': async (req) => review.undo(req),
+
+    'events.query': async (q) => events.query(q),
+    'events.stats': async (q) => events.stats(q),
+    'events.exportCsv': async (q) => ({ csv: events.exportCsv(q) }),
+
+    'settings.get': async () => settings(),
+    'settings.update': async (patch) => {
+      const next: Settings = { ...settings(), ...patch, thresholds: { ...settings().thresholds, ...(patch.thresholds ?? {}) } }
+      if (next.thresholds.review > next.thresholds.accept) {
+        throw new ApiError('invalid_request', 'review threshold must not exceed the accept threshold')
+      }
+      await store.mutate((d) => {
+        d.settings = next
+      })
+      return next
+    },
+
+    'media.get': async ({ key }) => ({ dataUrl: await media.dataUrl(key) })
+  }
+
+  let closed = false
+  return {
+    store,
+    media,
+    pool,
+    gallery,
+    events,
+    review,
+    cameras,
+    live,
+    handlers,
+    systemInfo,
+    onPush<P extends PushChannel>(listener: (channel: P, payload: PushSpec[P]) => void): () => void {
+      return bus.on(listener as <Q extends PushChannel>(channel: Q, payload: PushSpec[Q]) => void)
+    },
+    async close() {
+      if (closed) return
+      closed = true
+      stopRetention()
+      if (infoTimer) clearTimeout(infoTimer)
+      await cameras.stopAll()
+      await live.drain()
+      await pool.close()
+      await store.close()
+    }
+  }
+}

@@ -1,0 +1,145 @@
+// Camera configuration (persisted) and the lifecycle of one CameraSource per camera. The live
+// processor subscribes to frames; the UI gets redacted views, never a URL with its password.
+import { randomUUID } from 'node:crypto'
+import { ApiError, type CameraInput } from '../../shared/api'
+import type { CameraConfig, CameraStatus, CameraView } from '../../shared/types'
+import type { CameraFrame } from '../contracts'
+import type { Store } from '../store/db'
+import { CameraSource, type CameraSourceOptions } from './source'
+import { redactUrl } from './url'
+
+export const CAMERA_DEFAULTS = { enabled: true, detectFps: 5, maxDetectWidth: 640, minFaceSize: 24, loop: false } as const
+
+export interface CameraServiceHooks {
+  /** a new frame is waiting in the source; claim it with takeLatest() when ready (newest wins) */
+  onFrameReady(source: CameraSource): void
+  onPreview(cameraId: string, jpeg: Buffer, at: number): void
+  onStatus(view: CameraView): void
+  onRemoved(cameraId: string): void
+}
+
+export class CameraService {
+  private readonly sources = new Map<string, CameraSource>()
+
+  constructor(
+    private readonly store: Store,
+    private readonly hooks: CameraServiceHooks,
+    private readonly sourceOptions: CameraSourceOptions = {}
+  ) {}
+
+  /** Starts a source for every stored camera (disabled ones only report 'disabled'). */
+  startAll(): void {
+    for (const c of this.store.data.cameras) this.attach(c)
+  }
+
+  list(): CameraView[] {
+    return this.store.data.cameras.map((c) => this.view(c))
+  }
+
+  get(id: string): CameraConfig {
+    const c = this.store.data.cameras.find((x) => x.id === id)
+    if (!c) throw new ApiError('not_found', `no camera with id ${id}`)
+    return c
+  }
+
+  source(id: string): CameraSource | undefined {
+    return this.sources.get(id)
+  }
+
+  async create(input: CameraInput): Promise<CameraView> {
+    const cfg: CameraConfig = { ...CAMERA_DEFAULTS, ...input, id: randomUUID() }
+    this.assertUniqueName(cfg.name, null)
+    await this.store.mutate((d) => {
+      d.cameras.push(cfg)
+    })
+    this.attach(cfg)
+    return this.view(cfg)
+  }
+
+  async update(id: string, patch: Partial<CameraInput>): Promise<CameraView> {
+    const current = this.get(id)
+    if (patch.name !== undefined) this.assertUniqueName(patch.name, id)
+    const next: CameraConfig = { ...current, ...stripUndefined(patch), id }
+    await this.store.mutate((d) => {
+      const i = d.cameras.findIndex((x) => x.id === id)
+      if (i >= 0) d.cameras[i] = next
+    })
+    const src = this.sources.get(id)
+    if (src) {
+      await src.update(next)
+      if (next.enabled) src.start()
+    } else this.attach(next)
+    return this.view(next)
+  }
+
+  async remove(id: string): Promise<void> {
+    this.get(id)
+    const src = this.sources.get(id)
+    this.sources.delete(id)
+    if (src) {
+      src.removeAllListeners()
+      await src.stop()
+    }
+    await this.store.mutate((d) => {
+      d.cameras = d.cameras.filter((x) => x.id !== id)
+    })
+    this.hooks.onRemoved(id)
+  }
+
+  async stopAll(): Promise<void> {
+    const all = [...this.sources.values()]
+    this.sources.clear()
+    await Promise.all(
+      all.map(async (s) => {
+        s.removeAllListeners()
+        await s.stop()
+      })
+    )
+  }
+
+  view(c: CameraConfig): CameraView {
+    const { url, ...rest } = c
+    return { ...rest, urlRedacted: redactUrl(url), status: this.status(c) }
+  }
+
+  private status(c: CameraConfig): CameraStatus {
+    const s = this.sources.get(c.id)
+    if (s) return s.status()
+    return {
+      cameraId: c.id,
+      state: c.enabled ? 'offline' : 'disabled',
+      reason: null,
+      fps: 0,
+      lastFrameAt: null,
+      width: null,
+      height: null,
+      restarts: 0
+    }
+  }
+
+  private attach(cfg: CameraConfig): void {
+    if (this.sources.has(cfg.id)) return
+    const src = new CameraSource(cfg, this.sourceOptions)
+    src.on('frame', () => this.hooks.onFrameReady(src))
+    src.on('preview', (cameraId, jpeg, at) => this.hooks.onPreview(cameraId, jpeg, at))
+    src.on('status', () => {
+      const c = this.store.data.cameras.find((x) => x.id === cfg.id)
+      if (c) this.hooks.onStatus(this.view(c))
+    })
+    this.sources.set(cfg.id, src)
+    src.start()
+  }
+
+  private assertUniqueName(name: string, selfId: string | null): void {
+    const n = name.trim().toLowerCase()
+    if (this.store.data.cameras.some((c) => c.id !== selfId && c.name.trim().toLowerCase() === n)) {
+      throw new ApiError('conflict', `a camera named "${name}" already exists`)
+    }
+  }
+}
+
+function stripUndefined<T extends object>(o: T): Partial<T> {
+  return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as Partial<T>
+}
+
+export type { CameraFrame }

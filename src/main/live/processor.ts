@@ -1,0 +1,352 @@
+// From camera frames to decisions: analyse the newest frame of each camera, track faces, pool each
+// track's evidence, and turn stable decisions into events and review items. One frame per camera
+// is in flight at a time; frames that arrive meanwhile are replaced in the source (newest wins),
+// so a slow machine lowers the analysed fps instead of growing memory.
+import { ApiError } from '../../shared/api'
+import type { Band, Box, Candidate, FaceQuality, FrameOverlay, Settings, TrackOverlay } from '../../shared/types'
+import type { CameraSource } from '../cameras/source'
+import type { Analyzer, AnalyzeResult, CameraFrame, MatchResult, RgbImage } from '../contracts'
+import type { EventLog } from '../events/events'
+import type { Gallery } from '../gallery/gallery'
+import type { ReviewQueue } from '../review/queue'
+import { encodeJpeg, type MediaStore } from '../store/media'
+import { decideTrack, type TrackDecision } from '../tracking/pooling'
+import { FaceTracker, type Track } from '../tracking/tracker'
+
+/** What a track keeps of a frame for its best crops: the frame itself is shared, not copied. */
+interface FrameRef {
+  image: RgbImage
+  /** detection-frame coordinates */
+  box: Box
+  scale: number
+  at: number
+}
+
+interface TrackState {
+  /** event id per person id ('' = unknown) */
+  events: Map<string, string>
+  /** persons this track was queued for review */
+  queued: Set<string>
+  lastDecision: TrackDecision | null
+  /** best score an event of this track was stored with, per person: crops only replaced when better */
+  bestStored: Map<string, number>
+}
+
+interface CameraState {
+  cameraId: string
+  tracker: FaceTracker<FrameRef>
+  tracks: Map<string, TrackState>
+  busy: boolean
+  overlays: Map<string, TrackOverlay>
+  latencies: number[]
+  frames: number
+  busyDrops: number
+  faces: number
+}
+
+export interface LiveStats {
+  cameraId: string
+  frames: number
+  faces: number
+  busyDrops: number
+  /** frame read → decision, ms (most recent first-in-first-out window) */
+  latencies: number[]
+}
+
+export interface LiveOptions {
+  analyzer: Analyzer
+  gallery: Gallery
+  events: EventLog
+  review: ReviewQueue
+  media: MediaStore
+  settings: () => Settings
+  /** minimum face size per camera, source px */
+  minFaceSize?: (cameraId: string) => number
+  /** an operator said this track is not this person (review rejections) */
+  isRejected: (cameraId: string, trackId: string, personId: string) => boolean
+  log?: (line: string) => void
+  /** review/unknown decisions need this many embeddings before an event (default 3) */
+  minEmbeddingsForEvent?: number
+}
+
+const LATENCY_WINDOW = 2000
+const REVIEW_MIN_EMBEDDINGS = 3
+/** a track still unknown after this long gets its event before it ends */
+const UNKNOWN_AFTER_MS = 10_000
+/** crops are cut with this margin around the face box so the operator sees hair and chin */
+const CROP_MARGIN = 0.35
+
+/** Unique per process run: tracker ids restart at 1 with the app, events must not collide. */
+const RUN_TAG = Date.now().toString(36)
+
+export class LiveProcessor {
+  private readonly cams = new Map<string, CameraState>()
+  private readonly overlayListeners = new Set<(o: FrameOverlay) => void>()
+  private readonly inflight = new Set<Promise<void>>()
+  private readonly log: (line: string) => void
+  private readonly minEmb: number
+
+  constructor(private readonly o: LiveOptions) {
+    this.log = o.log ?? (() => {})
+    this.minEmb = o.minEmbeddingsForEvent ?? REVIEW_MIN_EMBEDDINGS
+  }
+
+  onOverlay(listener: (o: FrameOverlay) => void): () => void {
+    this.overlayListeners.add(listener)
+    return () => this.overlayListeners.delete(listener)
+  }
+
+  /** The source has a new frame; take it now unless this camera's previous frame is still in work. */
+  frameReady(source: CameraSource): void {
+    const cam = this.cam(source.id)
+    if (cam.busy) return
+    const frame = source.takeLatest()
+    if (!frame) return
+    cam.busy = true
+    const p = this.process(cam, frame)
+      .catch((err: unknown) => this.log(`[live ${cam.cameraId}] frame failed: ${(err as Error).message}`))
+      .finally(() => {
+        cam.busy = false
+        this.inflight.delete(p)
+        // a frame that arrived while we worked is waiting in the source slot
+        this.frameReady(source)
+      })
+    this.inflight.add(p)
+  }
+
+  /** Camera removed: finish its tracks so their events are complete. */
+  forgetCamera(cameraId: string): void {
+    const cam = this.cams.get(cameraId)
+    if (!cam) return
+    this.cams.delete(cameraId)
+    for (const t of cam.tracker.flush()) void this.finishTrack(cam, t)
+  }
+
+  stats(): LiveStats[] {
+    return [...this.cams.values()].map((c) => ({
+      cameraId: c.cameraId,
+      frames: c.frames,
+      faces: c.faces,
+      busyDrops: c.busyDrops,
+      latencies: [...c.latencies]
+    }))
+  }
+
+  resetStats(): void {
+    for (const c of this.cams.values()) {
+      c.latencies = []
+      c.frames = 0
+      c.busyDrops = 0
+      c.faces = 0
+    }
+  }
+
+  /** Waits for frames in work (shutdown). */
+  async drain(): Promise<void> {
+    await Promise.allSettled([...this.inflight])
+  }
+
+  private cam(cameraId: string): CameraState {
+    let c = this.cams.get(cameraId)
+    if (!c) {
+      c = {
+        cameraId,
+        tracker: new FaceTracker<FrameRef>(cameraId),
+        tracks: new Map(),
+        busy: false,
+        overlays: new Map(),
+        latencies: [],
+        frames: 0,
+        busyDrops: 0,
+        faces: 0
+      }
+      this.cams.set(cameraId, c)
+    }
+    return c
+  }
+
+  private async process(cam: CameraState, frame: CameraFrame): Promise<void> {
+    const at = frame.at
+    // only tracks that are due get a new embedding; new faces (near no track) always do
+    const skipEmbedNear = cam.tracker
+      .active()
+      .filter((t) => !cam.tracker.shouldEmbed(t, at))
+      .map((t) => t.box)
+    const minFace = Math.max(8, (this.o.minFaceSize?.(cam.cameraId) ?? 24) / frame.scale)
+    let res: AnalyzeResult
+    try {
+      res = await this.o.analyzer.analyzeRaw(frame.image, { embed: true, minFaceSize: minFace, skipEmbedNear })
+    } catch (err) {
+      if (err instanceof ApiError && err.code === 'busy') {
+        cam.busyDrops++
+        return
+      }
+      throw err
+    }
+    cam.frames++
+    cam.faces += res.faces.length
+    const refs = res.faces.map((f) => (f.embedding ? { image: frame.image, box: f.box, scale: frame.scale, at } : undefined))
+    const upd = cam.tracker.update(res.faces, at, refs)
+    const thresholds = this.o.settings().thresholds
+    const matcher = this.o.gallery.matcher()
+    const match = (e: Float32Array): MatchResult => matcher.match(e, thresholds, 3)
+
+    const work: Promise<void>[] = []
+    const decidedNow = new Set<string>()
+    res.faces.forEach((f, i) => {
+      const track = upd.assigned[i]
+      if (!track || !f.embedding || decidedNow.has(track.id)) return
+      decidedNow.add(track.id)
+      const d = decideTrack(track.evidence, match)
+      if (!d) return
+      const st = this.trackState(cam, track.id)
+      st.lastDecision = d
+      if (d.band === 'match') cam.tracker.markDecided(track.id)
+      work.push(this.onDecision(cam, track, d, at, false))
+    })
+    for (const t of upd.ended) work.push(this.finishTrack(cam, t))
+    await Promise.all(work)
+
+    const lat = Date.now() - at
+    cam.latencies.push(lat)
+    if (cam.latencies.length > LATENCY_WINDOW) cam.latencies.splice(0, cam.latencies.length - LATENCY_WINDOW)
+    this.emitOverlay(cam, frame, upd.active)
+  }
+
+  private trackState(cam: CameraState, trackId: string): TrackState {
+    let st = cam.tracks.get(trackId)
+    if (!st) {
+      st = { events: new Map(), queued: new Set(), lastDecision: null, bestStored: new Map() }
+      cam.tracks.set(trackId, st)
+    }
+    return st
+  }
+
+  /**
+   * Turns a track decision into an event. A match is acted on at once; review and unknown wait for
+   * enough evidence (a track often starts blurred or turned away), unknown until the track ends.
+   */
+  private async onDecision(cam: CameraState, track: Track<FrameRef>, d: TrackDecision, at: number, ending: boolean): Promise<void> {
+    const st = this.trackState(cam, track.id)
+    const top: Candidate | undefined = d.candidates[0]
+    let band: Band = d.band
+    if (band !== 'unknown' && top && this.isRejected(cam.cameraId, track.id, top.personId)) band = 'unknown'
+    if (band === 'review' && !ending && track.embeddings < this.minEmb) return
+    if (band === 'unknown') {
+      // the track already has an event for a person: it stays that person's
+      if (st.events.size > 0 && !st.events.has('')) return
+      if (!ending && at - track.firstSeen < UNKNOWN_AFTER_MS) return
+    }
+    const personId = band === 'unknown' || !top ? null : top.personId
+    const personName = band === 'unknown' || !top ? null : top.name
+    const score = band === 'unknown' ? Math.max(0, top?.score ?? 0) : top!.score
+    const key = personId ?? ''
+    const best = track.evidence.find((e) => e.ref && e.embedding)
+    const ref = best?.ref
+    const isNew = !st.events.has(key)
+    const improved = isNew || score > (st.bestStored.get(key) ?? -1)
+    let crop: Buffer | undefined
+    let snapshot: Buffer | undefined
+    if (ref && improved) {
+      ;[crop, snapshot] = await Promise.all([
+        encodeJpeg(ref.image, { crop: expand(ref.box, CROP_MARGIN), quality: 85 }),
+        encodeJpeg(ref.image, { box: ref.box, quality: 75, color: colorOf(band) })
+      ])
+      st.bestStored.set(key, score)
+    }
+    const srcBox = scaleBox(track.box, ref?.scale ?? 1)
+    const { event } = await this.o.events.upsertTrackEvent({
+      cameraId: cam.cameraId,
+      trackId: `${RUN_TAG}-${track.id}`,
+      band,
+      personId,
+      personName,
+      score,
+      box: srcBox,
+      at,
+      crop,
+      snapshot,
+      decision: band === 'review' ? 'pending' : 'auto'
+    })
+    st.events.set(key, event.id)
+
+    if (band === 'review' && top && !st.queued.has(top.personId) && ref && best) {
+      st.queued.add(top.personId)
+      const [qCrop, qSnap] =
+        crop && snapshot
+          ? [crop, snapshot]
+          : await Promise.all([
+              encodeJpeg(ref.image, { crop: expand(ref.box, CROP_MARGIN), quality: 85 }),
+              encodeJpeg(ref.image, { box: ref.box, quality: 75, color: colorOf(band) })
+            ])
+      const item = await this.o.review.enqueue({
+        eventId: event.id,
+        cameraId: cam.cameraId,
+        trackId: `${RUN_TAG}-${track.id}`,
+        candidates: d.candidates,
+        personId: top.personId,
+        box: srcBox,
+        crop: qCrop,
+        snapshot: qSnap,
+        cropQuality: best.quality as FaceQuality,
+        cropEmbedding: best.embedding!
+      })
+      if (item && event.reviewItemId !== item.id) await this.o.events.update(event.id, { reviewItemId: item.id })
+    }
+  }
+
+  private isRejected(cameraId: string, trackId: string, personId: string): boolean {
+    const full = `${RUN_TAG}-${trackId}`
+    return this.o.isRejected(cameraId, full, personId)
+  }
+
+  private async finishTrack(cam: CameraState, t: Track<FrameRef>): Promise<void> {
+    const st = cam.tracks.get(t.id)
+    cam.tracks.delete(t.id)
+    cam.overlays.delete(t.id)
+    // blips (one detection) and tracks never embedded are not worth an event
+    if (!st || !st.lastDecision || !t.confirmed) return
+    if (st.events.size > 0) return
+    await this.onDecision(cam, t, st.lastDecision, t.lastSeen, true).catch((err: unknown) =>
+      this.log(`[live ${cam.cameraId}] finishing track failed: ${(err as Error).message}`)
+    )
+  }
+
+  private emitOverlay(cam: CameraState, frame: CameraFrame, active: readonly Track<FrameRef>[]): void {
+    const tracks: TrackOverlay[] = []
+    for (const t of active) {
+      if (t.lastSeen !== frame.at || !t.confirmed) continue
+      const d = cam.tracks.get(t.id)?.lastDecision
+      const top = d?.candidates[0]
+      const band: Band = d ? d.band : 'unknown'
+      tracks.push({
+        trackId: t.id,
+        box: scaleBox(t.box, frame.scale),
+        band,
+        personId: band === 'unknown' ? null : (top?.personId ?? null),
+        name: band === 'unknown' ? null : (top?.name ?? null),
+        score: Math.max(0, top?.score ?? 0)
+      })
+    }
+    const o: FrameOverlay = {
+      cameraId: cam.cameraId,
+      at: frame.at,
+      width: Math.round(frame.image.width * frame.scale),
+      height: Math.round(frame.image.height * frame.scale),
+      tracks
+    }
+    for (const l of this.overlayListeners) l(o)
+  }
+}
+
+export function scaleBox(b: Box, s: number): Box {
+  return { x: b.x * s, y: b.y * s, w: b.w * s, h: b.h * s }
+}
+
+export function expand(b: Box, margin: number): Box {
+  return { x: b.x - b.w * margin, y: b.y - b.h * margin, w: b.w * (1 + 2 * margin), h: b.h * (1 + 2 * margin) }
+}
+
+function colorOf(band: Band): readonly [number, number, number] {
+  return band === 'match' ? [46, 204, 113] : band === 'review' ? [245, 166, 35] : [150, 150, 150]
+}
