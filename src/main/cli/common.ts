@@ -37,6 +37,23 @@ export class UsageError extends Error {
   }
 }
 
+/** Visible entries of a directory of the given kind, following symlinks (datasets are often linked). */
+async function listEntries(dir: string, kind: 'dir' | 'file'): Promise<string[]> {
+  const out: string[] = []
+  for (const e of await readdir(dir, { withFileTypes: true })) {
+    if (e.name.startsWith('.')) continue
+    let isDir = e.isDirectory()
+    let isFile = e.isFile()
+    if (e.isSymbolicLink()) {
+      const st = await stat(join(dir, e.name)).catch(() => null)
+      isDir = !!st?.isDirectory()
+      isFile = !!st?.isFile()
+    }
+    if (kind === 'dir' ? isDir : isFile) out.push(e.name)
+  }
+  return out
+}
+
 /**
  * Lists `dir/<person>/<images>`; hidden entries and non-image files are ignored, people without
  * images are left out. A missing directory or one without any person folder is a UsageError.
@@ -46,14 +63,13 @@ export async function listPersonFolders(dir: string): Promise<PersonFolder[]> {
   const st = await stat(root).catch(() => null)
   if (!st) throw new UsageError(`${root} does not exist`)
   if (!st.isDirectory()) throw new UsageError(`${root} is not a directory (expected one sub-folder of images per person)`)
-  const entries = await readdir(root, { withFileTypes: true })
   const people: PersonFolder[] = []
-  for (const e of entries.filter((x) => x.isDirectory() && !x.name.startsWith('.')).sort((a, b) => a.name.localeCompare(b.name))) {
-    const files = (await readdir(join(root, e.name), { withFileTypes: true }))
-      .filter((f) => f.isFile() && !f.name.startsWith('.') && isImageFile(f.name))
-      .map((f) => join(root, e.name, f.name))
+  for (const name of (await listEntries(root, 'dir')).sort((a, b) => a.localeCompare(b))) {
+    const files = (await listEntries(join(root, name), 'file'))
+      .filter(isImageFile)
+      .map((f) => join(root, name, f))
       .sort()
-    if (files.length) people.push({ person: e.name, files })
+    if (files.length) people.push({ person: name, files })
   }
   if (people.length === 0) throw new UsageError(`${root} has no person sub-folders with images in them`)
   return people

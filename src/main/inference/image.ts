@@ -20,7 +20,9 @@ export async function probeImage(bytes: Uint8Array): Promise<{ format: string; w
   if (!bytes || bytes.byteLength === 0) throw new ApiError('bad_image', 'not a readable image (the file is empty)')
   let meta: Metadata
   try {
-    meta = await sharp(bytes, { limitInputPixels: MAX_PIXELS }).metadata()
+    // The header alone is read here, so no pixel limit is needed yet, and the refusal below can
+    // quote the real dimensions; decodeImage sets limitInputPixels as a second guard.
+    meta = await sharp(bytes, { limitInputPixels: false }).metadata()
   } catch (err) {
     throw sharpFailure(err)
   }
