@@ -37,6 +37,8 @@ export interface CreateBackendOptions extends BackendOptions {
   watchdogMs?: number
   /** log lines of the engine (default console.error) */
   log?: (line: string) => void
+  /** ffmpeg's diagnostic lines per camera, redacted (default: dropped; they are verbose) */
+  cameraLog?: (line: string) => void
 }
 
 export async function createBackend(opts: CreateBackendOptions): Promise<Backend> {
@@ -47,6 +49,7 @@ export async function createBackend(opts: CreateBackendOptions): Promise<Backend
   const settings = (): Settings => store.data.settings
 
   let infoTimer: NodeJS.Timeout | null = null
+  let poolReady = false
   const pool = await InferencePool.create({
     size: opts.workers ?? settings().workers,
     provider: settings().executionProvider,
@@ -59,12 +62,14 @@ export async function createBackend(opts: CreateBackendOptions): Promise<Backend
       if (infoTimer) return
       infoTimer = setTimeout(() => {
         infoTimer = null
-        bus.emit('system.info', systemInfo())
+        // worker states change while the pool is still starting, before `pool` is assigned
+        if (poolReady) bus.emit('system.info', systemInfo())
       }, 1000)
       infoTimer.unref()
     }
   })
 
+  poolReady = true
   const events = new EventLog(store, media)
   events.subscribe((e) => bus.emit('event.upserted', e))
   const gallery = new Gallery(store, media, pool, settings, {
@@ -94,7 +99,7 @@ export async function createBackend(opts: CreateBackendOptions): Promise<Backend
       onStatus: (view) => bus.emit('camera.status', view),
       onRemoved: (id) => live.forgetCamera(id)
     },
-    { watchdogMs: opts.watchdogMs, log }
+    { watchdogMs: opts.watchdogMs, log: opts.cameraLog }
   )
   cameras.startAll()
   const stopRetention = startRetention(store, media, () => settings().retentionDays, 3_600_000, { log: events })

@@ -30,6 +30,8 @@ interface TrackState {
   lastDecision: TrackDecision | null
   /** best score an event of this track was stored with, per person: crops only replaced when better */
   bestStored: Map<string, number>
+  /** last upsert per person key: unchanged decisions refresh the event at most once a second */
+  lastUpsert: Map<string, number>
 }
 
 interface CameraState {
@@ -75,6 +77,8 @@ const REVIEW_MIN_EMBEDDINGS = 3
 const UNKNOWN_AFTER_MS = 10_000
 /** crops are cut with this margin around the face box so the operator sees hair and chin */
 const CROP_MARGIN = 0.35
+/** an unchanged decision refreshes its event (updatedAt, box) at most this often */
+const EVENT_REFRESH_MS = 1000
 
 /** Unique per process run: tracker ids restart at 1 with the app, events must not collide. */
 const RUN_TAG = Date.now().toString(36)
@@ -216,7 +220,7 @@ export class LiveProcessor {
   private trackState(cam: CameraState, trackId: string): TrackState {
     let st = cam.tracks.get(trackId)
     if (!st) {
-      st = { events: new Map(), queued: new Set(), lastDecision: null, bestStored: new Map() }
+      st = { events: new Map(), queued: new Set(), lastDecision: null, bestStored: new Map(), lastUpsert: new Map() }
       cam.tracks.set(trackId, st)
     }
     return st
@@ -245,6 +249,8 @@ export class LiveProcessor {
     const ref = best?.ref
     const isNew = !st.events.has(key)
     const improved = isNew || score > (st.bestStored.get(key) ?? -1)
+    if (!improved && !ending && at - (st.lastUpsert.get(key) ?? 0) < EVENT_REFRESH_MS) return
+    st.lastUpsert.set(key, at)
     let crop: Buffer | undefined
     let snapshot: Buffer | undefined
     if (ref && improved) {
