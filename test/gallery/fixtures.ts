@@ -54,11 +54,11 @@ export async function jpegOf(width: number, height: number, r = 120, g = 90, b =
     .toBuffer()
 }
 
-export interface Env {
+export interface Env<A extends Analyzer = FakeAnalyzer> {
   dir: string
   store: Store
   media: MediaStore
-  analyzer: FakeAnalyzer
+  analyzer: A
   settings: Settings
   gallery: Gallery
   peopleChanges: number[]
@@ -68,7 +68,9 @@ export interface Env {
   close(): Promise<void>
 }
 
-export async function makeEnv(): Promise<Env> {
+export async function makeEnv(): Promise<Env>
+export async function makeEnv<A extends Analyzer>(analyzer: A): Promise<Env<A>>
+export async function makeEnv(real?: Analyzer): Promise<Env<Analyzer>> {
   const dir = await mkdtemp(join(tmpdir(), 'vigil-gallery-'))
   const failWrites: { on: boolean; nth?: number } = { on: false }
   const warnings: string[] = []
@@ -91,7 +93,7 @@ export async function makeEnv(): Promise<Env> {
     }
   })
   const media = new MediaStore(dir)
-  const analyzer = new FakeAnalyzer()
+  const analyzer = real ?? new FakeAnalyzer()
   const settings: Settings = structuredClone(DEFAULT_SETTINGS)
   const peopleChanges: number[] = []
   const gallery = new Gallery(store, media, analyzer, () => settings, { onChange: (n) => peopleChanges.push(n), logger })

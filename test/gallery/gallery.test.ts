@@ -4,7 +4,7 @@ import { join } from 'node:path'
 import sharp from 'sharp'
 import { ApiError } from '../../src/shared/api'
 import type { EnrolResult } from '../../src/shared/types'
-import { Gallery, qualityProblems } from '../../src/main/gallery/gallery'
+import { Gallery, containedFraction, qualityProblems } from '../../src/main/gallery/gallery'
 import { decodeVector } from '../../src/main/gallery/vectors'
 import { Store } from '../../src/main/store/db'
 import { GOOD_QUALITY, embedding, face, jpegOf, makeEnv, mediaFiles, snapshot, type Env } from './fixtures'
@@ -169,10 +169,23 @@ describe('Gallery: enrolment', () => {
     if (!out.ok) expect(out.message).toMatch(/face 2 does not exist/)
   })
 
-  it('ignores tiny background faces next to a large one', async () => {
+  it('ignores small background faces and detector echoes inside the face', async () => {
     const p = await env.gallery.create({ name: 'A' })
-    env.analyzer.next = [face({ x: 10, y: 10, w: 300, h: 300 }, embedding(7)), face({ x: 500, y: 10, w: 40, h: 40 }, embedding(8))]
+    env.analyzer.next = [face({ x: 10, y: 10, w: 300, h: 300 }, embedding(7)), face({ x: 500, y: 10, w: 140, h: 140 }, embedding(8))]
     expect((await upload(p.id)).ok).toBe(true)
+    env.analyzer.next = [face({ x: 19, y: 21, w: 60, h: 53 }, embedding(8)), face({ x: 13, y: 31, w: 115, h: 101 }, embedding(7))]
+    const r = await upload(p.id)
+    expect(r.ok).toBe(true)
+    expect(Array.from(decodeVector(env.store.data.people[0].photos[1].embedding))).toEqual(Array.from(embedding(7)))
+    // two real faces side by side are still two
+    env.analyzer.next = [face({ x: 0, y: 0, w: 100, h: 100 }, embedding(7)), face({ x: 90, y: 0, w: 100, h: 100 }, embedding(8))]
+    expect(await upload(p.id)).toMatchObject({ ok: false, code: 'multiple_faces' })
+  })
+
+  it('containedFraction', () => {
+    expect(containedFraction({ x: 0, y: 0, w: 10, h: 10 }, { x: 0, y: 0, w: 20, h: 20 })).toBe(1)
+    expect(containedFraction({ x: 15, y: 0, w: 10, h: 10 }, { x: 0, y: 0, w: 20, h: 20 })).toBe(0.5)
+    expect(containedFraction({ x: 30, y: 0, w: 10, h: 10 }, { x: 0, y: 0, w: 20, h: 20 })).toBe(0)
   })
 
   it('rejects low quality and says what is low', async () => {

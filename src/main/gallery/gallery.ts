@@ -32,8 +32,12 @@ export interface GalleryOptions {
 export const MAX_UPLOAD_BYTES = 30 * 1024 * 1024
 /** Longer side of the stored copy of an uploaded photo. */
 export const STORED_PHOTO_MAX_SIDE = 1024
-/** Faces this much smaller than the largest one are background, not candidates for enrolment. */
-export const BACKGROUND_FACE_RATIO = 0.25
+/**
+ * Faces less than half the size of the largest one are background, not candidates for enrolment:
+ * portraits often catch part of a bystander at the edge (LFW: a 40 px sliver next to an 88 px face),
+ * and asking "which face?" for those would only annoy. Group photos have faces of similar size.
+ */
+export const BACKGROUND_FACE_RATIO = 0.5
 /** Keep tiny faces in the analysis so they are reported as "too small" rather than "no face". */
 const ENROL_MIN_FACE_PX = 16
 const ENROL_MAX_FACES = 20
@@ -127,14 +131,32 @@ function decodeUpload(dataBase64: string): Buffer | null {
   return Buffer.from(s, 'base64')
 }
 
-/** Faces worth offering for enrolment: background faces dropped, largest first, then left to right. */
+/** Share of box a's area that lies inside box b. */
+export function containedFraction(a: Box, b: Box): number {
+  const w = Math.min(a.x + a.w, b.x + b.w) - Math.max(a.x, b.x)
+  const h = Math.min(a.y + a.h, b.y + b.h) - Math.max(a.y, b.y)
+  if (w <= 0 || h <= 0 || a.w <= 0 || a.h <= 0) return 0
+  return (w * h) / (a.w * a.h)
+}
+
+/**
+ * Faces worth offering for enrolment, largest first, then left to right. Dropped: background faces
+ * (see BACKGROUND_FACE_RATIO) and boxes lying mostly inside a larger face, which are detector echoes
+ * of that face (seen on gallery-bbt: a 60 px box inside the 115 px face, which NMS keeps because
+ * their IoU is small), not a second person.
+ */
 export function enrolCandidates(faces: readonly DetectedFace[]): DetectedFace[] {
   if (faces.length === 0) return []
   const side = (b: Box): number => Math.min(b.w, b.h)
-  const largest = Math.max(...faces.map((f) => side(f.box)))
-  return faces
-    .filter((f) => side(f.box) >= BACKGROUND_FACE_RATIO * largest)
-    .sort((a, b) => side(b.box) - side(a.box) || a.box.x - b.box.x)
+  const sorted = [...faces].sort((a, b) => side(b.box) - side(a.box) || a.box.x - b.box.x)
+  const largest = side(sorted[0].box)
+  const kept: DetectedFace[] = []
+  for (const f of sorted) {
+    if (side(f.box) < BACKGROUND_FACE_RATIO * largest) continue
+    if (kept.some((k) => containedFraction(f.box, k.box) >= 0.5)) continue
+    kept.push(f)
+  }
+  return kept
 }
 
 export class Gallery {

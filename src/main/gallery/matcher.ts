@@ -6,9 +6,13 @@
 // its true score lies in [a − E, a + E]. Persons whose upper bound cannot reach the k-th best lower
 // bound are dropped; the rest are re-scored exactly in float32. Results equal a naive float scan.
 //
-// Per-person score: max over the person's references by default; 'top2mean' (mean of the two best
-// references, or the only one) is available for evaluation. See the report/README for which measured
-// better; the default follows that measurement.
+// Per-person score: max over the person's references (default) or 'top2mean' (mean of the two best,
+// or the only one). Measured with aggregate-eval.ts (40 random splits, real pipeline): both give 100 %
+// rank-1 and EER 0 on lfw-subset (3 refs/person) and gallery-bbt (2 refs/person), and both keep every
+// stranger 'unknown'; top2mean separates slightly more (d' 8.44 vs 8.17, 7.88 vs 7.66) but, because
+// averaging lowers genuine scores, at the default thresholds it sends 2–2.5× as many enrolled
+// people to review (10 vs 4 of 2520, 23 vs 10 of 840). Max is the default: fewer operator reviews,
+// same safety, and it stays high when only one reference matches the pose of the query.
 import type { Band, Candidate, Thresholds } from '../../shared/types'
 import type { MatchResult, MatcherReference } from '../contracts'
 import { EMBEDDING_DIM } from './vectors'
