@@ -137,7 +137,7 @@ export async function mediaFiles(dir: string): Promise<string[]> {
 }
 
 /** db.json on disk, the in-memory data and the media files: "everything stored". */
-export async function snapshot(env: Env): Promise<{ disk: string; memory: string; files: string[] }> {
+export async function snapshot(env: Env<Analyzer>): Promise<{ disk: string; memory: string; files: string[] }> {
   await env.store.write().catch(() => undefined)
   return {
     disk: await readFile(join(env.dir, 'db.json'), 'utf8'),
