@@ -9,12 +9,15 @@ export function niceCeil(v: number): number {
   return nice * 10 ** exp
 }
 
-/** Evenly spaced ticks 0..max (inclusive) with integer steps when max is small. */
+/**
+ * Axis ticks from 0 covering max, about `count` intervals, each step a nice number (1, 2, 5 × 10^n,
+ * never below 1 since the charts count things). The last tick is the axis top.
+ */
 export function ticks(max: number, count = 4): number[] {
-  const top = niceCeil(max)
-  const step = top / count
+  const step = Math.max(1, niceCeil(Math.max(max, 1) / count))
+  const top = Math.max(step, Math.ceil(max / step) * step)
   const out: number[] = []
-  for (let i = 0; i <= count; i++) out.push(Math.round(step * i * 1000) / 1000)
+  for (let v = 0; v <= top + step / 2; v += step) out.push(v)
   return out
 }
 

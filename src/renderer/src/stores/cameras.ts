@@ -5,6 +5,12 @@ import type { CameraTestResult, CameraView, FrameOverlay, PreviewFrame } from '@
 import { useApi } from '../api'
 import { useToastStore } from './toasts'
 
+export interface PreviewEntry {
+  frame: PreviewFrame
+  /** local clock when it arrived (a frozen picture is detected on this clock, not the engine's) */
+  receivedAt: number
+}
+
 export interface OverlayEntry {
   overlay: FrameOverlay
   /** local clock when it arrived: overlays are hidden when they go stale, whatever the engine's clock says */
@@ -16,7 +22,7 @@ export const useCamerasStore = defineStore('cameras', () => {
   const loaded = ref(false)
   // Previews and overlays arrive several times a second per camera: shallow maps so each update
   // re-renders only the tile of that camera, and only the newest frame is ever kept.
-  const previews = shallowReactive(new Map<string, PreviewFrame>())
+  const previews = shallowReactive(new Map<string, PreviewEntry>())
   const overlays = shallowReactive(new Map<string, OverlayEntry>())
 
   const byId = computed(() => new Map(cameras.value.map((c) => [c.id, c])))
@@ -73,7 +79,7 @@ export const useCamerasStore = defineStore('cameras', () => {
     remove,
     test,
     applyStatus: upsert,
-    setPreview: (p: PreviewFrame) => previews.set(p.cameraId, p),
+    setPreview: (p: PreviewFrame) => previews.set(p.cameraId, { frame: p, receivedAt: Date.now() }),
     setOverlay: (o: FrameOverlay) => overlays.set(o.cameraId, { overlay: o, receivedAt: Date.now() })
   }
 })

@@ -39,7 +39,7 @@ export const useReviewStore = defineStore('review', () => {
   const notices = ref<Record<string, ReviewNotice>>({})
   const busy = ref<Record<string, boolean>>({})
   /** this operator's decisions in this session, newest last: what U undoes */
-  const history = ref<{ itemId: string; text: string }[]>([])
+  const history = ref<{ itemId: string; text: string; toastId: number }[]>([])
   const addToGallery = ref(loadPref())
 
   function setAddToGallery(v: boolean): void {
@@ -88,6 +88,8 @@ export const useReviewStore = defineStore('review', () => {
     }
     if (current) replace(current)
     notices.value = { ...notices.value, [itemId]: { kind: 'conflict', text: conflictText(err, current) } }
+    // The pending count moved under us too; load() keeps this card (it has a notice).
+    void load()
   }
 
   async function decide(item: ReviewItem, d: Decision): Promise<ReviewItem | null> {
@@ -112,8 +114,8 @@ export const useReviewStore = defineStore('review', () => {
       // A new person was created by the engine: fetch the list so pickers show them.
       if (d.action === 'newPerson') void people.load()
       const text = decisionText(res, (id) => people.byId.get(id)?.name ?? d.newPersonName ?? null)
-      history.value.push({ itemId: item.id, text })
-      useToastStore().success(`${text}.`, { label: 'Undo (U)', run: () => void undo() })
+      const toastId = useToastStore().success(`${text}.`, { label: 'Undo (U)', run: () => void undo() })
+      history.value.push({ itemId: item.id, text, toastId })
       return res
     } catch (e) {
       const err = toApiError(e)
@@ -134,6 +136,8 @@ export const useReviewStore = defineStore('review', () => {
       useToastStore().info('Nothing to undo: you have not decided anything in this session.')
       return
     }
+    // Its "Undo" button would now undo the decision before it.
+    useToastStore().dismiss(last.toastId)
     try {
       const item = await useApi().reviewUndo({ itemId: last.itemId, operator })
       if (item.status === 'pending') {
