@@ -31,6 +31,7 @@ export function hasModels(): boolean {
  */
 export function skipWithoutData(sub: string, suite: string): boolean {
   if (hasData(sub)) return false
+  if (process.env.VIGIL_REQUIRE_ALL === '1') throw new Error(`${suite}: test data ${join(DATA_DIR, sub)} not found and VIGIL_REQUIRE_ALL=1`)
   console.warn(`[skip] ${suite}: test data ${join(DATA_DIR, sub)} not found (set VIGIL_DATA to the shared data folder)`)
   return true
 }
@@ -38,5 +39,19 @@ export function skipWithoutData(sub: string, suite: string): boolean {
 export function skipWithoutModels(suite: string): boolean {
   if (hasModels()) return false
   console.warn(`[skip] ${suite}: models missing in ${MODELS_DIR}; run \`npm run models\``)
+  return true
+}
+
+/**
+ * For describe.skipIf with several preconditions: prints every unmet one and returns true (skip).
+ * With VIGIL_REQUIRE_ALL=1 (CI, see .ci/run) an unmet precondition throws instead, so CI can never
+ * go green by skipping.
+ */
+export function skipUnless(suite: string, conditions: readonly (readonly [boolean, string])[]): boolean {
+  const unmet = conditions.filter(([ok]) => !ok).map(([, why]) => why)
+  if (unmet.length === 0) return false
+  const msg = `[skip] ${suite}: ${unmet.join('; ')}`
+  if (process.env.VIGIL_REQUIRE_ALL === '1') throw new Error(`${msg} (VIGIL_REQUIRE_ALL=1: CI must not skip)`)
+  console.warn(msg)
   return true
 }
