@@ -42,9 +42,7 @@ interface PersonSlot {
   id: string
   name: string
   threshold: number | null
-  /** references currently held; 0 = free slot */
-  count: number
-  /** row indices of this person's references */
+  /** row indices of this person's references; empty = free slot */
   rows: number[]
 }
 
@@ -58,17 +56,17 @@ export class Matcher {
   private cap = 0
   private f32 = new Float32Array(0)
   private readonly scan: Int8Scan
-  private scale: Float64Array<ArrayBuffer> = new Float64Array(0)
   /** largest quantisation residual ‖r − r'‖ and ‖r'‖ over references (an upper bound after removals) */
   private maxErr = 0
   private maxQnorm = 0
-  private personOf = new Int32Array(0)
   private photoIds: string[] = []
   private readonly photoIndex = new Map<string, number>()
   private persons: PersonSlot[] = []
   private readonly personIndex = new Map<string, number>()
   private freeSlots: number[] = []
-  // per-query scratch, sized to persons.length
+  /** references per person slot (0 = free), typed for the per-query loops */
+  private counts = new Int32Array(0)
+  // per-query scratch for top2mean, sized to persons.length
   private a1 = new Float64Array(0)
   private a2 = new Float64Array(0)
   private readonly q: Float32Array
@@ -112,7 +110,9 @@ export class Matcher {
     this.freeSlots = []
     this.maxErr = 0
     this.maxQnorm = 0
+    this.counts = new Int32Array(Math.max(16, new Set(refs.map((r) => r.personId)).size))
     this.reserve(refs.length, true)
+    this.scan.reserve(refs.length, 0, this.counts.length)
     for (const r of refs) this.append(r)
   }
 
@@ -127,17 +127,15 @@ export class Matcher {
   removePhoto(photoId: string): boolean {
     const i = this.photoIndex.get(photoId)
     if (i === undefined) return false
-    const p = this.personOf[i]
+    const p = this.scan.persons[i]
     const slot = this.persons[p]
     slot.rows.splice(slot.rows.indexOf(i), 1)
     const last = this.n - 1
     if (i !== last) {
       // swap-remove keeps the rows contiguous
       this.f32.copyWithin(i * this.dim, last * this.dim, (last + 1) * this.dim)
+      const lp = this.scan.persons[last]
       this.scan.moveRow(last, i)
-      this.scale[i] = this.scale[last]
-      const lp = this.personOf[last]
-      this.personOf[i] = lp
       const lrows = this.persons[lp].rows
       lrows[lrows.indexOf(last)] = i
       const movedId = this.photoIds[last]
@@ -148,8 +146,8 @@ export class Matcher {
     this.photoIds.pop()
     this.photoIndex.delete(photoId)
     this.n = last
-    slot.count--
-    if (slot.count === 0) {
+    this.counts[p]--
+    if (this.counts[p] === 0) {
       this.personIndex.delete(slot.id)
       this.freeSlots.push(p)
     }
@@ -197,46 +195,46 @@ export class Matcher {
     }
 
     const qq = quantizeQueryInto(q, this.scan.query, this.scan.stride)
-    this.scan.run(n)
 
-    // Approximate score of reference i: a_i = sq · out[i] · scale[i]. Its error is at most
+    // Approximate score of reference i: a_i = sq · dot_i · scale_i. Its error is at most
     // ‖q‖·‖r − r'‖ + ‖q − q'‖·‖r'‖ (Cauchy–Schwarz on the residuals, ‖q‖ = 1); one bound E, the
-    // maximum over references, keeps the hot loop to a single multiply-compare per reference.
+    // maximum over references, lets the kernel keep just a running maximum per person.
     const E = this.maxErr + qq.err * this.maxQnorm + BOUND_SLACK
     const P = this.persons.length
-    this.ensureScratch(P)
-    const A1 = this.a1
-    const A2 = this.a2
-    A1.fill(-Infinity, 0, P)
-    const out = this.scan.out
-    const scale = this.scale
-    const personOf = this.personOf
-    const top2 = this.aggregate === 'top2mean'
-    if (!top2) {
-      for (let i = 0; i < n; i++) {
-        const a = out[i] * scale[i]
-        const p = personOf[i]
-        if (a > A1[p]) A1[p] = a
-      }
+    const counts = this.counts
+    let A1: Float32Array | Float64Array
+    if (this.aggregate === 'max') {
+      this.scan.runMax(n, P)
+      A1 = this.scan.amax
     } else {
-      A2.fill(-Infinity, 0, P)
+      this.scan.run(n)
+      this.ensureScratch(P)
+      const T1 = this.a1
+      const T2 = this.a2
+      T1.fill(-Infinity, 0, P)
+      T2.fill(-Infinity, 0, P)
+      const out = this.scan.out
+      const scale = this.scan.scales
+      const personOf = this.scan.persons
       for (let i = 0; i < n; i++) {
         const a = out[i] * scale[i]
         const p = personOf[i]
-        if (a > A1[p]) {
-          A2[p] = A1[p]
-          A1[p] = a
-        } else if (a > A2[p]) A2[p] = a
+        if (a > T1[p]) {
+          T2[p] = T1[p]
+          T1[p] = a
+        } else if (a > T2[p]) T2[p] = a
       }
-      for (let p = 0; p < P; p++) if (A2[p] !== -Infinity) A1[p] = (A1[p] + A2[p]) / 2
+      for (let p = 0; p < P; p++) if (T2[p] !== -Infinity) T1[p] = (T1[p] + T2[p]) / 2
+      A1 = T1
     }
+    const top2 = this.aggregate === 'top2mean'
 
     // Aggregates are monotone, so a person's true score lies within ±E of sq·A1[p]. With τ the kk-th
     // largest lower bound, at least kk persons score ≥ τ; a person whose upper bound is below τ cannot
     // be in the top kk. kk ≥ 1 because the band needs the best person even when k = 0.
     const kk = Math.min(Math.max(want, 1), this.personIndex.size)
     const sq = qq.scale
-    const cutoff = (kthLargest(A1, P, kk, this.persons) * sq - 2 * E) / sq
+    const cutoff = (kthLargest(A1, P, kk, counts) * sq - 2 * E) / sq
 
     const f32 = this.f32
     const dim = this.dim
@@ -244,8 +242,8 @@ export class Matcher {
     const thresholdsOf: (number | null)[] = []
     let rescored = 0
     for (let p = 0; p < P; p++) {
+      if (counts[p] === 0 || !(A1[p] >= cutoff)) continue
       const slot = this.persons[p]
-      if (slot.count === 0 || !(A1[p] >= cutoff)) continue
       let s1 = -Infinity
       let s2 = -Infinity
       rescored += slot.rows.length
@@ -292,29 +290,14 @@ export class Matcher {
     if (keep > 0) f32.set(this.f32.subarray(0, keep * dim))
     this.f32 = f32
     this.scan.reserve(cap, keep)
-    this.scale = grow(this.scale, cap, keep)
-    const po = new Int32Array(cap)
-    if (keep > 0) po.set(this.personOf.subarray(0, keep))
-    this.personOf = po
     this.cap = cap
   }
 
   private append(r: MatcherReference): void {
-    const i = this.n
-    const dim = this.dim
-    const e = r.embedding
-    let ss = 0
-    for (let j = 0; j < dim; j++) ss += e[j] * e[j]
-    const inv = 1 / Math.sqrt(ss)
-    const row = this.f32.subarray(i * dim, (i + 1) * dim)
-    for (let j = 0; j < dim; j++) row[j] = e[j] * inv
-    const qz = quantizeInto(row, this.scan.rows, i * this.scan.stride)
-    this.scale[i] = qz.scale
-    if (qz.err > this.maxErr) this.maxErr = qz.err
-    if (qz.qnorm > this.maxQnorm) this.maxQnorm = qz.qnorm
+    // person slot first: growing the slot capacity relays out the scan memory (keeping rows < n)
     let p = this.personIndex.get(r.personId)
     if (p === undefined) {
-      const slot: PersonSlot = { id: r.personId, name: r.name, threshold: r.threshold, count: 0, rows: [] }
+      const slot: PersonSlot = { id: r.personId, name: r.name, threshold: r.threshold, rows: [] }
       const free = this.freeSlots.pop()
       if (free !== undefined) {
         p = free
@@ -324,14 +307,32 @@ export class Matcher {
         this.persons.push(slot)
       }
       this.personIndex.set(r.personId, p)
+      if (p >= this.counts.length) {
+        const counts = new Int32Array(Math.max(16, Math.ceil((p + 1) * 1.5)))
+        counts.set(this.counts)
+        this.counts = counts
+      }
+      this.scan.reserve(this.cap, this.n, this.counts.length)
     } else {
       // the latest reference carries the current name/threshold
       this.persons[p].name = r.name
       this.persons[p].threshold = r.threshold
     }
-    this.persons[p].count++
+    const i = this.n
+    const dim = this.dim
+    const e = r.embedding
+    let ss = 0
+    for (let j = 0; j < dim; j++) ss += e[j] * e[j]
+    const inv = 1 / Math.sqrt(ss)
+    const row = this.f32.subarray(i * dim, (i + 1) * dim)
+    for (let j = 0; j < dim; j++) row[j] = e[j] * inv
+    const qz = quantizeInto(row, this.scan.rows, i * this.scan.stride)
+    this.scan.scales[i] = qz.scale
+    this.scan.persons[i] = p
+    if (qz.err > this.maxErr) this.maxErr = qz.err
+    if (qz.qnorm > this.maxQnorm) this.maxQnorm = qz.qnorm
+    this.counts[p]++
     this.persons[p].rows.push(i)
-    this.personOf[i] = p
     this.photoIds[i] = r.photoId
     this.photoIndex.set(r.photoId, i)
     this.n = i + 1
@@ -346,11 +347,11 @@ export class Matcher {
 }
 
 /** k-th largest of v[p] over occupied slots (k ≥ 1, at most the number of occupied slots). */
-function kthLargest(v: Float64Array, P: number, k: number, persons: readonly PersonSlot[]): number {
+function kthLargest(v: Float32Array | Float64Array, P: number, k: number, counts: Int32Array): number {
   // k is tiny (top-k for the UI): keep a sorted array of the k best
   const best: number[] = []
   for (let p = 0; p < P; p++) {
-    if (persons[p].count === 0) continue
+    if (counts[p] === 0) continue
     const x = v[p]
     if (best.length === k && x <= best[k - 1]) continue
     let at = best.length
@@ -359,12 +360,6 @@ function kthLargest(v: Float64Array, P: number, k: number, persons: readonly Per
     if (best.length > k) best.pop()
   }
   return best[k - 1]
-}
-
-function grow(a: Float64Array, cap: number, keep: number): Float64Array<ArrayBuffer> {
-  const b = new Float64Array(cap)
-  if (keep > 0) b.set(a.subarray(0, keep))
-  return b
 }
 
 function clampCos(s: number): number {
