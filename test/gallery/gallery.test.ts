@@ -347,10 +347,12 @@ describe('Gallery: reference photos', () => {
     await upload(p.id)
     await env.store.mutate((d) => {
       d.people[0].photos[1].embedding = 'AAAA'
+      d.people[0].threshold = 7
     })
     const g2 = new Gallery(env.store, env.media, env.analyzer, () => env.settings, { logger: { warn: (m) => env.warnings.push(m) } })
     expect(g2.matcher().size).toBe(1)
     expect(g2.list()[0].photos).toHaveLength(2)
     expect(env.warnings.some((w) => /unusable embedding/.test(w))).toBe(true)
+    expect(env.warnings.some((w) => /invalid threshold 7/.test(w))).toBe(true)
   })
 })

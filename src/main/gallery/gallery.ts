@@ -187,12 +187,25 @@ export class Gallery {
   /** Re-reads every reference from the store (start-up, or after the data was replaced). */
   rebuildMatcher(): void {
     const refs: MatcherReference[] = []
+    const seen = new Set<string>()
     for (const p of this.store.data.people) {
+      let threshold = p.threshold
+      if (threshold !== null && !(typeof threshold === 'number' && threshold >= 0 && threshold <= 1)) {
+        this.log.warn(`[gallery] ${p.name} has an invalid threshold ${String(threshold)}; the global one applies`)
+        threshold = null
+      }
       for (const ph of p.photos) {
+        // one damaged record must not take the whole gallery down; the photo stays listed
+        if (seen.has(ph.id)) {
+          this.log.warn(`[gallery] photo id ${ph.id} appears twice; the second copy (of ${p.name}) is not matched`)
+          continue
+        }
         try {
-          refs.push({ personId: p.id, name: p.name, photoId: ph.id, embedding: decodeVector(ph.embedding, EMBEDDING_DIM), threshold: p.threshold })
+          const embedding = decodeVector(ph.embedding, EMBEDDING_DIM)
+          assertEmbedding(embedding, EMBEDDING_DIM)
+          refs.push({ personId: p.id, name: p.name, photoId: ph.id, embedding, threshold })
+          seen.add(ph.id)
         } catch (e) {
-          // one damaged record must not take the whole gallery down; the photo stays listed
           this.log.warn(`[gallery] photo ${ph.id} of ${p.name} has an unusable embedding and is not matched: ${(e as Error).message}`)
         }
       }
