@@ -59,6 +59,8 @@ export class CameraService {
   async update(id: string, patch: Partial<CameraInput>): Promise<CameraView> {
     const current = this.get(id)
     if (patch.name !== undefined) this.assertUniqueName(patch.name, id)
+    // the console only ever sees the redacted URL; saving it back unchanged must keep the password
+    if (patch.url !== undefined && patch.url === redactUrl(current.url)) patch = { ...patch, url: current.url }
     const next: CameraConfig = { ...current, ...stripUndefined(patch), id }
     await this.store.mutate((d) => {
       const i = d.cameras.findIndex((x) => x.id === id)
