@@ -4,16 +4,18 @@ import { existsSync } from 'node:fs'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { chromiumAvailable, guardedPage, launchChromium, rendererBuilt, repoRoot, shot, startVigil, type LaunchedBrowser, type VigilServer } from './support/browser'
+import { skipUnless } from '../support/data'
 
 const chrome = chromiumAvailable()
 const built = rendererBuilt()
 const engine = existsSync(join(repoRoot, 'src/main/app/create-backend.ts'))
-const why = [chrome.why, built.why, engine ? undefined : 'the engine (src/main/app/create-backend.ts) is not in this checkout yet']
-  .filter(Boolean)
-  .join('; ')
-if (why) console.warn(`browser smoke test skipped: ${why}`)
+const skip = skipUnless('browser smoke test', [
+  [chrome.ok, chrome.why ?? ''],
+  [built.ok, built.why ?? ''],
+  [engine, 'the engine (src/main/app/create-backend.ts) is not in this checkout']
+])
 
-describe.skipIf(Boolean(why))('console smoke test (browser mode)', () => {
+describe.skipIf(skip)('console smoke test (browser mode)', () => {
   let server: VigilServer
   let browser: LaunchedBrowser
 

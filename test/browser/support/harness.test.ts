@@ -3,11 +3,12 @@
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { chromiumAvailable, guardedPage, launchChromium, repoRoot, shot, startVigil, type LaunchedBrowser, type VigilServer } from './browser'
+import { skipUnless } from '../../support/data'
 
 const chrome = chromiumAvailable()
-if (!chrome.ok) console.warn(`browser harness test skipped: ${chrome.why}`)
+const skip = skipUnless('browser harness test', [[chrome.ok, chrome.why ?? '']])
 
-describe.skipIf(!chrome.ok)('browser harness', () => {
+describe.skipIf(skip)('browser harness', () => {
   let server: VigilServer
   let browser: LaunchedBrowser
 
