@@ -1,5 +1,6 @@
 // Real RTSP: a GStreamer server on 127.0.0.1 serves the Hamilton clip; the camera must come
 // online, notice the server going away, and come back by itself when it returns.
+import { skipUnless } from '../support/data'
 import { existsSync } from 'node:fs'
 import { createRequire } from 'node:module'
 import { join } from 'node:path'
@@ -12,7 +13,7 @@ import { cameraConfig, dataDir, processAlive, sleep, waitForStatus } from './hel
 const clip = join(dataDir, 'video/short_hamilton_clip.mp4')
 const avail = rtspAvailable()
 const skipWhy = !avail.ok ? avail.why : !existsSync(clip) ? `test clip missing: ${clip} (set VIGIL_DATA)` : null
-if (skipWhy) console.warn(`skipping real RTSP tests: ${skipWhy}`)
+const skip = skipUnless('real RTSP tests', [[skipWhy === null, skipWhy ?? '']])
 
 const bundled = ((): string | null => {
   try {
@@ -23,7 +24,7 @@ const bundled = ((): string | null => {
   }
 })()
 
-describe.skipIf(skipWhy !== null)('CameraSource over real RTSP', () => {
+describe.skipIf(skip)('CameraSource over real RTSP', () => {
   let server: RtspServer
   beforeAll(async () => {
     server = await startRtspServer({ file: clip })

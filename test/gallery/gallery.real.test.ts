@@ -1,4 +1,5 @@
 // Enrolment and matching with the real face pipeline on the shared photos.
+import { skipUnless } from '../support/data'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { existsSync, readdirSync } from 'node:fs'
 import { readFile } from 'node:fs/promises'
@@ -45,7 +46,7 @@ function pngHeader(width: number, height: number): Buffer {
   return Buffer.concat([Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]), chunk('IHDR', ihdr), chunk('IDAT', Buffer.alloc(16)), chunk('IEND', Buffer.alloc(0))])
 }
 
-describe.skipIf(!haveData || !haveModels)('Gallery with the real pipeline', () => {
+describe.skipIf(skipUnless('gallery with the real pipeline', [[haveData, 'test data missing (set VIGIL_DATA)'], [haveModels, 'models missing (npm run models)']]))('Gallery with the real pipeline', () => {
   let pipe: FacePipeline
   let env: Env<FacePipeline>
 

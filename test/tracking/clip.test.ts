@@ -1,5 +1,6 @@
 // End to end on the Hamilton clip: camera ingest → real face pipeline → tracker → pooled decision.
 // Measures how tracks form on real video and what pooling buys over single frames.
+import { skipUnless } from '../support/data'
 import { existsSync, readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
@@ -17,9 +18,9 @@ const clip = join(dataDir, 'video/short_hamilton_clip.mp4')
 const refs = { lmm: join(dataDir, 'video/lin-manuel-miranda.png'), alex: join(dataDir, 'video/alex-lacamoire.png') }
 const models = join(repoRoot, 'models/fr_feature.onnx')
 const why = !existsSync(clip) || !existsSync(refs.lmm) ? `test data missing under ${dataDir} (set VIGIL_DATA)` : !existsSync(models) ? 'models missing (npm run models)' : null
-if (why) console.warn(`skipping clip tracking test: ${why}`)
+const skip = skipUnless('clip tracking test', [[why === null, why ?? '']])
 
-describe.skipIf(why !== null)('tracking on the Hamilton clip', () => {
+describe.skipIf(skip)('tracking on the Hamilton clip', () => {
   let pipe: FacePipeline
   const gallery: Record<string, Float32Array> = {}
   beforeAll(async () => {
