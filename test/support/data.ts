@@ -38,6 +38,7 @@ export function skipWithoutData(sub: string, suite: string): boolean {
 
 export function skipWithoutModels(suite: string): boolean {
   if (hasModels()) return false
+  if (process.env.VIGIL_REQUIRE_ALL === '1') throw new Error(`${suite}: models missing in ${MODELS_DIR} and VIGIL_REQUIRE_ALL=1`)
   console.warn(`[skip] ${suite}: models missing in ${MODELS_DIR}; run \`npm run models\``)
   return true
 }
