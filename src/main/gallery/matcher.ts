@@ -66,7 +66,7 @@ export class Matcher {
   private freeSlots: number[] = []
   /** references per person slot (0 = free), typed for the per-query loops */
   private counts = new Int32Array(0)
-  // per-query scratch for top2mean, sized to persons.length
+  // per-query scratch, sized to persons.length
   private a1 = new Float64Array(0)
   private a2 = new Float64Array(0)
   private readonly q: Float32Array
@@ -112,7 +112,6 @@ export class Matcher {
     this.maxQnorm = 0
     this.counts = new Int32Array(Math.max(16, new Set(refs.map((r) => r.personId)).size))
     this.reserve(refs.length, true)
-    this.scan.reserve(refs.length, 0, this.counts.length)
     for (const r of refs) this.append(r)
   }
 
@@ -198,36 +197,37 @@ export class Matcher {
 
     // Approximate score of reference i: a_i = sq · dot_i · scale_i. Its error is at most
     // ‖q‖·‖r − r'‖ + ‖q − q'‖·‖r'‖ (Cauchy–Schwarz on the residuals, ‖q‖ = 1); one bound E, the
-    // maximum over references, lets the kernel keep just a running maximum per person.
+    // maximum over references, keeps the per-row loop to one multiply and one compare.
     const E = this.maxErr + qq.err * this.maxQnorm + BOUND_SLACK
     const P = this.persons.length
     const counts = this.counts
-    let A1: Float32Array | Float64Array
-    if (this.aggregate === 'max') {
-      this.scan.runMax(n, P)
-      A1 = this.scan.amax
-    } else {
-      this.scan.run(n)
-      this.ensureScratch(P)
-      const T1 = this.a1
-      const T2 = this.a2
-      T1.fill(-Infinity, 0, P)
-      T2.fill(-Infinity, 0, P)
-      const out = this.scan.out
-      const scale = this.scan.scales
-      const personOf = this.scan.persons
+    this.scan.run(n)
+    this.ensureScratch(P)
+    const A1 = this.a1
+    const A2 = this.a2
+    A1.fill(-Infinity, 0, P)
+    const out = this.scan.out
+    const scale = this.scan.scales
+    const personOf = this.scan.persons
+    const top2 = this.aggregate === 'top2mean'
+    if (!top2) {
       for (let i = 0; i < n; i++) {
         const a = out[i] * scale[i]
         const p = personOf[i]
-        if (a > T1[p]) {
-          T2[p] = T1[p]
-          T1[p] = a
-        } else if (a > T2[p]) T2[p] = a
+        if (a > A1[p]) A1[p] = a
       }
-      for (let p = 0; p < P; p++) if (T2[p] !== -Infinity) T1[p] = (T1[p] + T2[p]) / 2
-      A1 = T1
+    } else {
+      A2.fill(-Infinity, 0, P)
+      for (let i = 0; i < n; i++) {
+        const a = out[i] * scale[i]
+        const p = personOf[i]
+        if (a > A1[p]) {
+          A2[p] = A1[p]
+          A1[p] = a
+        } else if (a > A2[p]) A2[p] = a
+      }
+      for (let p = 0; p < P; p++) if (A2[p] !== -Infinity) A1[p] = (A1[p] + A2[p]) / 2
     }
-    const top2 = this.aggregate === 'top2mean'
 
     // Aggregates are monotone, so a person's true score lies within ±E of sq·A1[p]. With τ the kk-th
     // largest lower bound, at least kk persons score ≥ τ; a person whose upper bound is below τ cannot
@@ -294,7 +294,6 @@ export class Matcher {
   }
 
   private append(r: MatcherReference): void {
-    // person slot first: growing the slot capacity relays out the scan memory (keeping rows < n)
     let p = this.personIndex.get(r.personId)
     if (p === undefined) {
       const slot: PersonSlot = { id: r.personId, name: r.name, threshold: r.threshold, rows: [] }
@@ -312,7 +311,6 @@ export class Matcher {
         counts.set(this.counts)
         this.counts = counts
       }
-      this.scan.reserve(this.cap, this.n, this.counts.length)
     } else {
       // the latest reference carries the current name/threshold
       this.persons[p].name = r.name
@@ -347,7 +345,7 @@ export class Matcher {
 }
 
 /** k-th largest of v[p] over occupied slots (k ≥ 1, at most the number of occupied slots). */
-function kthLargest(v: Float32Array | Float64Array, P: number, k: number, counts: Int32Array): number {
+function kthLargest(v: Float64Array, P: number, k: number, counts: Int32Array): number {
   // k is tiny (top-k for the UI): keep a sorted array of the k best
   const best: number[] = []
   for (let p = 0; p < P; p++) {

@@ -131,11 +131,9 @@ function str(s: string): number[] {
 }
 
 /**
- * Two functions over int8 rows and an int16 query (stride % 32 == 0):
- *   scan(rows, n, stride, q, out)                          out[r] = Σ_j rows[r][j]·q[j]   (i32)
- *   scanMax(rows, n, stride, q, scales, persons, amax)     a = f32(Σ_j rows[r][j]·q[j]) · scales[r];
- *                                                          amax[persons[r]] = max(amax[…], a)
- * scanMax folds the per-person maximum into the scan so the hot path never returns to JS per row.
+ * scan(rows, n, stride, q, out): out[r] = Σ_j rows[r][j]·q[j] as i32, for int8 rows and an int16
+ * query (stride % 32 == 0). (Folding the per-person maximum into the kernel measured slower than a
+ * JS loop over `out` afterwards, so the kernel does only the dot products.)
  *
  * The query is int16 (quantisation error negligible) and each 8 reference bytes are sign-extended
  * on load (v128.load8x8_s), so the inner loop is load-extend, pmaddwd, add: 3 instructions per 8
@@ -143,7 +141,6 @@ function str(s: string): number[] {
  */
 function kernelBytes(): Uint8Array {
   const I32 = 0x7f
-  const F32 = 0x7d
   const V128 = 0x7b
   const get = (i: number): number[] => [0x20, i]
   const set = (i: number): number[] => [0x21, i]
@@ -205,39 +202,13 @@ function kernelBytes(): Uint8Array {
     ]
   })()
 
-  // scanMax: params 0 rows(j), 1 n, 2 stride, 3 q, 4 scales, 5 persons, 6 amax |
-  // locals 7 end, 8 qp, 9 rowEnd, 10 addr (i32) | 11 a (f32) | 12..15 acc
-  const scanMax = (() => {
-    const [J, N, STRIDE, Q, SCALES, PERSONS, AMAX, END, QP, ROWEND, ADDR, A] = [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11]
-    const L = { J, QP, Q, ROWEND, STRIDE, ACC: [12, 13, 14, 15] }
-    return [
-      3, 4, I32, 1, F32, 4, V128,
-      ...get(N), 0x45, 0x04, 0x40, 0x0f, 0x0b,
-      ...get(PERSONS), ...get(N), ...i32const(4), 0x6c, i32add, ...set(END),
-      0x03, 0x40, // loop $rows
-      ...rowDot(L),
-      0xb2, // f32.convert_i32_s
-      ...get(SCALES), 0x2a, 2, 0, // f32.load
-      0x94, // f32.mul
-      ...set(A),
-      ...get(AMAX), ...get(PERSONS), 0x28, 2, 0, ...i32const(2), 0x74, i32add, ...set(ADDR), // amax + persons[r]*4
-      // amax[p] = max(amax[p], a), branch-free: which row wins is data-dependent and mispredicts
-      ...get(ADDR), ...get(A), ...get(ADDR), 0x2a, 2, 0, 0x97, 0x38, 2, 0, // f32.store(addr, f32.max(a, f32.load(addr)))
-      ...get(SCALES), ...i32const(4), i32add, ...set(SCALES),
-      ...get(PERSONS), ...i32const(4), i32add, ...tee(PERSONS),
-      ...get(END), 0x49, 0x0d, 0, // br_if $rows (persons < end)
-      0x0b,
-      0x0b
-    ]
-  })()
-
   const bytes = [
     0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00,
-    ...section(1, [2, 0x60, 5, I32, I32, I32, I32, I32, 0, 0x60, 7, I32, I32, I32, I32, I32, I32, I32, 0]),
+    ...section(1, [1, 0x60, 5, I32, I32, I32, I32, I32, 0]),
     ...section(2, [1, ...str('env'), ...str('mem'), 0x02, 0x00, 1]),
-    ...section(3, [2, 0, 1]),
-    ...section(7, [2, ...str('scan'), 0x00, 0, ...str('scanMax'), 0x00, 1]),
-    ...section(10, [2, ...uleb(scan.length), ...scan, ...uleb(scanMax.length), ...scanMax])
+    ...section(3, [1, 0]),
+    ...section(7, [1, ...str('scan'), 0x00, 0]),
+    ...section(10, [1, ...uleb(scan.length), ...scan])
   ]
   return new Uint8Array(bytes)
 }
@@ -256,7 +227,6 @@ function sleb(n: number): number[] {
 }
 
 type KernelFn = (rows: number, n: number, stride: number, q: number, out: number) => void
-type KernelMaxFn = (rows: number, n: number, stride: number, q: number, scales: number, persons: number, amax: number) => void
 
 // The node-only tsconfig has no WebAssembly typings (they live in lib.dom); declare what is used.
 interface WasmMemory {
@@ -292,20 +262,18 @@ const HEADER = 64
 
 interface Layout {
   rowCap: number
-  personCap: number
   q: number
   out: number
   scales: number
   persons: number
-  amax: number
   rows: number
   total: number
 }
 
 /**
- * Int8 copy of the references with their scales and person indices, plus query, output and
- * per-person scratch, in one WebAssembly memory:
- *   [header | int16 query | out i32 × rows | scales f32 × rows | persons i32 × rows | amax f32 × persons | rows int8]
+ * Int8 copy of the references with their scales and person indices, plus query and output, in one
+ * WebAssembly memory:
+ *   [header | int16 query | out i32 × rows | scales f32 × rows | persons i32 × rows | rows int8]
  * Views are re-created after every relayout (growing detaches the old ArrayBuffer), so callers must
  * not keep them across reserve().
  */
@@ -315,7 +283,6 @@ export class Int8Scan {
   private L: Layout
   private memory: WasmMemory | null
   private kernel: KernelFn | null
-  private kernelMax: KernelMaxFn | null
   rows: Int8Array = new Int8Array(0)
   /** int16 query, see quantizeQueryInto */
   query: Int16Array = new Int16Array(0)
@@ -324,8 +291,6 @@ export class Int8Scan {
   scales: Float32Array = new Float32Array(0)
   /** person slot of each row */
   persons: Int32Array = new Int32Array(0)
-  /** per-person maximum written by runMax */
-  amax: Float32Array = new Float32Array(0)
 
   constructor(dim: number, opts: { forceJs?: boolean } = {}) {
     if (!Number.isInteger(dim) || dim <= 0) throw new Error(`bad dimension ${dim}`)
@@ -336,13 +301,11 @@ export class Int8Scan {
       this.memory = new wasm.Memory({ initial: 1 })
       const inst = new wasm.Instance(mod, { env: { mem: this.memory } })
       this.kernel = inst.exports.scan as KernelFn
-      this.kernelMax = inst.exports.scanMax as KernelMaxFn
     } else {
       this.memory = null
       this.kernel = null
-      this.kernelMax = null
     }
-    this.L = this.plan(0, 0)
+    this.L = this.plan(0)
     this.apply(this.L, new ArrayBuffer(this.L.total))
   }
 
@@ -355,18 +318,14 @@ export class Int8Scan {
     return this.L.rowCap
   }
 
-  get personCapacity(): number {
-    return this.L.personCap
-  }
-
-  /** Makes room for `rows` rows and `persons` person slots, keeping the first `keep` rows. */
-  reserve(rows: number, keep: number, persons = this.L.personCap): void {
-    if (rows <= this.L.rowCap && persons <= this.L.personCap) return
+  /** Makes room for `rows` rows, keeping the first `keep` rows. */
+  reserve(rows: number, keep: number): void {
+    if (rows <= this.L.rowCap) return
     const k = Math.min(keep, this.L.rowCap)
     const oldRows = this.rows.slice(0, k * this.stride)
     const oldScales = this.scales.slice(0, k)
     const oldPersons = this.persons.slice(0, k)
-    const L = this.plan(Math.max(rows, this.L.rowCap), Math.max(persons, this.L.personCap))
+    const L = this.plan(rows)
     let buf: ArrayBuffer
     if (this.memory) {
       const have = this.memory.buffer.byteLength
@@ -382,14 +341,13 @@ export class Int8Scan {
     this.persons.set(oldPersons)
   }
 
-  private plan(rowCap: number, personCap: number): Layout {
+  private plan(rowCap: number): Layout {
     const q = HEADER
     const out = align64(q + this.stride * 2)
     const scales = align64(out + rowCap * 4)
     const persons = align64(scales + rowCap * 4)
-    const amax = align64(persons + rowCap * 4)
-    const rows = align64(amax + personCap * 4)
-    return { rowCap, personCap, q, out, scales, persons, amax, rows, total: rows + rowCap * this.stride }
+    const rows = align64(persons + rowCap * 4)
+    return { rowCap, q, out, scales, persons, rows, total: rows + rowCap * this.stride }
   }
 
   private apply(L: Layout, buf: ArrayBuffer): void {
@@ -398,7 +356,6 @@ export class Int8Scan {
     this.out = new Int32Array(buf, L.out, L.rowCap)
     this.scales = new Float32Array(buf, L.scales, L.rowCap)
     this.persons = new Int32Array(buf, L.persons, L.rowCap)
-    this.amax = new Float32Array(buf, L.amax, L.personCap)
     this.rows = new Int8Array(buf, L.rows, L.rowCap * this.stride)
   }
 
@@ -438,29 +395,6 @@ export class Int8Scan {
     }
   }
 
-  /**
-   * amax[p] = max over rows r of person p of dot(r, query) · scales[r], in float32, for p < nPersons;
-   * persons without rows stay at -Infinity.
-   */
-  runMax(n: number, nPersons: number): void {
-    if (n > this.L.rowCap) throw new Error(`scan of ${n} rows beyond capacity ${this.L.rowCap}`)
-    if (nPersons > this.L.personCap) throw new Error(`${nPersons} persons beyond capacity ${this.L.personCap}`)
-    const amax = this.amax
-    amax.fill(-Infinity, 0, nPersons)
-    if (this.kernelMax) {
-      this.kernelMax(this.L.rows, n, this.stride, this.L.q, this.L.scales, this.L.persons, this.L.amax)
-      return
-    }
-    this.run(n)
-    const out = this.out
-    const scales = this.scales
-    const persons = this.persons
-    for (let i = 0; i < n; i++) {
-      const a = Math.fround(Math.fround(out[i]) * scales[i])
-      const p = persons[i]
-      if (a > amax[p]) amax[p] = a
-    }
-  }
 }
 
 function align64(n: number): number {
