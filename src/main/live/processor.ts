@@ -260,7 +260,9 @@ export class LiveProcessor {
       ])
       st.bestStored.set(key, score)
     }
-    const srcBox = scaleBox(track.box, ref?.scale ?? 1)
+    // The box of the frame the snapshot is cut from, not where the track is now: the face has
+    // usually moved since its best frame, and the console draws this box over that snapshot.
+    const srcBox = scaleBox(ref?.box ?? track.box, ref?.scale ?? 1)
     const { event } = await this.o.events.upsertTrackEvent({
       cameraId: cam.cameraId,
       trackId: `${RUN_TAG}-${track.id}`,
