@@ -134,3 +134,9 @@ export interface BackendOptions {
   /** Electron: run pool children with process.execPath + ELECTRON_RUN_AS_NODE */
   workerExecPath?: string
 }
+
+/** The handlers of one box of the engine, e.g. HandlersFor<'people'> = every 'people.*' channel. */
+export type HandlersFor<Prefix extends string> = Pick<
+  import('../shared/api').Handlers,
+  Extract<import('../shared/api').Channel, `${Prefix}.${string}`>
+>

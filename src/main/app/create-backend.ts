@@ -3,17 +3,21 @@
 // imports Electron.
 import { join } from 'node:path'
 import { ApiError, type Handlers, type PushChannel, type PushSpec } from '../../shared/api'
-import type { Settings, SystemInfo } from '../../shared/types'
+import type { ExecutionProvider, Settings, SystemInfo } from '../../shared/types'
 import { CameraService } from '../cameras/service'
-import { testCameraUrl } from '../cameras/source'
+import { cameraHandlers } from '../cameras/handlers'
 import type { BackendOptions, VigilBackend } from '../contracts'
 import { EventLog, startRetention } from '../events/events'
+import { eventHandlers } from '../events/handlers'
 import { Gallery } from '../gallery/gallery'
+import { peopleHandlers } from '../gallery/handlers'
 import { InferencePool } from '../inference/pool/pool'
 import { LiveProcessor } from '../live/processor'
+import { reviewHandlers } from '../review/handlers'
 import { ReviewQueue } from '../review/queue'
 import { Store } from '../store/db'
 import { MediaStore } from '../store/media'
+import { AnalyzerHandle } from './analyzer-handle'
 import { PushBus } from './push'
 
 export const VERSION = '0.1.0'
@@ -21,7 +25,7 @@ export const VERSION = '0.1.0'
 export interface Backend extends VigilBackend {
   readonly store: Store
   readonly media: MediaStore
-  readonly pool: InferencePool
+  readonly pool: AnalyzerHandle
   readonly gallery: Gallery
   readonly events: EventLog
   readonly review: ReviewQueue
@@ -50,25 +54,26 @@ export async function createBackend(opts: CreateBackendOptions): Promise<Backend
 
   let infoTimer: NodeJS.Timeout | null = null
   let poolReady = false
-  const pool = await InferencePool.create({
-    size: opts.workers ?? settings().workers,
-    provider: settings().executionProvider,
-    modelsDir: opts.modelsDir ?? join(process.cwd(), 'models'),
-    execPath: opts.workerExecPath,
-    env: opts.workerExecPath ? { ...process.env, ELECTRON_RUN_AS_NODE: '1' } : undefined,
-    onLog: (id, line) => log(`[worker ${id}] ${line}`),
-    // state changes come twice per job: coalesce them into at most one push per second
-    onWorkersChanged: () => {
-      if (infoTimer) return
-      infoTimer = setTimeout(() => {
-        infoTimer = null
-        // worker states change while the pool is still starting, before `pool` is assigned
-        if (poolReady) bus.emit('system.info', systemInfo())
-      }, 1000)
-      infoTimer.unref()
-    }
-  })
-
+  const startPool = (workers: number, provider: ExecutionProvider): Promise<InferencePool> =>
+    InferencePool.create({
+      size: workers,
+      provider,
+      modelsDir: opts.modelsDir ?? join(process.cwd(), 'models'),
+      execPath: opts.workerExecPath,
+      env: opts.workerExecPath ? { ...process.env, ELECTRON_RUN_AS_NODE: '1' } : undefined,
+      onLog: (id, line) => log(`[worker ${id}] ${line}`),
+      // state changes come twice per job: coalesce them into at most one push per second
+      onWorkersChanged: () => {
+        if (infoTimer) return
+        infoTimer = setTimeout(() => {
+          infoTimer = null
+          // worker states change while the pool is still starting, before `pool` is assigned
+          if (poolReady) bus.emit('system.info', systemInfo())
+        }, 1000)
+        infoTimer.unref()
+      }
+    })
+  const pool = new AnalyzerHandle(await startPool(opts.workers ?? settings().workers, settings().executionProvider))
   poolReady = true
   const events = new EventLog(store, media)
   events.subscribe((e) => bus.emit('event.upserted', e))
@@ -117,35 +122,24 @@ export async function createBackend(opts: CreateBackendOptions): Promise<Backend
   const handlers: Handlers = {
     'system.info': async () => systemInfo(),
 
-    'people.list': async () => gallery.list(),
-    'people.create': async (req) => gallery.create(req),
-    'people.update': async ({ id, ...patch }) => gallery.update(id, patch),
-    'people.delete': async ({ id }) => gallery.delete(id),
-    'people.addPhoto': async (req) => gallery.addPhoto(req),
-    'people.removePhoto': async ({ personId, photoId }) => gallery.removePhoto(personId, photoId),
-
-    'cameras.list': async () => cameras.list(),
-    'cameras.create': async (req) => cameras.create(req),
-    'cameras.update': async ({ id, ...patch }) => cameras.update(id, patch),
-    'cameras.delete': async ({ id }) => {
-      await cameras.remove(id)
-      return { deleted: true }
-    },
-    'cameras.test': async ({ url }) => testCameraUrl(url),
-
-    'review.list': async ({ status }) => review.list({ status }),
-    'review.decide': async (req) => review.decide(req),
-    'review.undo': async (req) => review.undo(req),
-
-    'events.query': async (q) => events.query(q),
-    'events.stats': async (q) => events.stats(q),
-    'events.exportCsv': async (q) => ({ csv: events.exportCsv(q) }),
+    ...peopleHandlers(gallery),
+    ...cameraHandlers(cameras),
+    ...reviewHandlers(review),
+    ...eventHandlers(events),
 
     'settings.get': async () => settings(),
     'settings.update': async (patch) => {
       const next: Settings = { ...settings(), ...patch, thresholds: { ...settings().thresholds, ...(patch.thresholds ?? {}) } }
       if (next.thresholds.review > next.thresholds.accept) {
         throw new ApiError('invalid_request', 'review threshold must not exceed the accept threshold')
+      }
+      const prev = settings()
+      const poolChanged =
+        next.executionProvider !== prev.executionProvider || (patch.workers !== undefined && patch.workers !== pool.workers().length)
+      if (poolChanged) {
+        // start the new pool before storing: a provider that cannot start leaves everything as it was
+        await pool.replace(() => startPool(next.workers, next.executionProvider))
+        bus.emit('system.info', systemInfo())
       }
       await store.mutate((d) => {
         d.settings = next
