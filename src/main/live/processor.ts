@@ -314,7 +314,13 @@ export class LiveProcessor {
     cam.overlays.delete(t.id)
     // blips (one detection) and tracks never embedded are not worth an event
     if (!st || !st.lastDecision || !t.confirmed) return
-    if (st.events.size > 0) return
+    if (st.events.size > 0) {
+      // the track's event closes at its last sighting ("in view" = first to last seen); a last
+      // decision about someone else is not enough to open a second event on the way out
+      const top = st.lastDecision.candidates[0]
+      const key = st.lastDecision.band === 'unknown' || !top ? '' : top.personId
+      if (!st.events.has(key)) return
+    }
     await this.onDecision(cam, t, st.lastDecision, t.lastSeen, true).catch((err: unknown) =>
       this.log(`[live ${cam.cameraId}] finishing track failed: ${(err as Error).message}`)
     )
