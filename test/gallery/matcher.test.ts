@@ -225,6 +225,27 @@ describe('Matcher', () => {
     }
   }
 
+  it('stays exact when rows arrive in the worst order for the streaming top-k (rising scores, persons interleaved)', () => {
+    const r = rng(16)
+    const q = randomUnit(r)
+    const refs: MatcherReference[] = []
+    for (let i = 0; i < 400; i++) {
+      const cos = -0.2 + (1.0 * i) / 400
+      refs.push({ personId: `p${i % 37}`, name: `P${i % 37}`, photoId: `r${i}`, embedding: atCosine(q, cos, r), threshold: null })
+    }
+    for (const aggregate of ['max', 'top2mean'] as const) {
+      const m = new Matcher({ aggregate })
+      m.setReferences(refs)
+      for (const k of [1, 3, 10, 37, 50]) {
+        const got = m.match(q, T, k)
+        expect(got.candidates.map((c) => c.personId)).toEqual(naiveTopK(refs, q, k, aggregate).map((c) => c.personId))
+      }
+      const reversed = new Matcher({ aggregate })
+      reversed.setReferences([...refs].reverse())
+      expect(reversed.match(q, T, 5).candidates.map((c) => c.personId)).toEqual(naiveTopK(refs, q, 5, aggregate).map((c) => c.personId))
+    }
+  })
+
   it('handles exact duplicate references and ties deterministically', () => {
     const r = rng(11)
     const e = randomUnit(r)

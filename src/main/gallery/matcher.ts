@@ -69,6 +69,10 @@ export class Matcher {
   // per-query scratch, sized to persons.length
   private a1 = new Float64Array(0)
   private a2 = new Float64Array(0)
+  /** per person: id of the last query that marked it a candidate (no clearing between queries) */
+  private stamps = new Int32Array(0)
+  private queryId = 0
+  private nearRows = new Int32Array(1024)
   private readonly q: Float32Array
   /** references re-scored in float32 by the last match (diagnostics: how well the int8 bound pruned) */
   lastRescored = 0
@@ -199,50 +203,20 @@ export class Matcher {
     // ‖q‖·‖r − r'‖ + ‖q − q'‖·‖r'‖ (Cauchy–Schwarz on the residuals, ‖q‖ = 1); one bound E, the
     // maximum over references, keeps the per-row loop to one multiply and one compare.
     const E = this.maxErr + qq.err * this.maxQnorm + BOUND_SLACK
-    const P = this.persons.length
-    const counts = this.counts
     this.scan.run(n)
-    this.ensureScratch(P)
-    const A1 = this.a1
-    const A2 = this.a2
-    A1.fill(-Infinity, 0, P)
-    const out = this.scan.out
-    const scale = this.scan.scales
-    const personOf = this.scan.persons
-    const top2 = this.aggregate === 'top2mean'
-    if (!top2) {
-      for (let i = 0; i < n; i++) {
-        const a = out[i] * scale[i]
-        const p = personOf[i]
-        if (a > A1[p]) A1[p] = a
-      }
-    } else {
-      A2.fill(-Infinity, 0, P)
-      for (let i = 0; i < n; i++) {
-        const a = out[i] * scale[i]
-        const p = personOf[i]
-        if (a > A1[p]) {
-          A2[p] = A1[p]
-          A1[p] = a
-        } else if (a > A2[p]) A2[p] = a
-      }
-      for (let p = 0; p < P; p++) if (A2[p] !== -Infinity) A1[p] = (A1[p] + A2[p]) / 2
-    }
-
-    // Aggregates are monotone, so a person's true score lies within ±E of sq·A1[p]. With τ the kk-th
-    // largest lower bound, at least kk persons score ≥ τ; a person whose upper bound is below τ cannot
-    // be in the top kk. kk ≥ 1 because the band needs the best person even when k = 0.
+    // kk ≥ 1 because the band needs the best person even when k = 0
     const kk = Math.min(Math.max(want, 1), this.personIndex.size)
-    const sq = qq.scale
-    const cutoff = (kthLargest(A1, P, kk, counts) * sq - 2 * E) / sq
+    // in units of out·scale, i.e. before multiplying by the query scale
+    const slack = (2 * E) / qq.scale
+    const top2 = this.aggregate === 'top2mean'
+    const cands = top2 ? this.candidatesTop2(n, kk, slack) : this.candidatesMax(n, kk, slack)
 
     const f32 = this.f32
     const dim = this.dim
     const scored: Candidate[] = []
     const thresholdsOf: (number | null)[] = []
     let rescored = 0
-    for (let p = 0; p < P; p++) {
-      if (counts[p] === 0 || !(A1[p] >= cutoff)) continue
+    for (const p of cands) {
       const slot = this.persons[p]
       let s1 = -Infinity
       let s2 = -Infinity
@@ -267,6 +241,112 @@ export class Matcher {
       candidates: order.slice(0, want).map((i) => scored[i]),
       score: best.score
     }
+  }
+
+  /**
+   * Persons that can still be in the top kk under 'max', from the approximate row scores
+   * a_i = out[i]·scale[i] (true score within ±E of sq·a_i).
+   *
+   * One pass streams the rows keeping the kk best distinct persons by their best row; a row that does
+   * not beat the current kk-th value cannot change the set, so the common path is one multiply and
+   * one well-predicted compare. Its final kk-th value T is exact, so at least kk persons truly score
+   * ≥ sq·T − E, and a person whose best row is below T − slack (slack = 2E/sq) truly scores below
+   * that and cannot be in the top kk. The candidates are the persons having a row at or above it.
+   */
+  private candidatesMax(n: number, kk: number, slack: number): number[] {
+    const out = this.scan.out
+    const scale = this.scan.scales
+    const personOf = this.scan.persons
+    const topP = new Int32Array(kk)
+    const topV = new Float64Array(kk)
+    let size = 0
+    let kth = -Infinity
+    // rows within slack of the running kk-th value; the kk-th value only rises, so this is a superset
+    // of the rows within slack of the final one, and a second pass over all rows is not needed
+    let near = this.nearRows
+    let nNear = 0
+    let floor = -Infinity
+    for (let i = 0; i < n; i++) {
+      const a = out[i] * scale[i]
+      if (a < floor) continue
+      if (nNear === near.length) {
+        const grown = new Int32Array(near.length * 2)
+        grown.set(near)
+        near = grown
+        this.nearRows = grown
+      }
+      near[nNear++] = i
+      if (a <= kth) continue
+      const p = personOf[i]
+      let j = 0
+      while (j < size && topP[j] !== p) j++
+      if (j < size) {
+        if (a > topV[j]) topV[j] = a
+      } else if (size < kk) {
+        topP[size] = p
+        topV[size] = a
+        size++
+      } else {
+        let m = 0
+        for (let t = 1; t < size; t++) if (topV[t] < topV[m]) m = t
+        topP[m] = p
+        topV[m] = a
+      }
+      if (size === kk) {
+        kth = topV[0]
+        for (let t = 1; t < size; t++) if (topV[t] < kth) kth = topV[t]
+        floor = kth - slack
+      }
+    }
+    const stamp = this.stampFor(this.persons.length)
+    if (this.queryId >= 0x7fffffff) {
+      stamp.fill(0)
+      this.queryId = 0
+    }
+    const id = ++this.queryId
+    const cands: number[] = []
+    for (let t = 0; t < nNear; t++) {
+      const i = near[t]
+      if (out[i] * scale[i] < floor) continue
+      const p = personOf[i]
+      if (stamp[p] !== id) {
+        stamp[p] = id
+        cands.push(p)
+      }
+    }
+    return cands
+  }
+
+  /** The same for 'top2mean', through per-person arrays (the two best rows of every person). */
+  private candidatesTop2(n: number, kk: number, slack: number): number[] {
+    const P = this.persons.length
+    this.ensureScratch(P)
+    const A1 = this.a1
+    const A2 = this.a2
+    A1.fill(-Infinity, 0, P)
+    A2.fill(-Infinity, 0, P)
+    const out = this.scan.out
+    const scale = this.scan.scales
+    const personOf = this.scan.persons
+    for (let i = 0; i < n; i++) {
+      const a = out[i] * scale[i]
+      const p = personOf[i]
+      if (a > A1[p]) {
+        A2[p] = A1[p]
+        A1[p] = a
+      } else if (a > A2[p]) A2[p] = a
+    }
+    for (let p = 0; p < P; p++) if (A2[p] !== -Infinity) A1[p] = (A1[p] + A2[p]) / 2
+    // the mean of the two best is monotone in the row scores, so the same ±E argument holds
+    const cutoff = kthLargest(A1, P, kk, this.counts) - slack
+    const cands: number[] = []
+    for (let p = 0; p < P; p++) if (this.counts[p] > 0 && A1[p] >= cutoff) cands.push(p)
+    return cands
+  }
+
+  private stampFor(P: number): Int32Array {
+    if (this.stamps.length < P) this.stamps = new Int32Array(Math.max(16, Math.ceil(P * 1.5)))
+    return this.stamps
   }
 
   private checkRef(r: MatcherReference): void {
