@@ -107,6 +107,14 @@ export function warpAffineRgb(img: RgbImage, srcToDst: Affine, width: number, he
       const inL = x0 >= 0
       const inR = x0 + 1 < W
       const base = (y0 * W + x0) * 3
+      if (in0 && in1 && inL && inR) {
+        // all four taps inside (nearly every pixel of a face crop): no per-tap checks
+        const b2 = base + W * 3
+        out[o] = w00 * data[base] + w10 * data[base + 3] + w01 * data[b2] + w11 * data[b2 + 3] + 0.5
+        out[o + 1] = w00 * data[base + 1] + w10 * data[base + 4] + w01 * data[b2 + 1] + w11 * data[b2 + 4] + 0.5
+        out[o + 2] = w00 * data[base + 2] + w10 * data[base + 5] + w01 * data[b2 + 2] + w11 * data[b2 + 5] + 0.5
+        continue
+      }
       for (let c = 0; c < 3; c++) {
         let s = 0
         if (in0 && inL) s += w00 * data[base + c]

@@ -11,7 +11,7 @@ import { landmarks68to5, unpackPoints } from './landmarks'
 import { createSession, defaultModelsDir, verifyModels } from './models'
 import { iou, nms, type ScoredBox } from './nms'
 import { faceQuality } from './quality'
-import { cropResizeGrey, extractDownscaled, resizeArea, resizeBilinear, resizeRgb, rgbToGrey } from './resize'
+import { cropResizeGrey, extractDownscaled, resizeToChw, rgbToGrey, rgbToNormalisedChw } from './resize'
 import { l2normalize, meanDirection } from './vector'
 
 export const DETECT_W = 320
@@ -88,17 +88,32 @@ function now(): number {
 }
 
 /** Fills an NCHW float tensor with (v − 127) / 128 in the requested channel order. */
-export function toNormalisedChw(img: RgbImage, order: 'rgb' | 'bgr'): Float32Array {
-  const n = img.width * img.height
-  const out = new Float32Array(3 * n)
-  const d = img.data
-  const [c0, c2] = order === 'rgb' ? [0, 2] : [2, 0]
-  for (let i = 0, j = 0; i < n; i++, j += 3) {
-    out[i] = (d[j + c0] - 127) / 128
-    out[n + i] = (d[j + 1] - 127) / 128
-    out[2 * n + i] = (d[j + c2] - 127) / 128
+export function toNormalisedChw(img: RgbImage, order: 'rgb' | 'bgr', out?: Float32Array): Float32Array {
+  return rgbToNormalisedChw(img, order, out)
+}
+
+/**
+ * Float32 input tensors of one shape, reused from call to call: a fresh detector input is ~1 MB
+ * that the allocator zeroes and the GC later frees, on every frame. A tensor is taken for the
+ * duration of one session.run; a concurrent caller (in-process use without the pool) simply
+ * gets another one, so reuse never lets two runs share a buffer.
+ */
+export class InputTensors {
+  private readonly spare: Tensor[] = []
+  private readonly size: number
+  constructor(private readonly dims: readonly number[]) {
+    this.size = dims.reduce((a, b) => a * b, 1)
   }
-  return out
+
+  take(): { tensor: Tensor; data: Float32Array } {
+    const tensor = this.spare.pop() ?? new Tensor('float32', new Float32Array(this.size), this.dims)
+    return { tensor, data: tensor.data as Float32Array }
+  }
+
+  give(t: Tensor): void {
+    // two spares cover the usual overlap; more would only hold memory after a burst
+    if (this.spare.length < 2) this.spare.push(t)
+  }
 }
 
 /** Decodes the detector outputs: score filter, top-k, NMS, then corners → image-pixel boxes. */
@@ -177,6 +192,9 @@ export class FacePipeline implements Analyzer {
   private jobsDone = 0
   private inFlight = 0
   private closed = false
+  private readonly detectInput = new InputTensors([1, 3, DETECT_H, DETECT_W])
+  private readonly landmarkInput = new InputTensors([1, 1, LANDMARK_SIZE, LANDMARK_SIZE])
+  private readonly featureInput = new InputTensors([1, 3, ALIGN_SIZE, ALIGN_SIZE])
 
   private constructor(
     private readonly detect: ort.InferenceSession,
@@ -243,16 +261,17 @@ export class FacePipeline implements Analyzer {
   async detectFaces(img: RgbImage, scoreThreshold?: number): Promise<{ faces: RawDetection[]; modelMs: number }> {
     validateRgb(img)
     const t = this.tuning
-    const small =
-      t.detectorResize === 'area'
-        ? resizeArea(img, DETECT_W, DETECT_H)
-        : t.detectorResize === 'bilinear'
-          ? resizeBilinear(img, DETECT_W, DETECT_H)
-          : resizeRgb(img, DETECT_W, DETECT_H)
-    const input = new Tensor('float32', toNormalisedChw(small, t.detectorInput), [1, 3, DETECT_H, DETECT_W])
-    const r0 = now()
-    const out = await this.detect.run({ input })
-    const modelMs = now() - r0
+    const input = this.detectInput.take()
+    let out: ort.InferenceSession.OnnxValueMapType
+    let modelMs: number
+    try {
+      resizeToChw(img, DETECT_W, DETECT_H, t.detectorInput, t.detectorResize, input.data)
+      const r0 = now()
+      out = await this.detect.run({ input: input.tensor })
+      modelMs = now() - r0
+    } finally {
+      this.detectInput.give(input.tensor)
+    }
     const scores = out.scores.data as Float32Array
     const boxes = out.boxes.data as Float32Array
     const faces = decodeDetections(scores, boxes, img.width, img.height, {
@@ -266,11 +285,18 @@ export class FacePipeline implements Analyzer {
   async landmarks68(img: RgbImage, box: Box): Promise<{ points: Point[]; modelMs: number }> {
     const rect = landmarkRect(box, this.tuning)
     const grey = cropResizeGrey(img, rect, LANDMARK_SIZE, LANDMARK_SIZE)
-    const f = new Float32Array(LANDMARK_SIZE * LANDMARK_SIZE)
-    for (let i = 0; i < f.length; i++) f[i] = grey.data[i] / 256
-    const r0 = now()
-    const out = await this.landmark.run({ input: new Tensor('float32', f, [1, 1, LANDMARK_SIZE, LANDMARK_SIZE]) })
-    const modelMs = now() - r0
+    const input = this.landmarkInput.take()
+    let out: ort.InferenceSession.OnnxValueMapType
+    let modelMs: number
+    try {
+      const f = input.data
+      for (let i = 0; i < f.length; i++) f[i] = grey.data[i] / 256
+      const r0 = now()
+      out = await this.landmark.run({ input: input.tensor })
+      modelMs = now() - r0
+    } finally {
+      this.landmarkInput.give(input.tensor)
+    }
     const pts = unpackPoints(out.output.data as Float32Array).map((p) => ({ x: rect.x + p.x * rect.w, y: rect.y + p.y * rect.h }))
     return { points: pts, modelMs }
   }
@@ -279,11 +305,16 @@ export class FacePipeline implements Analyzer {
   async embedAligned(crop: RgbImage, flip: boolean): Promise<{ embedding: Float32Array; modelMs: number }> {
     let modelMs = 0
     const one = async (c: RgbImage): Promise<Float32Array> => {
-      const input = new Tensor('float32', toNormalisedChw(c, this.tuning.featureInput), [1, 3, ALIGN_SIZE, ALIGN_SIZE])
-      const r0 = now()
-      const out = await this.feature.run({ input })
-      modelMs += now() - r0
-      return new Float32Array(out.output.data as Float32Array)
+      const input = this.featureInput.take()
+      try {
+        rgbToNormalisedChw(c, this.tuning.featureInput, input.data)
+        const r0 = now()
+        const out = await this.feature.run({ input: input.tensor })
+        modelMs += now() - r0
+        return new Float32Array(out.output.data as Float32Array)
+      } finally {
+        this.featureInput.give(input.tensor)
+      }
     }
     const a = await one(crop)
     const embedding = flip ? meanDirection([a, await one(mirrorRgb(crop))]) : l2normalize(a)

@@ -1,5 +1,6 @@
 // Resampling in plain TypeScript so raw camera frames never round-trip through an encoder.
 import type { RgbImage } from '../contracts'
+import { resizeBilinearToChwSimd } from './simd-resize'
 
 /** Grey image, one byte per pixel. */
 export interface GreyImage {
@@ -137,6 +138,17 @@ export function cropResizeGrey(
     const i = (yy * W + xx) * 3
     return 0.299 * data[i] + 0.587 * data[i + 1] + 0.114 * data[i + 2]
   }
+  // Tap positions depend on the column or the row only: computed once, not per output pixel.
+  const tx0 = new Int32Array(outW * kx)
+  const tfx = new Float64Array(outW * kx)
+  for (let u = 0, t = 0; u < outW; u++) {
+    for (let i = 0; i < kx; i++, t++) {
+      const x = rect.x + (u + (i + 0.5) / kx) * sx - 0.5
+      tx0[t] = Math.floor(x)
+      tfx[t] = x - tx0[t]
+    }
+  }
+  const row = W * 3
   for (let v = 0; v < outH; v++) {
     for (let u = 0; u < outW; u++) {
       let s = 0
@@ -144,12 +156,22 @@ export function cropResizeGrey(
         const y = rect.y + (v + (j + 0.5) / ky) * sy - 0.5
         const y0 = Math.floor(y)
         const fy = y - y0
-        for (let i = 0; i < kx; i++) {
-          const x = rect.x + (u + (i + 0.5) / kx) * sx - 0.5
-          const x0 = Math.floor(x)
-          const fx = x - x0
-          const top = luma(x0, y0) * (1 - fx) + luma(x0 + 1, y0) * fx
-          const bot = luma(x0, y0 + 1) * (1 - fx) + luma(x0 + 1, y0 + 1) * fx
+        const rowInside = y0 >= 0 && y0 + 1 < H
+        for (let i = 0, t = u * kx; i < kx; i++, t++) {
+          const x0 = tx0[t]
+          const fx = tfx[t]
+          let top: number
+          let bot: number
+          if (rowInside && x0 >= 0 && x0 + 1 < W) {
+            // all four taps inside: the common case, without per-tap bounds checks
+            const p = (y0 * W + x0) * 3
+            const q = p + row
+            top = (0.299 * data[p] + 0.587 * data[p + 1] + 0.114 * data[p + 2]) * (1 - fx) + (0.299 * data[p + 3] + 0.587 * data[p + 4] + 0.114 * data[p + 5]) * fx
+            bot = (0.299 * data[q] + 0.587 * data[q + 1] + 0.114 * data[q + 2]) * (1 - fx) + (0.299 * data[q + 3] + 0.587 * data[q + 4] + 0.114 * data[q + 5]) * fx
+          } else {
+            top = luma(x0, y0) * (1 - fx) + luma(x0 + 1, y0) * fx
+            bot = luma(x0, y0 + 1) * (1 - fx) + luma(x0 + 1, y0 + 1) * fx
+          }
           s += top * (1 - fy) + bot * fy
         }
       }
@@ -196,4 +218,149 @@ export function extractDownscaled(
     }
   }
   return { data: out, width, height }
+}
+
+/**
+ * (v − 127) / 128 for every byte: the detector's and recogniser's input normalisation. A table
+ * lookup is cheaper than the subtract-and-divide per sample and gives the identical float32.
+ */
+export const NORMALISE_127_128: Float32Array = (() => {
+  const t = new Float32Array(256)
+  for (let i = 0; i < 256; i++) t[i] = (i - 127) / 128
+  return t
+})()
+
+/** Channel-plane offsets of NCHW output for the requested order (plane of R, plane of B). */
+function planes(order: 'rgb' | 'bgr', n: number): [number, number] {
+  return order === 'rgb' ? [0, 2 * n] : [2 * n, 0]
+}
+
+/** Checks (or allocates) the NCHW float buffer for a width×height×3 tensor. */
+function chwBuffer(out: Float32Array | undefined, n: number): Float32Array {
+  if (!out) return new Float32Array(3 * n)
+  if (out.length !== 3 * n) throw new Error(`output buffer holds ${out.length} floats, expected ${3 * n}`)
+  return out
+}
+
+/**
+ * Packed RGB → NCHW float (v − 127) / 128 in the requested channel order, written into `out`
+ * when given (reused model-input buffers spare a ~1 MB allocation per frame).
+ */
+export function rgbToNormalisedChw(img: RgbImage, order: 'rgb' | 'bgr', out?: Float32Array): Float32Array {
+  const n = img.width * img.height
+  const dst = chwBuffer(out, n)
+  const d = img.data
+  const lut = NORMALISE_127_128
+  const [oR, oB] = planes(order, n)
+  for (let i = 0, j = 0; i < n; i++, j += 3) {
+    dst[oR + i] = lut[d[j]]
+    dst[n + i] = lut[d[j + 1]]
+    dst[oB + i] = lut[d[j + 2]]
+  }
+  return dst
+}
+
+/**
+ * resizeBilinear followed by rgbToNormalisedChw in one pass, bit-identical to the two-step form
+ * (same taps, same float32 weights, same rounding to a byte before normalising) but without the
+ * intermediate image. Neighbouring output columns often share their source columns (always when
+ * upscaling), so the 12 taps are only re-read when the column pair changes.
+ */
+export function resizeBilinearToChw(img: RgbImage, width: number, height: number, order: 'rgb' | 'bgr', out?: Float32Array): Float32Array {
+  const { data, width: W, height: H } = img
+  const n = width * height
+  const dst = chwBuffer(out, n)
+  const sx = W / width
+  const sy = H / height
+  const xi0 = new Int32Array(width)
+  const xi1 = new Int32Array(width)
+  const xf = new Float32Array(width)
+  for (let u = 0; u < width; u++) {
+    const x = Math.min(Math.max((u + 0.5) * sx - 0.5, 0), W - 1)
+    const x0 = Math.floor(x)
+    xi0[u] = x0 * 3
+    xi1[u] = Math.min(x0 + 1, W - 1) * 3
+    xf[u] = x - x0
+  }
+  const lut = NORMALISE_127_128
+  const [oR, oB] = planes(order, n)
+  for (let v = 0; v < height; v++) {
+    const y = Math.min(Math.max((v + 0.5) * sy - 0.5, 0), H - 1)
+    const y0 = Math.floor(y)
+    const fy = y - y0
+    const r0 = y0 * W * 3
+    const r1 = Math.min(y0 + 1, H - 1) * W * 3
+    let la = -1
+    let lb = -1
+    // a*: top-left, b*: top-right, c*: bottom-left, d*: bottom-right tap, per channel
+    // prettier-ignore
+    let a0 = 0, a1 = 0, a2 = 0, b0 = 0, b1 = 0, b2 = 0, c0 = 0, c1 = 0, c2 = 0, d0 = 0, d1 = 0, d2 = 0
+    for (let u = 0, i = v * width; u < width; u++, i++) {
+      const xa = xi0[u]
+      const xb = xi1[u]
+      if (xa !== la || xb !== lb) {
+        if (xa === lb) {
+          a0 = b0
+          a1 = b1
+          a2 = b2
+          c0 = d0
+          c1 = d1
+          c2 = d2
+        } else {
+          const p = r0 + xa
+          const q = r1 + xa
+          a0 = data[p]
+          a1 = data[p + 1]
+          a2 = data[p + 2]
+          c0 = data[q]
+          c1 = data[q + 1]
+          c2 = data[q + 2]
+        }
+        const p = r0 + xb
+        const q = r1 + xb
+        b0 = data[p]
+        b1 = data[p + 1]
+        b2 = data[p + 2]
+        d0 = data[q]
+        d1 = data[q + 1]
+        d2 = data[q + 2]
+        la = xa
+        lb = xb
+      }
+      const fx = xf[u]
+      let top = a0 + (b0 - a0) * fx
+      let bot = c0 + (d0 - c0) * fx
+      dst[oR + i] = lut[(top + (bot - top) * fy + 0.5) | 0]
+      top = a1 + (b1 - a1) * fx
+      bot = c1 + (d1 - c1) * fx
+      dst[n + i] = lut[(top + (bot - top) * fy + 0.5) | 0]
+      top = a2 + (b2 - a2) * fx
+      bot = c2 + (d2 - c2) * fx
+      dst[oB + i] = lut[(top + (bot - top) * fy + 0.5) | 0]
+    }
+  }
+  return dst
+}
+
+/**
+ * The detector input: `mode` as in PipelineTuning.detectorResize ('auto' = area when shrinking 2×
+ * or more on both axes, else bilinear), normalised to NCHW floats in `out`. The numbers of
+ * rgbToNormalisedChw(resizeRgb(...)), except that the bilinear case runs the WebAssembly SIMD
+ * kernel where available, which may round a few samples in 10 000 one grey level differently.
+ */
+export function resizeToChw(
+  img: RgbImage,
+  width: number,
+  height: number,
+  order: 'rgb' | 'bgr',
+  mode: 'auto' | 'bilinear' | 'area',
+  out?: Float32Array
+): Float32Array {
+  if (mode === 'area' || (mode === 'auto' && img.width >= 2 * width && img.height >= 2 * height)) {
+    return rgbToNormalisedChw(resizeArea(img, width, height), order, out)
+  }
+  if (mode === 'auto' && img.width === width && img.height === height) return rgbToNormalisedChw(img, order, out)
+  const dst = chwBuffer(out, width * height)
+  if (resizeBilinearToChwSimd(img, width, height, order, dst)) return dst
+  return resizeBilinearToChw(img, width, height, order, dst)
 }
