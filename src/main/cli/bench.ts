@@ -3,9 +3,13 @@
 // Human-readable lines first; the LAST line is one JSON object:
 //   stagesMs        median ms per stage (decode, detect: per image; landmarks, align, quality, embed: per face)
 //   facesPerSecond1 / facesPerSecondN   throughput with 1 worker / one worker per core (1 onnxruntime thread each)
-//   overheadRatio   end-to-end time per face (1 worker, sequential, measured in this process)
-//                   ÷ the onnxruntime session.run time inside it (modelMs); 1.0 = nothing but models.
-//                   Each image runs 3 times and its fastest run counts (stages too), to shed noise.
+//   overheadRatio   end-to-end time per face (1 worker, sequential, one job at a time through the
+//                   pool, measured in this process) ÷ the onnxruntime session.run time inside it
+//                   (modelMs, the sum of the raw run() calls); 1.0 = nothing but models. After a
+//                   warm-up that is not counted, every image runs REPEATS times in round-robin
+//                   passes; each image contributes its MEDIAN end-to-end time and its median model
+//                   time, so a burst of someone else's load spoils one run, not the figure.
+//   facesPerSecond1/N  median over alternating trials; each trial keeps 2 jobs per worker in flight
 //   matchMs100k     p99 ms of one exact 1:N cosine match of a 512-d query against 100 000 references
 //   extra keys: cpuMsPerFace1/N (CPU time of workers + this process per face: if N workers need no
 //   more than 1, they scale linearly on N idle cores, whatever the wall clock says on a busy machine),
@@ -100,42 +104,54 @@ interface Sequential {
 const PER_FACE: readonly Stage[] = ['landmarks', 'align', 'quality', 'embed']
 const PER_IMAGE: readonly Stage[] = ['decode', 'detect']
 
-const REPEATS = 3
+const REPEATS = 5
+
+interface Run {
+  ms: number
+  r: AnalyzeResult
+}
 
 /**
- * The fastest of a few runs of one image, with that run's own model time: interference from other
- * processes only ever adds time, so the minimum is the best estimate of the undisturbed cost.
+ * Every image REPEATS times, one job at a time, in round-robin passes (image 1..n, then again), so
+ * a burst of load from elsewhere lands on different images in different passes.
  */
-async function fastestOf(
-  analyze: (bytes: Uint8Array) => Promise<AnalyzeResult>,
-  img: Uint8Array
-): Promise<{ ms: number; r: AnalyzeResult }> {
-  let best: { ms: number; r: AnalyzeResult } | null = null
-  for (let i = 0; i < REPEATS; i++) {
-    const t = performance.now()
-    const r = await analyze(img)
-    const ms = performance.now() - t
-    if (!best || ms < best.ms) best = { ms, r }
+async function repeatedRuns(analyze: (bytes: Uint8Array) => Promise<AnalyzeResult>, images: Uint8Array[]): Promise<Run[][]> {
+  const runs: Run[][] = images.map(() => [])
+  for (let pass = 0; pass < REPEATS; pass++) {
+    for (let i = 0; i < images.length; i++) {
+      const t = performance.now()
+      const r = await analyze(images[i])
+      runs[i].push({ ms: performance.now() - t, r })
+    }
   }
-  return best as { ms: number; r: AnalyzeResult }
+  return runs
+}
+
+/** Σ over images of the median end-to-end time and of the median model time. */
+function medianTotals(runs: Run[][]): { e2e: number; model: number } {
+  let e2e = 0
+  let model = 0
+  for (const rs of runs) {
+    e2e += median(rs.map((x) => x.ms))
+    model += median(rs.map((x) => x.r.modelMs))
+  }
+  return { e2e, model }
 }
 
 async function sequential(pool: InferencePool, images: Uint8Array[]): Promise<Sequential> {
   const perStage = new Map<Stage, number[]>()
-  let e2e = 0
-  let model = 0
-  let faces = 0
   const overhead: number[] = []
-  for (const img of images) {
-    const { ms, r } = await fastestOf((b) => pool.analyzeEncoded(b), img)
-    e2e += ms
-    model += r.modelMs
-    faces += r.faces.length
-    const inWorker = Object.values(r.timings).reduce((s, v) => s + (v ?? 0), 0)
-    overhead.push(ms - inWorker)
-    for (const s of PER_IMAGE) if (r.timings[s] !== undefined) push(perStage, s, r.timings[s] as number)
-    if (r.faces.length > 0) for (const s of PER_FACE) if (r.timings[s] !== undefined) push(perStage, s, (r.timings[s] as number) / r.faces.length)
+  const runs = await repeatedRuns((b) => pool.analyzeEncoded(b), images)
+  for (const rs of runs) {
+    for (const { ms, r } of rs) {
+      const inWorker = Object.values(r.timings).reduce((s, v) => s + (v ?? 0), 0)
+      overhead.push(ms - inWorker)
+      for (const s of PER_IMAGE) if (r.timings[s] !== undefined) push(perStage, s, r.timings[s] as number)
+      if (r.faces.length > 0) for (const s of PER_FACE) if (r.timings[s] !== undefined) push(perStage, s, (r.timings[s] as number) / r.faces.length)
+    }
   }
+  const faces = runs.reduce((s, rs) => s + rs[0].r.faces.length, 0)
+  const { e2e, model } = medianTotals(runs)
   const stagesMs: Partial<Record<Stage, number>> = {}
   for (const s of [...PER_IMAGE, ...PER_FACE]) {
     const xs = perStage.get(s)
@@ -165,33 +181,41 @@ interface Rate {
   cpuMs: number | null
 }
 
-const TRIALS = 3
+const TRIALS = 5
+/** jobs kept in flight per worker: one running, one already sent so the worker never waits on IPC */
+const IN_FLIGHT_PER_WORKER = 2
 
-/** All images in flight at once, so every worker always has the next job waiting. */
+/**
+ * All images once, with 2 jobs per worker outstanding at every moment (a new one is sent as each
+ * answer arrives), so every worker always has its next job waiting and none sits idle.
+ */
 async function throughput(pool: InferencePool, images: Uint8Array[]): Promise<Rate> {
   const pids = pool.workers().flatMap((w) => (w.pid === null ? [] : [w.pid]))
+  const inFlight = IN_FLIGHT_PER_WORKER * pool.workers().length
+  let next = 0
+  let faces = 0
+  const feed = async (): Promise<void> => {
+    while (next < images.length) {
+      const r = await pool.analyzeEncoded(images[next++])
+      faces += r.faces.length
+    }
+  }
   const cpu0 = cpuMsOf(pids)
   const t = performance.now()
-  const results: AnalyzeResult[] = await Promise.all(images.map((img) => pool.analyzeEncoded(img)))
+  await Promise.all(Array.from({ length: Math.min(inFlight, images.length) }, feed))
   const seconds = (performance.now() - t) / 1000
   const cpu1 = cpuMsOf(pids)
-  const faces = results.reduce((s, r) => s + r.faces.length, 0)
   return { faces, images: images.length, seconds, cpuMs: cpu0 !== null && cpu1 !== null ? cpu1 - cpu0 : null }
 }
 
 async function inProcessRatio(images: Uint8Array[], provider: ExecutionProvider): Promise<{ ratio: number; e2ePerImageMs: number }> {
-  // same libvips threads as a pool worker with one thread (see worker-entry.ts)
+  // same libvips settings as a pool worker with one thread (see worker-entry.ts)
   sharp.concurrency(1)
+  sharp.cache(false)
   const pipe = await FacePipeline.create({ provider, threads: 1 })
   try {
     for (const img of images.slice(0, 10)) await pipe.analyzeEncoded(img)
-    let e2e = 0
-    let model = 0
-    for (const img of images) {
-      const { ms, r } = await fastestOf((b) => pipe.analyzeEncoded(b), img)
-      e2e += ms
-      model += r.modelMs
-    }
+    const { e2e, model } = medianTotals(await repeatedRuns((b) => pipe.analyzeEncoded(b), images))
     return { ratio: e2e / model, e2ePerImageMs: e2e / images.length }
   } finally {
     await pipe.close()
@@ -301,8 +325,8 @@ async function main(): Promise<void> {
     await Promise.all(images.slice(0, Math.min(images.length, 10 * args.workers)).map((img) => many.analyzeEncoded(img)))
     seq = await sequential(one, images)
     ipcMsPerFrame = await frameOverhead(one, images)
-    // Alternating trials, best of each: other load on the machine comes and goes, and alternating
-    // keeps it from landing on one configuration only.
+    // Alternating trials, median of each: other load on the machine comes and goes, and
+    // alternating keeps it from landing on one configuration only.
     for (let i = 0; i < TRIALS; i++) {
       trials1.push(await throughput(one, images))
       trialsN.push(await throughput(many, images))
@@ -322,19 +346,19 @@ async function main(): Promise<void> {
   const useFaces = seq.faces > 0
   const unit = useFaces ? 'faces/s' : 'images/s'
   const rate = (t: Rate): number => (useFaces ? t.faces : t.images) / t.seconds
-  const fps1 = Math.max(...trials1.map(rate))
-  const fpsN = Math.max(...trialsN.map(rate))
+  const fps1 = median(trials1.map(rate))
+  const fpsN = median(trialsN.map(rate))
   console.log(
-    `throughput (best of ${TRIALS} alternating trials): 1 worker ${fps1.toFixed(1)} ${unit}; ${args.workers} workers ${fpsN.toFixed(1)} ${unit} ` +
-      `(×${(fpsN / fps1).toFixed(2)}, target ≥ ×1.6); trials 1: ${trials1.map((t) => rate(t).toFixed(1)).join(' ')}, ` +
-      `${args.workers}: ${trialsN.map((t) => rate(t).toFixed(1)).join(' ')}`
+    `throughput (median of ${TRIALS} alternating trials, ${IN_FLIGHT_PER_WORKER} jobs per worker in flight): 1 worker ${fps1.toFixed(1)} ${unit}; ` +
+      `${args.workers} workers ${fpsN.toFixed(1)} ${unit} (×${(fpsN / fps1).toFixed(2)}, target ≥ ×1.6); ` +
+      `trials 1: ${trials1.map((t) => rate(t).toFixed(1)).join(' ')}, ${args.workers}: ${trialsN.map((t) => rate(t).toFixed(1)).join(' ')}`
   )
   // Wall-clock scaling needs idle cores; CPU time per face does not. If N workers spend no more CPU
   // per face than one, they scale linearly on N free cores.
   const cpuPer = (ts: Rate[]): number | null => {
     const ok = ts.filter((t) => t.cpuMs !== null)
     const per = ok.map((t) => (t.cpuMs as number) / (useFaces ? t.faces : t.images))
-    return per.length ? Math.min(...per) : null
+    return per.length ? median(per) : null
   }
   const cpu1 = cpuPer(trials1)
   const cpuN = cpuPer(trialsN)
