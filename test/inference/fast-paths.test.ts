@@ -222,7 +222,9 @@ describe('crop and warp fast paths', () => {
       { x: -20.5, y: -10.25, w: 70, h: 80 }, // partly outside: black there
       { x: 80, y: 60, w: 64, h: 64 },
       { x: 0, y: 0, w: 120, h: 90 },
-      { x: 3.1, y: 2.2, w: 260, h: 300 } // kx, ky > 1: sub-sampled
+      { x: 3.1, y: 2.2, w: 260, h: 300 }, // kx, ky > 1: sub-sampled
+      { x: 30.5, y: 20.5, w: 141, h: 141 }, // 2×2 sub-samples ~1.1 px apart, as an LFW face
+      { x: -900, y: -700, w: 2000, h: 1800 } // sparse taps in a huge rectangle: no grey region
     ]
     for (const r of rects) expect(firstDifference(cropResizeGrey(img, r, 64, 64).data, referenceCropGrey(img, r, 64, 64)), JSON.stringify(r)).toBe(-1)
   })
