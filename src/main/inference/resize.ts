@@ -114,6 +114,17 @@ export function resizeRgb(img: RgbImage, width: number, height: number): RgbImag
   return resizeBilinear(img, width, height)
 }
 
+let greyBuffer = new Float64Array(0)
+
+/**
+ * Scratch for cropResizeGrey's luma region, reused across calls (the function is synchronous, so
+ * never shared): a fresh ~160 kB array per face was a large allocation the GC then had to free.
+ */
+function greyScratch(n: number): Float64Array {
+  if (greyBuffer.length < n) greyBuffer = new Float64Array(Math.max(n, 2 * greyBuffer.length))
+  return greyBuffer.subarray(0, n)
+}
+
 /**
  * Samples the axis-aligned source rectangle (x, y, w, h; may extend past the image, which reads
  * as black) of an RGB image into an outW×outH grey image, bilinear on pixel centres. Only the
@@ -172,7 +183,9 @@ export function cropResizeGrey(
   const taps = outW * kx * outH * ky
   let grey: Float64Array | null = null
   if (gw * gh <= 2 * taps) {
-    grey = new Float64Array(gw * gh)
+    grey = greyScratch(gw * gh)
+    // only what lies outside the image is not overwritten below
+    if (gx0 < 0 || gy0 < 0 || gx1 >= W || gy1 >= H) grey.fill(0)
     const xa = Math.max(gx0, 0)
     const xb = Math.min(gx1, W - 1)
     for (let yy = Math.max(gy0, 0); yy <= Math.min(gy1, H - 1); yy++) {
