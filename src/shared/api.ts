@@ -143,16 +143,21 @@ export const PUSH_CHANNELS = [
 export const ipcChannel = (c: Channel): string => `vigil:${c}`
 export const ipcPushChannel = (c: PushChannel): string => `vigil-push:${c}`
 
-export type ApiErrorCode =
-  | 'invalid_request'
-  | 'not_found'
-  | 'conflict'
-  | 'busy'
-  | 'bad_image'
-  | 'too_large'
-  | 'camera_error'
-  | 'unauthorized'
-  | 'internal'
+export const API_ERROR_CODES = [
+  'invalid_request',
+  'not_found',
+  'conflict',
+  'busy',
+  'bad_image',
+  'too_large',
+  'camera_error',
+  'unauthorized',
+  'internal'
+] as const
+export type ApiErrorCode = (typeof API_ERROR_CODES)[number]
+
+/** Codes from another process or module copy are checked, not trusted. */
+export const isApiErrorCode = (c: unknown): c is ApiErrorCode => typeof c === 'string' && (API_ERROR_CODES as readonly string[]).includes(c)
 
 export interface ApiErrorBody {
   code: ApiErrorCode

@@ -1,21 +1,9 @@
 // How an API error crosses Electron's contextBridge. The bridge copies only an Error's message
 // (custom fields such as `code` are dropped, and the message may gain a prefix), so the preload
 // encodes the code into the message as "[code] message" and the renderer decodes it back.
-import { ApiError, type ApiErrorBody, type ApiErrorCode } from './api'
+import { API_ERROR_CODES, ApiError, type ApiErrorBody, type ApiErrorCode } from './api'
 
-const CODES: readonly ApiErrorCode[] = [
-  'invalid_request',
-  'not_found',
-  'conflict',
-  'busy',
-  'bad_image',
-  'too_large',
-  'camera_error',
-  'unauthorized',
-  'internal'
-]
-
-const PATTERN = new RegExp(`\\[(${CODES.join('|')})\\] ([\\s\\S]*)$`)
+const PATTERN = new RegExp(`\\[(${API_ERROR_CODES.join('|')})\\] ([\\s\\S]*)$`)
 
 export function encodeBridgeMessage(body: ApiErrorBody): string {
   return `[${body.code}] ${body.message}`

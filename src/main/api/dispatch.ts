@@ -1,23 +1,12 @@
 // The single entry point from any transport (Electron IPC, browser-mode WebSocket) into the engine.
 // Both shells accept bytes from a less trusted side, so nothing that arrives here may throw back
 // into the transport or crash the process: every outcome becomes an Envelope.
-import { ApiError, type ApiErrorBody, type ApiErrorCode, type Envelope } from '../../shared/api'
+import { ApiError, isApiErrorCode, type ApiErrorBody, type ApiErrorCode, type Envelope } from '../../shared/api'
 import { validateRequest } from '../../shared/schemas'
 import type { VigilBackend } from '../contracts'
 
 export type DispatchLogger = (message: string, err: unknown) => void
 
-const KNOWN_CODES: ReadonlySet<string> = new Set<ApiErrorCode>([
-  'invalid_request',
-  'not_found',
-  'conflict',
-  'busy',
-  'bad_image',
-  'too_large',
-  'camera_error',
-  'unauthorized',
-  'internal'
-])
 
 const defaultLogger: DispatchLogger = (message, err) => {
   console.error(`[vigil] ${message}`, err)
@@ -31,8 +20,8 @@ export function asApiErrorBody(err: unknown): ApiErrorBody | null {
   if (err instanceof ApiError) return cleanBody(err.toBody())
   if (typeof err !== 'object' || err === null) return null
   const e = err as { name?: unknown; code?: unknown; message?: unknown; details?: unknown }
-  if (e.name !== 'ApiError' || typeof e.code !== 'string' || !KNOWN_CODES.has(e.code)) return null
-  return cleanBody({ code: e.code as ApiErrorCode, message: typeof e.message === 'string' ? e.message : String(e.code), details: e.details })
+  if (e.name !== 'ApiError' || !isApiErrorCode(e.code)) return null
+  return cleanBody({ code: e.code, message: typeof e.message === 'string' ? e.message : String(e.code), details: e.details })
 }
 
 // `details: undefined` would survive structured clone but not JSON; keep both transports identical.

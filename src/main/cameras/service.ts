@@ -5,7 +5,7 @@ import { ApiError, type CameraInput } from '../../shared/api'
 import type { CameraConfig, CameraStatus, CameraView } from '../../shared/types'
 import type { CameraFrame } from '../contracts'
 import type { Store } from '../store/db'
-import { CameraSource, type CameraSourceOptions } from './source'
+import { CameraSource, initialStatus, type CameraSourceOptions } from './source'
 import { redactUrl } from './url'
 
 export const CAMERA_DEFAULTS = { enabled: true, detectFps: 5, maxDetectWidth: 640, minFaceSize: 24, loop: false } as const
@@ -105,18 +105,7 @@ export class CameraService {
   }
 
   private status(c: CameraConfig): CameraStatus {
-    const s = this.sources.get(c.id)
-    if (s) return s.status()
-    return {
-      cameraId: c.id,
-      state: c.enabled ? 'offline' : 'disabled',
-      reason: null,
-      fps: 0,
-      lastFrameAt: null,
-      width: null,
-      height: null,
-      restarts: 0
-    }
+    return this.sources.get(c.id)?.status() ?? initialStatus(c)
   }
 
   private attach(cfg: CameraConfig): void {

@@ -42,6 +42,20 @@ export interface CameraSourceOptions {
   log?: (line: string) => void
 }
 
+/** Status of a camera whose ingest has not run yet. */
+export function initialStatus(config: Pick<CameraConfig, 'id' | 'enabled'>): CameraStatus {
+  return {
+    cameraId: config.id,
+    state: config.enabled ? 'offline' : 'disabled',
+    reason: null,
+    fps: 0,
+    lastFrameAt: null,
+    width: null,
+    height: null,
+    restarts: 0
+  }
+}
+
 export interface CameraSourceStats {
   /** frames decoded and announced */
   delivered: number
@@ -117,16 +131,7 @@ export class CameraSource extends EventEmitter {
     this.ffmpegPath = opts.ffmpegPath
     this.log = opts.log ?? (() => {})
     this.meter = new RateMeter(this.opts.fpsWindowMs)
-    this.st = {
-      cameraId: config.id,
-      state: config.enabled ? 'offline' : 'disabled',
-      reason: null,
-      fps: 0,
-      lastFrameAt: null,
-      width: null,
-      height: null,
-      restarts: 0
-    }
+    this.st = initialStatus(config)
   }
 
   override on<E extends keyof CameraSourceEvents>(event: E, listener: Listener<E>): this {
