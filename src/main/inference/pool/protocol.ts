@@ -1,6 +1,6 @@
 // Messages between the pool (parent) and an inference worker (child process, IPC channel with
 // serialization 'advanced', so typed arrays cross as typed arrays instead of JSON number lists).
-import { ApiError, type ApiErrorCode } from '../../../shared/api'
+import { ApiError, isApiErrorCode, type ApiErrorCode } from '../../../shared/api'
 import type { ExecutionProvider } from '../../../shared/types'
 import type { AnalyzeOptions, AnalyzeResult, RgbImage } from '../../contracts'
 
@@ -32,18 +32,6 @@ export type FromWorker =
   | { kind: 'result'; id: number; result: AnalyzeResult }
   | { kind: 'error'; id: number; error: ErrorBody }
 
-const API_CODES: ReadonlySet<string> = new Set<ApiErrorCode>([
-  'invalid_request',
-  'not_found',
-  'conflict',
-  'busy',
-  'bad_image',
-  'too_large',
-  'camera_error',
-  'unauthorized',
-  'internal'
-])
-
 const PROVIDERS: ReadonlySet<string> = new Set<ExecutionProvider>(['cuda', 'dml', 'coreml', 'cpu'])
 
 /** ApiErrors keep their code across the process boundary; anything else becomes 'internal'. */
@@ -54,7 +42,7 @@ export function errorToBody(err: unknown): ErrorBody {
 }
 
 export function bodyToError(body: ErrorBody): ApiError {
-  return new ApiError(API_CODES.has(body.code) ? body.code : 'internal', body.message)
+  return new ApiError(isApiErrorCode(body.code) ? body.code : 'internal', body.message)
 }
 
 function isRecord(v: unknown): v is Record<string, unknown> {
