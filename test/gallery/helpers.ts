@@ -1,39 +1,8 @@
 // Deterministic synthetic embeddings for gallery/matcher tests.
 export const DIM = 512
 
-export function rng(seed: number): () => number {
-  let s = seed >>> 0
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0
-    let t = s
-    t = Math.imul(t ^ (t >>> 15), t | 1)
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
-  }
-}
-
-export function gauss(r: () => number): number {
-  return Math.sqrt(-2 * Math.log(r() + 1e-12)) * Math.cos(2 * Math.PI * r())
-}
-
-export function unit(v: Float32Array): Float32Array {
-  let s = 0
-  for (const x of v) s += x * x
-  const inv = 1 / Math.sqrt(s)
-  for (let i = 0; i < v.length; i++) v[i] *= inv
-  return v
-}
-
-export function randomUnit(r: () => number, dim = DIM): Float32Array {
-  return unit(Float32Array.from({ length: dim }, () => gauss(r)))
-}
-
-/** A unit vector at cosine ≈ 1/sqrt(1 + dim·noise²) from `centre`. */
-export function around(centre: Float32Array, noise: number, r: () => number): Float32Array {
-  const v = new Float32Array(centre.length)
-  for (let i = 0; i < v.length; i++) v[i] = centre[i] + noise * gauss(r)
-  return unit(v)
-}
+export { around, gauss, randomUnit, rng, unit } from '../../src/main/gallery/synthetic'
+import { gauss, unit } from '../../src/main/gallery/synthetic'
 
 /** Unit vector whose cosine with unit vector `a` is exactly `cos` (up to float rounding). */
 export function atCosine(a: Float32Array, cos: number, r: () => number): Float32Array {

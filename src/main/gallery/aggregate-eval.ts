@@ -10,6 +10,7 @@ import { readdir, readFile } from 'node:fs/promises'
 import { dirname, join, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { FacePipeline } from '../inference/pipeline'
+import { rng } from './synthetic'
 import { Matcher, type Aggregate } from './matcher'
 import type { MatcherReference } from '../contracts'
 
@@ -22,17 +23,6 @@ interface Photo {
   file: string
   ref: Float32Array
   query: Float32Array
-}
-
-function rng(seed: number): () => number {
-  let s = seed >>> 0
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0
-    let t = s
-    t = Math.imul(t ^ (t >>> 15), t | 1)
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
-  }
 }
 
 function dprime(g: number[], im: number[]): number {

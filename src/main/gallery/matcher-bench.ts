@@ -4,38 +4,10 @@
 // random vectors (nobody). Prints build time and per-query latency percentiles.
 import { Matcher, type Aggregate } from './matcher'
 import { scanF32 } from './scan'
+import { around, gauss, rng, unit } from './synthetic'
 import type { MatcherReference } from '../contracts'
 
 const DIM = 512
-
-function rng(seed: number): () => number {
-  let s = seed >>> 0
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0
-    let t = s
-    t = Math.imul(t ^ (t >>> 15), t | 1)
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
-  }
-}
-
-function gauss(r: () => number): number {
-  return Math.sqrt(-2 * Math.log(r() + 1e-12)) * Math.cos(2 * Math.PI * r())
-}
-
-function unit(v: Float32Array): Float32Array {
-  let s = 0
-  for (const x of v) s += x * x
-  const inv = 1 / Math.sqrt(s)
-  for (let i = 0; i < v.length; i++) v[i] *= inv
-  return v
-}
-
-function around(centre: Float32Array, noise: number, r: () => number): Float32Array {
-  const v = new Float32Array(DIM)
-  for (let i = 0; i < DIM; i++) v[i] = centre[i] + noise * gauss(r)
-  return unit(v)
-}
 
 function percentile(sorted: number[], p: number): number {
   return sorted[Math.min(sorted.length - 1, Math.floor(p * sorted.length))]
