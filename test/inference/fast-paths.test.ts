@@ -14,7 +14,7 @@ import {
   resizeToChw,
   rgbToNormalisedChw
 } from '../../src/main/inference/resize'
-import { resizeBilinearToChwSimd, resizeModuleBytes, SIMD_MAX_SOURCE_BYTES, simdResizeAvailable } from '../../src/main/inference/simd-resize'
+import { resizeBilinearToChwSimd, resizeModuleBytes, SIMD_MAX_SOURCE_BYTES, simdResizeAvailable, withResizedChw } from '../../src/main/inference/simd-resize'
 import { skipWithoutModels } from '../support/data'
 
 function rng(seed: number): () => number {
@@ -206,11 +206,35 @@ describe('WebAssembly SIMD resize', () => {
     resizeBilinearToChwSimd(small, 320, 240, 'rgb', b)
     expect(firstDifference(b, a)).toBe(-1)
   })
-  it('leaves huge sources to the JS path', () => {
+  it('lends its output in place, one caller at a time, and refuses to overwrite it while lent', async () => {
+    const imgs = [image(250, 250, 21), image(640, 360, 22), image(100, 61, 23)]
+    const expected = imgs.map((img) => {
+      const out = new Float32Array(3 * 320 * 240)
+      resizeBilinearToChwSimd(img, 320, 240, 'bgr', out)
+      return out
+    })
+    // All three start at once; each holds its view across an await, as a pending session.run does.
+    const seen = await Promise.all(
+      imgs.map((img) =>
+        withResizedChw(img, 320, 240, 'bgr', async (chw) => {
+          expect(resizeBilinearToChwSimd(image(8, 8), 320, 240, 'rgb', new Float32Array(3 * 320 * 240))).toBe(false)
+          await new Promise((r) => setTimeout(r, 5))
+          return chw.slice()
+        })
+      )
+    )
+    seen.forEach((r, i) => expect(firstDifference(r?.value ?? [], expected[i])).toBe(-1))
+    // free again once every loan is over, and a failing user does not block the next one
+    await expect(withResizedChw(imgs[0], 320, 240, 'rgb', () => Promise.reject(new Error('boom')))).rejects.toThrow('boom')
+    expect((await withResizedChw(imgs[0], 320, 240, 'rgb', async (chw) => chw.length))?.value).toBe(3 * 320 * 240)
+    expect(resizeBilinearToChwSimd(imgs[0], 320, 240, 'rgb', new Float32Array(3 * 320 * 240))).toBe(true)
+  })
+  it('leaves huge sources to the JS path', async () => {
     const w = 4096
     const h = Math.ceil(SIMD_MAX_SOURCE_BYTES / (3 * w)) + 1
     const huge: RgbImage = { data: new Uint8Array(w * h * 3), width: w, height: h }
     expect(resizeBilinearToChwSimd(huge, 320, 240, 'rgb', new Float32Array(3 * 320 * 240))).toBe(false)
+    await expect(withResizedChw(huge, 320, 240, 'rgb', async () => 1)).resolves.toBeNull()
   })
 })
 

@@ -14,6 +14,8 @@
 //   extra keys: cpuMsPerFace1/N (CPU time of workers + this process per face: if N workers need no
 //   more than 1, they scale linearly on N idle cores, whatever the wall clock says on a busy machine),
 //   overheadRatioInProcess (same run without the pool: the pipeline's own share),
+//   e2eMsPerFace / modelMsPerFace (the two sides of overheadRatio), overheadMsPerImage (what the
+//   difference is made of: decode in libvips, pool IPC + scheduling, the rest of the pipeline),
 //   ipcMsPerFrame (median pool overhead of one 640×360 RGB frame), poolOverheadMs, loadAverage…
 // The numbers are wall-clock on whatever else the machine is doing: run it on an idle machine.
 import { readFile } from 'node:fs/promises'
@@ -99,6 +101,8 @@ interface Sequential {
   modelPerImageMs: number
   poolOverheadMs: number
   faces: number
+  /** where the end-to-end time beyond the models goes, ms per image (per-image medians, summed) */
+  overheadSplit: { decode: number; pool: number; pipeline: number }
 }
 
 const PER_FACE: readonly Stage[] = ['landmarks', 'align', 'quality', 'embed']
@@ -152,6 +156,17 @@ async function sequential(pool: InferencePool, images: Uint8Array[]): Promise<Se
   }
   const faces = runs.reduce((s, rs) => s + rs[0].r.faces.length, 0)
   const { e2e, model } = medianTotals(runs)
+  // decode: libvips in the worker; pool: IPC and scheduling (end to end minus the worker's
+  // timings); pipeline: the rest of the worker's time that is not inside session.run
+  const split = { decode: 0, pool: 0, pipeline: 0 }
+  for (const rs of runs) {
+    const inWorker = rs.map(({ r }) => Object.values(r.timings).reduce((a, v) => a + (v ?? 0), 0))
+    const decode = median(rs.map(({ r }) => r.timings.decode ?? 0))
+    split.decode += decode
+    split.pool += median(rs.map(({ ms }, i) => ms - inWorker[i]))
+    split.pipeline += median(rs.map(({ r }, i) => inWorker[i] - (r.timings.decode ?? 0) - r.modelMs))
+  }
+  const per = (v: number): number => round(v / images.length, 3)
   const stagesMs: Partial<Record<Stage, number>> = {}
   for (const s of [...PER_IMAGE, ...PER_FACE]) {
     const xs = perStage.get(s)
@@ -163,7 +178,8 @@ async function sequential(pool: InferencePool, images: Uint8Array[]): Promise<Se
     e2ePerImageMs: e2e / images.length,
     modelPerImageMs: model / images.length,
     poolOverheadMs: median(overhead),
-    faces
+    faces,
+    overheadSplit: { decode: per(split.decode), pool: per(split.pool), pipeline: per(split.pipeline) }
   }
 }
 
@@ -340,7 +356,10 @@ async function main(): Promise<void> {
     `sequential, 1 worker: ${seq.e2ePerImageMs.toFixed(2)} ms per image end to end, ${seq.modelPerImageMs.toFixed(2)} ms of it in onnxruntime, ` +
       `${seq.faces} faces in ${images.length} images; pool overhead (IPC + scheduling) median ${seq.poolOverheadMs.toFixed(3)} ms per job`
   )
-  console.log(`overhead ratio (end to end ÷ model time): ${seq.overheadRatio.toFixed(3)} (target ≤ 1.25)`)
+  console.log(
+    `overhead ratio (end to end ÷ model time): ${seq.overheadRatio.toFixed(3)} (target ≤ 1.25); beyond the models, per image: ` +
+      `decode ${seq.overheadSplit.decode.toFixed(2)} ms, pool ${seq.overheadSplit.pool.toFixed(2)} ms, rest of the pipeline ${seq.overheadSplit.pipeline.toFixed(2)} ms`
+  )
   console.log(`640×360 RGB frame through the pool: ${ipcMsPerFrame.toFixed(3)} ms overhead per frame (IPC copy + scheduling)`)
 
   const useFaces = seq.faces > 0
@@ -390,6 +409,9 @@ async function main(): Promise<void> {
       facesPerSecondN: round(useFaces ? fpsN : 0, 2),
       overheadRatioInProcess: round(inProc.ratio, 3),
       overheadRatio: round(seq.overheadRatio, 3),
+      e2eMsPerFace: seq.faces > 0 ? round((seq.e2ePerImageMs * images.length) / seq.faces, 3) : null,
+      modelMsPerFace: seq.faces > 0 ? round((seq.modelPerImageMs * images.length) / seq.faces, 3) : null,
+      overheadMsPerImage: seq.overheadSplit,
       matchMs100k: round(match.p99, 3),
       workersN: args.workers,
       ipcMsPerFrame: round(ipcMsPerFrame, 3),

@@ -136,6 +136,10 @@ export async function createSession(path: string, opts: SessionOptions = {}): Pr
     interOpNumThreads: 1,
     executionMode: 'sequential',
     graphOptimizationLevel: 'all',
+    // onnxruntime's defaults, stated so a change of default cannot slow every run: the arena and
+    // the memory pattern let repeated runs of the same input shape reuse their buffers
+    enableCpuMemArena: true,
+    enableMemPattern: true,
     logSeverityLevel: 3
   }
   let fallbackReason: string | null = null

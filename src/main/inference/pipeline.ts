@@ -11,11 +11,13 @@ import { landmarks68to5, unpackPoints } from './landmarks'
 import { createSession, defaultModelsDir, verifyModels } from './models'
 import { iou, nms, type ScoredBox } from './nms'
 import { faceQuality } from './quality'
-import { cropResizeGrey, extractDownscaled, resizeToChw, rgbToGrey, rgbToNormalisedChw } from './resize'
+import { cropResizeGrey, extractDownscaled, resamplingFor, resizeToChw, rgbToGrey, rgbToNormalisedChw } from './resize'
+import { withResizedChw } from './simd-resize'
 import { l2normalize, meanDirection } from './vector'
 
 export const DETECT_W = 320
 export const DETECT_H = 240
+const DETECT_DIMS: readonly number[] = [1, 3, DETECT_H, DETECT_W]
 const LANDMARK_SIZE = 64
 const ALIGN_SIZE = 112
 
@@ -192,7 +194,7 @@ export class FacePipeline implements Analyzer {
   private jobsDone = 0
   private inFlight = 0
   private closed = false
-  private readonly detectInput = new InputTensors([1, 3, DETECT_H, DETECT_W])
+  private readonly detectInput = new InputTensors(DETECT_DIMS)
   private readonly landmarkInput = new InputTensors([1, 1, LANDMARK_SIZE, LANDMARK_SIZE])
   private readonly featureInput = new InputTensors([1, 3, ALIGN_SIZE, ALIGN_SIZE])
 
@@ -261,17 +263,26 @@ export class FacePipeline implements Analyzer {
   async detectFaces(img: RgbImage, scoreThreshold?: number): Promise<{ faces: RawDetection[]; modelMs: number }> {
     validateRgb(img)
     const t = this.tuning
-    const input = this.detectInput.take()
-    let out: ort.InferenceSession.OnnxValueMapType
-    let modelMs: number
-    try {
-      resizeToChw(img, DETECT_W, DETECT_H, t.detectorInput, t.detectorResize, input.data)
+    const timedRun = async (input: Tensor): Promise<{ out: ort.InferenceSession.OnnxValueMapType; ms: number }> => {
       const r0 = now()
-      out = await this.detect.run({ input: input.tensor })
-      modelMs = now() - r0
-    } finally {
-      this.detectInput.give(input.tensor)
+      const out = await this.detect.run({ input })
+      return { out, ms: now() - r0 }
     }
+    // The SIMD kernel's output is used in place (no 0.9 MB copy); otherwise a reused tensor.
+    let ran =
+      resamplingFor(img, DETECT_W, DETECT_H, t.detectorResize) === 'bilinear'
+        ? (await withResizedChw(img, DETECT_W, DETECT_H, t.detectorInput, (chw) => timedRun(new Tensor('float32', chw, DETECT_DIMS))))?.value
+        : undefined
+    if (!ran) {
+      const input = this.detectInput.take()
+      try {
+        resizeToChw(img, DETECT_W, DETECT_H, t.detectorInput, t.detectorResize, input.data)
+        ran = await timedRun(input.tensor)
+      } finally {
+        this.detectInput.give(input.tensor)
+      }
+    }
+    const { out, ms: modelMs } = ran
     const scores = out.scores.data as Float32Array
     const boxes = out.boxes.data as Float32Array
     const faces = decodeDetections(scores, boxes, img.width, img.height, {

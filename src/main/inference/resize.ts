@@ -389,6 +389,13 @@ export function resizeBilinearToChw(img: RgbImage, width: number, height: number
   return dst
 }
 
+/** Which resampling resizeToChw / resizeRgb apply for a mode ('auto': area when shrinking 2× or more on both axes). */
+export function resamplingFor(img: RgbImage, width: number, height: number, mode: 'auto' | 'bilinear' | 'area'): 'area' | 'bilinear' | 'none' {
+  if (mode === 'area' || (mode === 'auto' && img.width >= 2 * width && img.height >= 2 * height)) return 'area'
+  if (mode === 'auto' && img.width === width && img.height === height) return 'none'
+  return 'bilinear'
+}
+
 /**
  * The detector input: `mode` as in PipelineTuning.detectorResize ('auto' = area when shrinking 2×
  * or more on both axes, else bilinear), normalised to NCHW floats in `out`. The numbers of
@@ -403,10 +410,9 @@ export function resizeToChw(
   mode: 'auto' | 'bilinear' | 'area',
   out?: Float32Array
 ): Float32Array {
-  if (mode === 'area' || (mode === 'auto' && img.width >= 2 * width && img.height >= 2 * height)) {
-    return rgbToNormalisedChw(resizeArea(img, width, height), order, out)
-  }
-  if (mode === 'auto' && img.width === width && img.height === height) return rgbToNormalisedChw(img, order, out)
+  const how = resamplingFor(img, width, height, mode)
+  if (how === 'area') return rgbToNormalisedChw(resizeArea(img, width, height), order, out)
+  if (how === 'none') return rgbToNormalisedChw(img, order, out)
   const dst = chwBuffer(out, width * height)
   if (resizeBilinearToChwSimd(img, width, height, order, dst)) return dst
   return resizeBilinearToChw(img, width, height, order, dst)
