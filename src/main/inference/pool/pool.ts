@@ -13,7 +13,11 @@
 //   base64 costs ~5.7 ms), against ~0.45 ms for a worker_threads copy and ~0.03 ms for a transfer.
 //   Encoded images (what analyzeEncoded gets) are far smaller and are decoded in the child.
 //   A small message round trip is ~0.15 ms (threads ~0.06 ms). End to end (npm run bench) the
-//   pool adds a median ~0.6–0.7 ms per LFW job to ~23–30 ms of pipeline time: ~2–3 %.
+//   pool adds a median ~0.65–0.75 ms per LFW job to ~17–19 ms of pipeline time (~4 %). Most of it
+//   is waking processes, not copying: with a stand-in worker that answers after N ms of busy work
+//   the overhead was 0.23 ms at N = 0, 0.34 at 2 and 0.64 at 18 (the dev VM halts an idle vCPU at
+//   once, so a parent that slept through the job pays for being woken). Fewer, larger messages
+//   would not help; a sequential caller simply pays it once per job.
 // - Memory: a child with the three sessions loaded is ~100 MB RSS, of which ~43 MB is a second
 //   Node runtime; the same sessions in a worker thread add ~56 MB. ~45 MB per worker is an
 //   acceptable price for a console that must not die with its inference.
