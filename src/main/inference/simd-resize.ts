@@ -177,8 +177,9 @@ export function resizeBilinearToChwSimd(img: RgbImage, width: number, height: nu
  * The same resize, without copying the 0.9 MB result out of the kernel's memory: `use` gets the
  * planes in place (e.g. to wrap in a tensor for session.run) and must be done with them when its
  * promise settles. Callers are served one at a time, so a pending run never sees its input
- * overwritten, and the memory cannot grow (which would detach the view) while it is lent.
- * Resolves to null when the kernel is unavailable or the source too big: use the JS path then.
+ * overwritten, and the memory cannot grow (which would detach the view) while it is lent (so
+ * `use` must not itself call withResizedChw: it would wait for itself). Resolves to null when the
+ * kernel is unavailable or the source too big: use the JS path then.
  */
 export async function withResizedChw<T>(
   img: RgbImage,
