@@ -11,6 +11,7 @@ import { errorText, toApiError } from '../../src/renderer/src/lib/errors'
 import { precheckFile, splitImages, fileToBase64, MAX_UPLOAD_BYTES } from '../../src/renderer/src/lib/files'
 import { formatFps, formatPercent, fromDatetimeLocal, toDatetimeLocal, formatAgo } from '../../src/renderer/src/lib/format'
 import { fitContain, placeLabels, scaleBox } from '../../src/renderer/src/lib/geometry'
+import { replaceById } from '../../src/renderer/src/lib/list'
 import { filtersToQuery, EMPTY_FILTERS } from '../../src/renderer/src/lib/query'
 import { conflictText, decisionText } from '../../src/renderer/src/lib/review'
 import { isTypingTarget, reviewCommandForKey } from '../../src/renderer/src/lib/shortcuts'
@@ -232,5 +233,21 @@ describe('route', () => {
     expect(parseHash('#/events?x=1')).toBe('events')
     expect(parseHash('#/nope')).toBe('live')
     expect(parseHash('')).toBe('live')
+  })
+})
+
+describe('replaceById', () => {
+  it('replaces in place by id and says false for an id not in the list', () => {
+    const list = [
+      { id: 'a', v: 1 },
+      { id: 'b', v: 2 }
+    ]
+    expect(replaceById(list, { id: 'b', v: 3 })).toBe(true)
+    expect(list).toEqual([
+      { id: 'a', v: 1 },
+      { id: 'b', v: 3 }
+    ])
+    expect(replaceById(list, { id: 'c', v: 4 })).toBe(false)
+    expect(list).toHaveLength(2)
   })
 })

@@ -3,6 +3,7 @@ import { computed, ref, shallowReactive } from 'vue'
 import type { CameraInput } from '@shared/api'
 import type { CameraTestResult, CameraView, FrameOverlay, PreviewFrame } from '@shared/types'
 import { useApi } from '../api'
+import { replaceById } from '../lib/list'
 import { useToastStore } from './toasts'
 
 export interface PreviewEntry {
@@ -38,9 +39,7 @@ export const useCamerasStore = defineStore('cameras', () => {
   }
 
   function upsert(view: CameraView): void {
-    const i = cameras.value.findIndex((c) => c.id === view.id)
-    if (i >= 0) cameras.value.splice(i, 1, view)
-    else cameras.value.push(view)
+    if (!replaceById(cameras.value, view)) cameras.value.push(view)
   }
 
   async function create(input: CameraInput): Promise<CameraView> {

@@ -2,6 +2,7 @@ import { defineStore } from 'pinia'
 import { ref } from 'vue'
 import type { EventQuery, EventRecord, EventStats, Page } from '@shared/types'
 import { useApi } from '../api'
+import { replaceById } from '../lib/list'
 import { useToastStore } from './toasts'
 
 export const PAGE_SIZE = 50
@@ -60,10 +61,8 @@ export const useEventsStore = defineStore('events', () => {
 
   function noteUpserted(e: EventRecord): void {
     const rows = page.value?.items
-    const i = rows ? rows.findIndex((r) => r.id === e.id) : -1
     // Rows already shown update in place (decision/score changes); new ones are only counted.
-    if (rows && i >= 0) rows.splice(i, 1, e)
-    else newSince.value++
+    if (!(rows && replaceById(rows, e))) newSince.value++
   }
 
   return { filters, offset, page, stats, loading, newSince, load, loadStats, setFilters, setOffset, exportCsv, noteUpserted }

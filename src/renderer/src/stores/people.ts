@@ -3,6 +3,7 @@ import { computed, ref } from 'vue'
 import type { AddPhotoInput, PersonInput } from '@shared/api'
 import type { EnrolResult, Person } from '@shared/types'
 import { useApi } from '../api'
+import { replaceById } from '../lib/list'
 import { useToastStore } from './toasts'
 
 export const usePeopleStore = defineStore('people', () => {
@@ -22,9 +23,7 @@ export const usePeopleStore = defineStore('people', () => {
   }
 
   function upsert(p: Person): void {
-    const i = people.value.findIndex((x) => x.id === p.id)
-    if (i >= 0) people.value.splice(i, 1, p)
-    else people.value.push(p)
+    if (!replaceById(people.value, p)) people.value.push(p)
   }
 
   async function create(input: PersonInput): Promise<Person> {

@@ -3,6 +3,7 @@ import { ref } from 'vue'
 import type { ReviewAction, ReviewItem } from '@shared/types'
 import { useApi } from '../api'
 import { errorText, toApiError } from '../lib/errors'
+import { replaceById } from '../lib/list'
 import { conflictText, decisionText } from '../lib/review'
 import { useOperatorStore } from './operator'
 import { usePeopleStore } from './people'
@@ -64,9 +65,7 @@ export const useReviewStore = defineStore('review', () => {
   }
 
   function replace(item: ReviewItem): void {
-    const i = items.value.findIndex((x) => x.id === item.id)
-    if (i >= 0) items.value.splice(i, 1, item)
-    else items.value = [...items.value, item].sort(newestFirst)
+    if (!replaceById(items.value, item)) items.value = [...items.value, item].sort(newestFirst)
   }
 
   function operatorName(): string | null {
