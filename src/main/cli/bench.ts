@@ -30,6 +30,7 @@ import { FacePipeline } from '../inference/pipeline'
 import { cpuMsOf } from '../inference/pool/cpu'
 import { InferencePool } from '../inference/pool/pool'
 import { dataDir, hasDataDir, listPersonFolders, round, runCli, UsageError } from './common'
+import { randomUnit, rng } from '../gallery/synthetic'
 
 const USAGE = `usage: npm run bench [-- options]
   --limit <n>      use at most n images (default: all of lfw-subset)
@@ -252,31 +253,6 @@ async function frameOverhead(pool: InferencePool, images: Uint8Array[]): Promise
   return median(xs)
 }
 
-function rng(seed: number): () => number {
-  let s = seed >>> 0
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0
-    let t = s
-    t = Math.imul(t ^ (t >>> 15), t | 1)
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
-  }
-}
-
-function randomUnit(dim: number, r: () => number): Float32Array {
-  const v = new Float32Array(dim)
-  let s = 0
-  for (let i = 0; i < dim; i++) {
-    // Box–Muller: an isotropic direction, unlike uniform cube samples
-    const g = Math.sqrt(-2 * Math.log(r() + 1e-12)) * Math.cos(2 * Math.PI * r())
-    v[i] = g
-    s += g * g
-  }
-  const inv = 1 / Math.sqrt(s)
-  for (let i = 0; i < dim; i++) v[i] *= inv
-  return v
-}
-
 /** p99 of Matcher.match (src/main/gallery/matcher.ts) over 100 000 synthetic unit references. */
 function matchBench(queries: number): { p50: number; p99: number; buildMs: number; simd: boolean } {
   const N = 100_000
@@ -286,7 +262,7 @@ function matchBench(queries: number): { p50: number; p99: number; buildMs: numbe
   const refs: MatcherReference[] = []
   for (let i = 0; i < N; i++) {
     const p = Math.floor(i / PER_PERSON)
-    refs.push({ personId: `p${p}`, name: `Person ${p}`, photoId: `r${i}`, embedding: randomUnit(DIM, r), threshold: null })
+    refs.push({ personId: `p${p}`, name: `Person ${p}`, photoId: `r${i}`, embedding: randomUnit(r, DIM), threshold: null })
   }
   const m = new Matcher({ dim: DIM })
   const t0 = performance.now()
@@ -298,7 +274,7 @@ function matchBench(queries: number): { p50: number; p99: number; buildMs: numbe
     if (i % 2 === 0) {
       // a new photo of an enrolled person: a stored reference plus noise
       const base = refs[Math.floor(r() * N)].embedding
-      const noise = randomUnit(DIM, r)
+      const noise = randomUnit(r, DIM)
       const q = new Float32Array(DIM)
       let s = 0
       for (let j = 0; j < DIM; j++) {
@@ -307,7 +283,7 @@ function matchBench(queries: number): { p50: number; p99: number; buildMs: numbe
       }
       for (let j = 0; j < DIM; j++) q[j] /= Math.sqrt(s)
       qs.push(q)
-    } else qs.push(randomUnit(DIM, r)) // a stranger
+    } else qs.push(randomUnit(r, DIM)) // a stranger
   }
   for (let i = 0; i < 20; i++) m.match(qs[i % qs.length], thresholds, 5)
   const times: number[] = []
