@@ -39,6 +39,9 @@ interface CameraState {
   tracker: FaceTracker<FrameRef>
   tracks: Map<string, TrackState>
   busy: boolean
+  /** decisions being stored, in frame order */
+  persist: Promise<void>
+  pendingPersist: number
   overlays: Map<string, TrackOverlay>
   latencies: number[]
   frames: number
@@ -79,6 +82,8 @@ const UNKNOWN_AFTER_MS = 10_000
 const CROP_MARGIN = 0.35
 /** an unchanged decision refreshes its event (updatedAt, box) at most this often */
 const EVENT_REFRESH_MS = 1000
+/** frames whose decisions may wait to be stored before the camera's analysis waits for the store */
+const MAX_PENDING_PERSIST = 25
 
 /** Unique per process run: tracker ids restart at 1 with the app, events must not collide. */
 const RUN_TAG = Date.now().toString(36)
@@ -123,7 +128,15 @@ export class LiveProcessor {
     const cam = this.cams.get(cameraId)
     if (!cam) return
     this.cams.delete(cameraId)
-    for (const t of cam.tracker.flush()) void this.finishTrack(cam, t)
+    const tracks = cam.tracker.flush()
+    const p: Promise<void> = cam.persist
+      .then(() => Promise.all(tracks.map((t) => this.finishTrack(cam, t))))
+      .then(
+        () => undefined,
+        (err: unknown) => this.log(`[live ${cameraId}] finishing tracks failed: ${(err as Error).message}`)
+      )
+      .finally(() => this.inflight.delete(p))
+    this.inflight.add(p)
   }
 
   stats(): LiveStats[] {
@@ -148,6 +161,7 @@ export class LiveProcessor {
   /** Waits for frames in work (shutdown). */
   async drain(): Promise<void> {
     await Promise.allSettled([...this.inflight])
+    await Promise.allSettled([...this.cams.values()].map((c) => c.persist))
   }
 
   private cam(cameraId: string): CameraState {
@@ -158,6 +172,8 @@ export class LiveProcessor {
         tracker: new FaceTracker<FrameRef>(cameraId),
         tracks: new Map(),
         busy: false,
+        persist: Promise.resolve(),
+        pendingPersist: 0,
         overlays: new Map(),
         latencies: [],
         frames: 0,
@@ -195,7 +211,7 @@ export class LiveProcessor {
     const matcher = this.o.gallery.matcher()
     const match = (e: Float32Array): MatchResult => matcher.match(e, thresholds, 3)
 
-    const work: Promise<void>[] = []
+    const decisions: { track: Track<FrameRef>; d: TrackDecision }[] = []
     const decidedNow = new Set<string>()
     res.faces.forEach((f, i) => {
       const track = upd.assigned[i]
@@ -206,15 +222,34 @@ export class LiveProcessor {
       const st = this.trackState(cam, track.id)
       st.lastDecision = d
       if (d.band === 'match') cam.tracker.markDecided(track.id)
-      work.push(this.onDecision(cam, track, d, at, false))
+      decisions.push({ track, d })
     })
-    for (const t of upd.ended) work.push(this.finishTrack(cam, t))
-    await Promise.all(work)
 
+    // the decision is made: what follows (JPEG crops, durable event writes) must not hold up the
+    // camera's next frame, so it runs on a per-camera chain that keeps the writes in frame order
     const lat = Date.now() - at
     cam.latencies.push(lat)
     if (cam.latencies.length > LATENCY_WINDOW) cam.latencies.splice(0, cam.latencies.length - LATENCY_WINDOW)
     this.emitOverlay(cam, frame, upd.active)
+
+    const ended = upd.ended
+    if (decisions.length === 0 && ended.length === 0) return
+    cam.pendingPersist++
+    const run = cam.persist.then(async () => {
+      try {
+        await Promise.all([
+          ...decisions.map(({ track, d }) => this.onDecision(cam, track, d, at, false)),
+          ...ended.map((t) => this.finishTrack(cam, t))
+        ])
+      } catch (err) {
+        this.log(`[live ${cam.cameraId}] storing decisions failed: ${(err as Error).message}`)
+      } finally {
+        cam.pendingPersist--
+      }
+    })
+    cam.persist = run
+    // a store slower than the camera: wait here rather than queue without bound
+    if (cam.pendingPersist > MAX_PENDING_PERSIST) await run
   }
 
   private trackState(cam: CameraState, trackId: string): TrackState {
