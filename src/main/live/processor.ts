@@ -322,7 +322,8 @@ export class LiveProcessor {
               encodeJpeg(ref.image, { crop: expand(ref.box, CROP_MARGIN), quality: 85 }),
               encodeJpeg(ref.image, { box: ref.box, quality: 75, color: colorOf(band) })
             ])
-      const item = await this.o.review.enqueue({
+      // the queue links the event to its item (reviewItemId, pending) itself
+      await this.o.review.enqueue({
         eventId: event.id,
         cameraId: cam.cameraId,
         trackId: `${RUN_TAG}-${track.id}`,
@@ -334,7 +335,6 @@ export class LiveProcessor {
         cropQuality: best.quality as FaceQuality,
         cropEmbedding: best.embedding!
       })
-      if (item && event.reviewItemId !== item.id) await this.o.events.update(event.id, { reviewItemId: item.id })
     }
   }
 

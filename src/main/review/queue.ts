@@ -134,14 +134,7 @@ export class ReviewQueue {
     }
 
     const at = this.now()
-    const crop = await this.media.put('crops', input.crop, at)
-    let snapshot: string
-    try {
-      snapshot = await this.media.put('snapshots', input.snapshot, at)
-    } catch (e) {
-      await this.removeFile(crop)
-      throw e
-    }
+    const { crop, snapshot } = await this.putImages(input, at)
     const item: StoredReviewItem = {
       id: randomUUID(),
       eventId: input.eventId,
@@ -178,16 +171,20 @@ export class ReviewQueue {
     return toReviewItem(item)
   }
 
-  private async betterCrop(itemId: string, input: EnqueueInput): Promise<void> {
-    const at = this.now()
+  /** Both images or neither: a failed snapshot write takes the crop file back. */
+  private async putImages(input: Pick<EnqueueInput, 'crop' | 'snapshot'>, at: number): Promise<{ crop: string; snapshot: string }> {
     const crop = await this.media.put('crops', input.crop, at)
-    let snapshot: string
     try {
-      snapshot = await this.media.put('snapshots', input.snapshot, at)
+      return { crop, snapshot: await this.media.put('snapshots', input.snapshot, at) }
     } catch (e) {
       await this.removeFile(crop)
       throw e
     }
+  }
+
+  private async betterCrop(itemId: string, input: EnqueueInput): Promise<void> {
+    const at = this.now()
+    const { crop, snapshot } = await this.putImages(input, at)
     let old: Pick<StoredReviewItem, 'crop' | 'snapshot' | 'box' | 'cropQuality' | 'candidates' | 'cropEmbedding'> | null = null
     try {
       await this.commit(
