@@ -18,15 +18,8 @@ export function rgbToGrey(img: RgbImage): GreyImage {
   return { data: out, width: img.width, height: img.height }
 }
 
-/**
- * Bilinear resize with half-pixel centres (OpenCV INTER_LINEAR convention). Fine for
- * upscaling and mild downscaling; aliases when shrinking by more than ~2×.
- */
-export function resizeBilinear(img: RgbImage, width: number, height: number): RgbImage {
-  const { data, width: W, height: H } = img
-  const out = new Uint8Array(width * height * 3)
-  const sx = W / width
-  const sy = H / height
+/** Per output column: the two source byte offsets and the weight of the right one (half-pixel centres). */
+function bilinearColumns(W: number, width: number, sx: number): { xi0: Int32Array; xi1: Int32Array; xf: Float32Array } {
   const xi0 = new Int32Array(width)
   const xi1 = new Int32Array(width)
   const xf = new Float32Array(width)
@@ -37,6 +30,19 @@ export function resizeBilinear(img: RgbImage, width: number, height: number): Rg
     xi1[u] = Math.min(x0 + 1, W - 1) * 3
     xf[u] = x - x0
   }
+  return { xi0, xi1, xf }
+}
+
+/**
+ * Bilinear resize with half-pixel centres (OpenCV INTER_LINEAR convention). Fine for
+ * upscaling and mild downscaling; aliases when shrinking by more than ~2×.
+ */
+export function resizeBilinear(img: RgbImage, width: number, height: number): RgbImage {
+  const { data, width: W, height: H } = img
+  const out = new Uint8Array(width * height * 3)
+  const sx = W / width
+  const sy = H / height
+  const { xi0, xi1, xf } = bilinearColumns(W, width, sx)
   for (let v = 0; v < height; v++) {
     const y = Math.min(Math.max((v + 0.5) * sy - 0.5, 0), H - 1)
     const y0 = Math.floor(y)
@@ -319,16 +325,7 @@ export function resizeBilinearToChw(img: RgbImage, width: number, height: number
   const dst = chwBuffer(out, n)
   const sx = W / width
   const sy = H / height
-  const xi0 = new Int32Array(width)
-  const xi1 = new Int32Array(width)
-  const xf = new Float32Array(width)
-  for (let u = 0; u < width; u++) {
-    const x = Math.min(Math.max((u + 0.5) * sx - 0.5, 0), W - 1)
-    const x0 = Math.floor(x)
-    xi0[u] = x0 * 3
-    xi1[u] = Math.min(x0 + 1, W - 1) * 3
-    xf[u] = x - x0
-  }
+  const { xi0, xi1, xf } = bilinearColumns(W, width, sx)
   const lut = NORMALISE_127_128
   const [oR, oB] = planes(order, n)
   for (let v = 0; v < height; v++) {
