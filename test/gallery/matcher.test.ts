@@ -72,6 +72,23 @@ describe('scan kernel', () => {
       }
     })
   }
+  it('the kernel writes exactly the first n dot products for every small n', () => {
+    const r = rng(13)
+    const s = new Int8Scan(DIM)
+    s.reserve(9, 0)
+    for (let i = 0; i < 9 * s.stride; i++) s.rows[i] = Math.floor(r() * 255) - 127
+    for (let j = 0; j < DIM; j++) s.query[j] = Math.floor(r() * 65535) - 32767
+    for (let n = 0; n <= 9; n++) {
+      s.out.fill(-1)
+      s.run(n)
+      for (let i = 0; i < 9; i++) {
+        let d = 0
+        for (let j = 0; j < DIM; j++) d += s.rows[i * s.stride + j] * s.query[j]
+        // rows past n are left alone
+        expect(s.out[i]).toBe(i < n ? d : -1)
+      }
+    }
+  })
   it('pads odd dimensions and keeps rows after growing', () => {
     const s = new Int8Scan(100)
     expect(s.stride % 32).toBe(0)

@@ -73,6 +73,9 @@ export class Matcher {
   private stamps = new Int32Array(0)
   private queryId = 0
   private nearRows = new Int32Array(1024)
+  /** streaming top-k of candidatesMax, kept across queries so a match allocates nothing large */
+  private topP = new Int32Array(8)
+  private topV = new Float64Array(8)
   private readonly q: Float32Array
   /** references re-scored in float32 by the last match (diagnostics: how well the int8 bound pruned) */
   lastRescored = 0
@@ -257,8 +260,12 @@ export class Matcher {
     const out = this.scan.out
     const scale = this.scan.scales
     const personOf = this.scan.persons
-    const topP = new Int32Array(kk)
-    const topV = new Float64Array(kk)
+    if (this.topP.length < kk) {
+      this.topP = new Int32Array(kk)
+      this.topV = new Float64Array(kk)
+    }
+    const topP = this.topP
+    const topV = this.topV
     let size = 0
     let kth = -Infinity
     // rows within slack of the running kk-th value; the kk-th value only rises, so this is a superset
@@ -267,8 +274,10 @@ export class Matcher {
     let nNear = 0
     let floor = -Infinity
     for (let i = 0; i < n; i++) {
+      // nearly every row fails this test: a loop of its own keeps that path free of the state below
+      while (i < n && out[i] * scale[i] < floor) i++
+      if (i === n) break
       const a = out[i] * scale[i]
-      if (a < floor) continue
       if (nNear === near.length) {
         const grown = new Int32Array(near.length * 2)
         grown.set(near)
