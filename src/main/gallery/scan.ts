@@ -6,8 +6,9 @@
 // SIMD kernel, bounds the quantisation error per reference, and re-scores only the few references
 // that could still be in the top k against the float32 originals, so results stay exact.
 //
-// The kernel is a hand-assembled WebAssembly module (no toolchain dependency); if the runtime has no
+// The kernel is a hand-assembled WebAssembly module (src/main/wasm/asm.ts, no toolchain dependency); if the runtime has no
 // SIMD support the same int8 scan runs as plain JS, slower but identical.
+import { name, section, sleb, uleb, WASM_PAGE, webAssembly, type WasmMemory, type WasmModule } from '../wasm/asm'
 
 /** Bytes per int8 row: the kernel consumes 32 bytes per inner iteration, rows are zero-padded. */
 export function int8Stride(dim: number): number {
@@ -111,25 +112,6 @@ export function quantizeQueryInto(q: Float32Array, dst: Int16Array, stride: numb
 
 // ---- WebAssembly kernel -------------------------------------------------------------------------
 
-function uleb(n: number): number[] {
-  const out: number[] = []
-  do {
-    let b = n & 0x7f
-    n >>>= 7
-    if (n !== 0) b |= 0x80
-    out.push(b)
-  } while (n !== 0)
-  return out
-}
-
-function section(id: number, body: number[]): number[] {
-  return [id, ...uleb(body.length), ...body]
-}
-
-function str(s: string): number[] {
-  return [...uleb(s.length), ...Array.from(s, (c) => c.charCodeAt(0))]
-}
-
 /**
  * scan(rows, n, stride, q, out): out[r] = Σ_j rows[r][j]·q[j] as i32, for int8 rows and an int16
  * query (stride % 32 == 0). (Folding the per-person maximum into the kernel measured slower than a
@@ -205,44 +187,17 @@ function kernelBytes(): Uint8Array {
   const bytes = [
     0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00,
     ...section(1, [1, 0x60, 5, I32, I32, I32, I32, I32, 0]),
-    ...section(2, [1, ...str('env'), ...str('mem'), 0x02, 0x00, 1]),
+    ...section(2, [1, ...name('env'), ...name('mem'), 0x02, 0x00, 1]),
     ...section(3, [1, 0]),
-    ...section(7, [1, ...str('scan'), 0x00, 0]),
+    ...section(7, [1, ...name('scan'), 0x00, 0]),
     ...section(10, [1, ...uleb(scan.length), ...scan])
   ]
   return new Uint8Array(bytes)
 }
 
-function sleb(n: number): number[] {
-  const out: number[] = []
-  for (;;) {
-    const b = n & 0x7f
-    n >>= 7
-    if ((n === 0 && (b & 0x40) === 0) || (n === -1 && (b & 0x40) !== 0)) {
-      out.push(b)
-      return out
-    }
-    out.push(b | 0x80)
-  }
-}
-
 type KernelFn = (rows: number, n: number, stride: number, q: number, out: number) => void
 
-// The node-only tsconfig has no WebAssembly typings (they live in lib.dom); declare what is used.
-interface WasmMemory {
-  readonly buffer: ArrayBuffer
-  grow(pages: number): number
-}
-interface WasmModule {
-  readonly __wasmModule?: never
-}
-interface WasmApi {
-  validate(bytes: Uint8Array): boolean
-  Module: new (bytes: Uint8Array) => WasmModule
-  Instance: new (mod: WasmModule, imports: Record<string, Record<string, unknown>>) => { exports: Record<string, unknown> }
-  Memory: new (desc: { initial: number; maximum?: number }) => WasmMemory
-}
-const wasm = (globalThis as unknown as { WebAssembly?: WasmApi }).WebAssembly
+const wasm = webAssembly()
 
 let cachedModule: WasmModule | null | undefined
 
@@ -257,7 +212,7 @@ function kernelModule(): WasmModule | null {
   return cachedModule
 }
 
-const PAGE = 65536
+const PAGE = WASM_PAGE
 const HEADER = 64
 
 interface Layout {

@@ -5,7 +5,7 @@
 // tap-reusing JS variants were all within ±15 % of each other). With f32x4 lanes holding one
 // pixel's R, G, B the same work is ~4× cheaper.
 //
-// The module is hand-assembled with wasm-asm.ts (no toolchain dependency, same approach as the
+// The module is hand-assembled with src/main/wasm/asm.ts (no toolchain dependency, same approach as the
 // matcher's kernel in gallery/scan.ts). Without WebAssembly SIMD the caller uses the JS path.
 //
 // Numerics: the kernel blends rows first, then columns, in float32; the JS reference blends columns
@@ -13,7 +13,7 @@
 // that value lies within ~1e-4 of a half, i.e. by one grey level (1/128 after normalisation) on a
 // few samples in 10 000 — below anything the detector can notice (test/inference/fast-paths.test.ts).
 import type { RgbImage } from '../contracts'
-import { buildModule, ensureMemory, F32, I32, instantiate, loadPixel, op, v, V128, type WasmMemory } from './wasm-asm'
+import { buildModule, ensureMemory, F32, I32, instantiate, loadPixel, op, v, V128, type WasmMemory } from '../wasm/asm'
 
 /**
  * vblend(p0, p1, n, fy, dst): for n source pixels of two RGB rows, dst[x] = row0[x] + (row1[x] −

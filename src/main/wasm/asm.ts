@@ -1,5 +1,5 @@
-// A minimal WebAssembly assembler for the pre-processing kernels (simd-resize.ts, simd-warp.ts):
-// opcodes by name, so a kernel reads as its instruction list without a toolchain dependency.
+// A minimal WebAssembly assembler for the hand-written kernels (the detector-input resize in
+// inference/simd-resize.ts, the matcher's int8 scan in gallery/scan.ts): opcodes by name, so a kernel reads as its instruction list without a toolchain dependency.
 // Only what the kernels use is here; opcode numbers are from the WebAssembly 2.0 spec (SIMD
 // instructions are prefixed 0xfd, saturating truncation 0xfc).
 
@@ -27,8 +27,8 @@ export function sleb(n: number): number[] {
   }
 }
 
-const section = (id: number, body: number[]): number[] => [id, ...uleb(body.length), ...body]
-const name = (s: string): number[] => [...uleb(s.length), ...Array.from(s, (c) => c.charCodeAt(0))]
+export const section = (id: number, body: number[]): number[] => [id, ...uleb(body.length), ...body]
+export const name = (s: string): number[] => [...uleb(s.length), ...Array.from(s, (c) => c.charCodeAt(0))]
 const bytesOf = (a: Float32Array | Float64Array): number[] => Array.from(new Uint8Array(a.buffer))
 
 export const I32 = 0x7f
@@ -130,10 +130,10 @@ export interface WasmMemory {
   readonly buffer: ArrayBuffer
   grow(pages: number): number
 }
-interface WasmModule {
+export interface WasmModule {
   readonly __wasmModule?: never
 }
-interface WasmApi {
+export interface WasmApi {
   validate(bytes: Uint8Array): boolean
   Module: new (bytes: Uint8Array) => WasmModule
   Instance: new (mod: WasmModule, imports: Record<string, Record<string, unknown>>) => { exports: Record<string, unknown> }
@@ -142,12 +142,15 @@ interface WasmApi {
 
 export const WASM_PAGE = 65536
 
+/** The runtime's WebAssembly, or undefined where there is none. */
+export const webAssembly = (): WasmApi | undefined => (globalThis as unknown as { WebAssembly?: WasmApi }).WebAssembly
+
 /**
  * Instantiates a kernel module with a fresh memory; null when the runtime has no WebAssembly (SIMD)
  * or VIGIL_NO_SIMD=1 asks for the JS paths (to compare them).
  */
 export function instantiate(bytes: Uint8Array): { memory: WasmMemory; exports: Record<string, unknown> } | null {
-  const wasm = (globalThis as unknown as { WebAssembly?: WasmApi }).WebAssembly
+  const wasm = webAssembly()
   if (process.env.VIGIL_NO_SIMD === '1' || !wasm) return null
   try {
     if (!wasm.validate(bytes)) return null
