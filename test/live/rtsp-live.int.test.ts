@@ -92,6 +92,8 @@ describe.skipIf(skip)('live RTSP camera → events', () => {
       `[live] ${stored.total} events: ${all.filter((e) => e.band === 'match').length} match, ${all.filter((e) => e.band === 'review').length} review, ${all.filter((e) => e.band === 'unknown').length} unknown; review queue ${backend.review.pendingCount()}`
     )
     expect(stored.items.some((e) => e.personId === lin)).toBe(true)
+    // events span their track (first to last sighting), not the single frame that raised them
+    expect(stored.items.some((e) => e.personId === lin && e.updatedAt - e.startedAt >= 1000)).toBe(true)
   }, 90_000)
 
   it('goes offline within 10 s when the server stops and back online by itself when it returns', async () => {

@@ -6,7 +6,7 @@ import { ApiError } from '../../shared/api'
 import type { Band, Box, Candidate, FaceQuality, FrameOverlay, Settings, TrackOverlay } from '../../shared/types'
 import type { CameraSource } from '../cameras/source'
 import type { Analyzer, AnalyzeResult, CameraFrame, MatchResult, RgbImage } from '../contracts'
-import type { EventLog } from '../events/events'
+import type { EventLog, TrackEventInput } from '../events/events'
 import type { Gallery } from '../gallery/gallery'
 import type { ReviewQueue } from '../review/queue'
 import { encodeJpeg, type MediaStore } from '../store/media'
@@ -32,6 +32,8 @@ interface TrackState {
   bestStored: Map<string, number>
   /** last upsert per person key: unchanged decisions refresh the event at most once a second */
   lastUpsert: Map<string, number>
+  /** what each event of the track was last stored with, to close it at the track's end */
+  lastInput: Map<string, TrackEventInput>
 }
 
 interface CameraState {
@@ -255,7 +257,7 @@ export class LiveProcessor {
   private trackState(cam: CameraState, trackId: string): TrackState {
     let st = cam.tracks.get(trackId)
     if (!st) {
-      st = { events: new Map(), queued: new Set(), lastDecision: null, bestStored: new Map(), lastUpsert: new Map() }
+      st = { events: new Map(), queued: new Set(), lastDecision: null, bestStored: new Map(), lastUpsert: new Map(), lastInput: new Map() }
       cam.tracks.set(trackId, st)
     }
     return st
@@ -298,7 +300,7 @@ export class LiveProcessor {
     // The box of the frame the snapshot is cut from, not where the track is now: the face has
     // usually moved since its best frame, and the console draws this box over that snapshot.
     const srcBox = scaleBox(ref?.box ?? track.box, ref?.scale ?? 1)
-    const { event } = await this.o.events.upsertTrackEvent({
+    const input: TrackEventInput = {
       cameraId: cam.cameraId,
       trackId: `${RUN_TAG}-${track.id}`,
       band,
@@ -307,11 +309,11 @@ export class LiveProcessor {
       score,
       box: srcBox,
       at,
-      crop,
-      snapshot,
       decision: band === 'review' ? 'pending' : 'auto'
-    })
+    }
+    const { event } = await this.o.events.upsertTrackEvent({ ...input, crop, snapshot })
     st.events.set(key, event.id)
+    st.lastInput.set(key, input)
 
     if (band === 'review' && top && !st.queued.has(top.personId) && ref && best) {
       st.queued.add(top.personId)
@@ -350,11 +352,12 @@ export class LiveProcessor {
     // blips (one detection) and tracks never embedded are not worth an event
     if (!st || !st.lastDecision || !t.confirmed) return
     if (st.events.size > 0) {
-      // the track's event closes at its last sighting ("in view" = first to last seen); a last
-      // decision about someone else is not enough to open a second event on the way out
-      const top = st.lastDecision.candidates[0]
-      const key = st.lastDecision.band === 'unknown' || !top ? '' : top.personId
-      if (!st.events.has(key)) return
+      // each event of the track closes at its last sighting ("in view" = first to last seen),
+      // whatever the last frame's decision was; no new event is opened on the way out
+      await Promise.all(
+        [...st.lastInput.values()].map((input) => this.o.events.upsertTrackEvent({ ...input, at: t.lastSeen }))
+      ).catch((err: unknown) => this.log(`[live ${cam.cameraId}] closing events failed: ${(err as Error).message}`))
+      return
     }
     await this.onDecision(cam, t, st.lastDecision, t.lastSeen, true).catch((err: unknown) =>
       this.log(`[live ${cam.cameraId}] finishing track failed: ${(err as Error).message}`)
