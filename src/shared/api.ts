@@ -74,7 +74,7 @@ export interface ApiSpec {
   'review.undo': { req: { itemId: string; operator: string }; res: ReviewItem }
 
   'events.query': { req: EventQuery; res: Page<EventRecord> }
-  'events.stats': { req: { from?: number; to?: number; cameraId?: string }; res: EventStats }
+  'events.stats': { req: { from?: number; to?: number; cameraId?: string; personId?: string }; res: EventStats }
   'events.exportCsv': { req: EventQuery; res: { csv: string } }
 
   'settings.get': { req: void; res: Settings }

@@ -100,7 +100,7 @@ export const requestSchemas: Schemas = {
   }),
   'review.undo': z.object({ itemId: id, operator: name }),
   'events.query': eventQuery,
-  'events.stats': z.object({ from: epochMs.optional(), to: epochMs.optional(), cameraId: id.optional() }),
+  'events.stats': z.object({ from: epochMs.optional(), to: epochMs.optional(), cameraId: id.optional(), personId: id.optional() }),
   'events.exportCsv': eventQuery,
   'settings.get': noArgs,
   'settings.update': z

@@ -113,5 +113,11 @@ describe('filters, paging and stats', () => {
     expect(s.confidenceHistogram[19]).toBe(1) // 1.0
     expect(computeStats(events, { cameraId: 'c2' }).perHour).toEqual([{ cameraId: 'c2', hour: T0 + H, count: 1 }])
     expect(computeStats(events, { from: T0 + 2 * H }).perHour).toEqual([{ cameraId: 'c1', hour: T0 + 2 * H, count: 2 }])
+    const p1 = computeStats(events, { personId: 'p1' })
+    expect(p1.perHour).toEqual([
+      { cameraId: 'c1', hour: T0, count: 1 },
+      { cameraId: 'c1', hour: T0 + 2 * H, count: 1 }
+    ])
+    expect(p1.confidenceHistogram.reduce((a, b) => a + b, 0)).toBe(2)
   })
 })

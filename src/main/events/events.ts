@@ -329,7 +329,7 @@ export class EventLog {
     return { ...page, items: page.items.map(cloneEvent) }
   }
 
-  stats(q: { from?: number; to?: number; cameraId?: string } = {}): EventStats {
+  stats(q: { from?: number; to?: number; cameraId?: string; personId?: string } = {}): EventStats {
     if (q.from !== undefined && q.to !== undefined && q.from > q.to) throw bad('event stats: from is after to')
     return computeStats(this.store.data.events, q)
   }

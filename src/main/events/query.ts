@@ -61,11 +61,12 @@ export function scoreBin(score: number, bins = HISTOGRAM_BINS): number {
 }
 
 /** Events counted in the hour they started, per camera; histogram of their scores. */
-export function computeStats(events: readonly EventRecord[], q: { from?: number; to?: number; cameraId?: string }): EventStats {
+export function computeStats(events: readonly EventRecord[], q: { from?: number; to?: number; cameraId?: string; personId?: string }): EventStats {
   const counts = new Map<string, HourCount>()
   const histogram = new Array<number>(HISTOGRAM_BINS).fill(0)
   for (const e of events) {
     if (q.cameraId !== undefined && e.cameraId !== q.cameraId) continue
+    if (q.personId !== undefined && e.personId !== q.personId) continue
     if (!inRange(e, q.from, q.to)) continue
     const hour = hourOf(e.startedAt)
     const k = `${hour}\u0000${e.cameraId}`

@@ -35,8 +35,9 @@ export const useEventsStore = defineStore('events', () => {
 
   async function loadStats(): Promise<void> {
     try {
-      const { from, to, cameraId } = filters.value
-      stats.value = await useApi().eventsStats({ from, to, cameraId })
+      // the charts follow the same person/camera/time filters as the table
+      const { from, to, cameraId, personId } = filters.value
+      stats.value = await useApi().eventsStats({ from, to, cameraId, personId })
     } catch (e) {
       useToastStore().error(e, 'Could not load event statistics')
     }
