@@ -19,7 +19,7 @@ describe('CameraService', () => {
       onFrameReady: () => {},
       onPreview: () => {},
       onStatus: (v) => statuses.push(v),
-      onRemoved: () => {}
+      onStopped: () => {}
     })
   })
   afterEach(async () => {

@@ -53,6 +53,7 @@ export async function createBackend(opts: CreateBackendOptions): Promise<Backend
   const settings = (): Settings => store.data.settings
 
   let infoTimer: NodeJS.Timeout | null = null
+  let closed = false
   let poolReady = false
   const startPool = (workers: number, provider: ExecutionProvider): Promise<InferencePool> =>
     InferencePool.create({
@@ -65,6 +66,7 @@ export async function createBackend(opts: CreateBackendOptions): Promise<Backend
       // state changes come twice per job: coalesce them into at most one push per second
       onWorkersChanged: () => {
         if (infoTimer) return
+        if (closed) return
         infoTimer = setTimeout(() => {
           infoTimer = null
           // worker states change while the pool is still starting, before `pool` is assigned
@@ -102,7 +104,7 @@ export async function createBackend(opts: CreateBackendOptions): Promise<Backend
       onPreview: (cameraId, jpeg, at) =>
         bus.emit('camera.preview', { cameraId, at, jpeg: `data:image/jpeg;base64,${jpeg.toString('base64')}` }),
       onStatus: (view) => bus.emit('camera.status', view),
-      onRemoved: (id) => live.forgetCamera(id)
+      onStopped: (id) => live.forgetCamera(id)
     },
     { watchdogMs: opts.watchdogMs, log: opts.cameraLog }
   )
@@ -119,6 +121,26 @@ export async function createBackend(opts: CreateBackendOptions): Promise<Backend
     }
   }
 
+  let settingsChain: Promise<unknown> = Promise.resolve()
+  async function updateSettings(patch: Partial<Settings>): Promise<Settings> {
+    const prev = settings()
+    const next: Settings = { ...prev, ...patch, thresholds: { ...prev.thresholds, ...(patch.thresholds ?? {}) } }
+    if (next.thresholds.review > next.thresholds.accept) {
+      throw new ApiError('invalid_request', 'review threshold must not exceed the accept threshold')
+    }
+    const poolChanged =
+      next.executionProvider !== prev.executionProvider || (patch.workers !== undefined && patch.workers !== pool.workers().length)
+    if (poolChanged) {
+      // start the new pool before storing: a provider that cannot start leaves everything as it was
+      await pool.replace(() => startPool(next.workers, next.executionProvider))
+      bus.emit('system.info', systemInfo())
+    }
+    await store.mutate((d) => {
+      d.settings = next
+    })
+    return next
+  }
+
   const handlers: Handlers = {
     'system.info': async () => systemInfo(),
 
@@ -128,29 +150,17 @@ export async function createBackend(opts: CreateBackendOptions): Promise<Backend
     ...eventHandlers(events),
 
     'settings.get': async () => settings(),
-    'settings.update': async (patch) => {
-      const next: Settings = { ...settings(), ...patch, thresholds: { ...settings().thresholds, ...(patch.thresholds ?? {}) } }
-      if (next.thresholds.review > next.thresholds.accept) {
-        throw new ApiError('invalid_request', 'review threshold must not exceed the accept threshold')
-      }
-      const prev = settings()
-      const poolChanged =
-        next.executionProvider !== prev.executionProvider || (patch.workers !== undefined && patch.workers !== pool.workers().length)
-      if (poolChanged) {
-        // start the new pool before storing: a provider that cannot start leaves everything as it was
-        await pool.replace(() => startPool(next.workers, next.executionProvider))
-        bus.emit('system.info', systemInfo())
-      }
-      await store.mutate((d) => {
-        d.settings = next
-      })
-      return next
+    'settings.update': (patch) => {
+      // one update at a time: a pool swap takes seconds and must not let a later change be
+      // overwritten by this one's stale copy of the settings
+      const run = settingsChain.then(() => updateSettings(patch))
+      settingsChain = run.catch(() => {})
+      return run
     },
 
     'media.get': async ({ key }) => ({ dataUrl: await media.dataUrl(key) })
   }
 
-  let closed = false
   return {
     store,
     media,
@@ -171,6 +181,8 @@ export async function createBackend(opts: CreateBackendOptions): Promise<Backend
       stopRetention()
       if (infoTimer) clearTimeout(infoTimer)
       await cameras.stopAll()
+      // tracks still on screen get their events (unknown faces, short review tracks, closing times)
+      live.forgetAll()
       await live.drain()
       await pool.close()
       await store.close()

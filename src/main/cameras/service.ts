@@ -15,11 +15,15 @@ export interface CameraServiceHooks {
   onFrameReady(source: CameraSource): void
   onPreview(cameraId: string, jpeg: Buffer, at: number): void
   onStatus(view: CameraView): void
-  onRemoved(cameraId: string): void
+  /** the camera stopped (removed or disabled): its open tracks can be finished */
+  onStopped(cameraId: string): void
 }
 
 export class CameraService {
   private readonly sources = new Map<string, CameraSource>()
+  /** ids being deleted: an update racing the delete must not start a new ffmpeg for them */
+  private readonly removing = new Set<string>()
+  private stopped = false
 
   constructor(
     private readonly store: Store,
@@ -57,6 +61,7 @@ export class CameraService {
   }
 
   async update(id: string, patch: Partial<CameraInput>): Promise<CameraView> {
+    if (this.removing.has(id)) throw new ApiError('not_found', `camera ${id} is being removed`)
     const current = this.get(id)
     if (patch.name !== undefined) this.assertUniqueName(patch.name, id)
     // the console only ever sees the redacted URL; saving it back unchanged must keep the password
@@ -69,26 +74,39 @@ export class CameraService {
     const src = this.sources.get(id)
     if (src) {
       await src.update(next)
-      if (next.enabled) src.start()
-    } else this.attach(next)
+      if (!next.enabled) this.hooks.onStopped(id)
+      else if (this.live(id)) src.start()
+    } else if (this.live(id)) this.attach(next)
     return this.view(next)
   }
 
   async remove(id: string): Promise<void> {
+    if (this.removing.has(id)) throw new ApiError('not_found', `camera ${id} is being removed`)
     this.get(id)
-    const src = this.sources.get(id)
-    this.sources.delete(id)
-    if (src) {
-      src.removeAllListeners()
-      await src.stop()
+    this.removing.add(id)
+    try {
+      const src = this.sources.get(id)
+      this.sources.delete(id)
+      if (src) {
+        src.removeAllListeners()
+        await src.stop()
+      }
+      await this.store.mutate((d) => {
+        d.cameras = d.cameras.filter((x) => x.id !== id)
+      })
+    } finally {
+      this.removing.delete(id)
     }
-    await this.store.mutate((d) => {
-      d.cameras = d.cameras.filter((x) => x.id !== id)
-    })
-    this.hooks.onRemoved(id)
+    this.hooks.onStopped(id)
+  }
+
+  /** still configured, not being removed, service running */
+  private live(id: string): boolean {
+    return !this.stopped && !this.removing.has(id) && this.store.data.cameras.some((c) => c.id === id)
   }
 
   async stopAll(): Promise<void> {
+    this.stopped = true
     const all = [...this.sources.values()]
     this.sources.clear()
     await Promise.all(

@@ -119,13 +119,19 @@ export class LiveProcessor {
       .finally(() => {
         cam.busy = false
         this.inflight.delete(p)
-        // a frame that arrived while we worked is waiting in the source slot
-        this.frameReady(source)
+        // a frame that arrived while we worked is waiting in the source slot (unless the camera
+        // was stopped meanwhile: its state is gone and must not be recreated by a late frame)
+        if (this.cams.get(source.id) === cam) this.frameReady(source)
       })
     this.inflight.add(p)
   }
 
-  /** Camera removed: finish its tracks so their events are complete. */
+  /** Shutdown: every camera's open tracks are finished so their events are complete. */
+  forgetAll(): void {
+    for (const id of [...this.cams.keys()]) this.forgetCamera(id)
+  }
+
+  /** Camera removed or stopped: finish its tracks so their events are complete. */
   forgetCamera(cameraId: string): void {
     const cam = this.cams.get(cameraId)
     if (!cam) return
@@ -205,6 +211,8 @@ export class LiveProcessor {
       }
       throw err
     }
+    // stopped while this frame was analysed: its tracks are already finished
+    if (this.cams.get(cam.cameraId) !== cam) return
     cam.frames++
     cam.faces += res.faces.length
     const refs = res.faces.map((f) => (f.embedding ? { image: frame.image, box: f.box, scale: frame.scale, at } : undefined))
@@ -315,8 +323,8 @@ export class LiveProcessor {
     st.events.set(key, event.id)
     st.lastInput.set(key, input)
 
-    if (band === 'review' && top && !st.queued.has(top.personId) && ref && best) {
-      st.queued.add(top.personId)
+    // first time for this person, or a better crop for the waiting item (the queue keeps the best)
+    if (band === 'review' && top && ref && best && (!st.queued.has(top.personId) || improved)) {
       const [qCrop, qSnap] =
         crop && snapshot
           ? [crop, snapshot]
@@ -337,6 +345,8 @@ export class LiveProcessor {
         cropQuality: best.quality as FaceQuality,
         cropEmbedding: best.embedding!
       })
+      // only once the item exists: a failed enqueue is tried again on the next decision
+      st.queued.add(top.personId)
     }
   }
 
