@@ -48,6 +48,8 @@ async function main(): Promise<void> {
   const dataDir = values['data-dir'] ? resolve(values['data-dir']) : await mkdtemp(join(tmpdir(), 'vigil-watch-'))
   const fps = values.fps ? Number(values.fps) : 5
   if (!(fps > 0 && fps <= 30)) throw new UsageError('--fps must be between 0 and 30')
+  const duration = values.duration === undefined ? null : Number(values.duration)
+  if (duration !== null && !(duration > 0)) throw new UsageError('--duration must be a positive number of seconds')
 
   const backend = await createBackend({
     dataDir,
@@ -65,10 +67,27 @@ async function main(): Promise<void> {
   }
   process.on('SIGINT', () => void stop(0))
   process.on('SIGTERM', () => void stop(0))
+  try {
+    await run(backend, cameras, values, fps)
+  } catch (err) {
+    // the store is open: close it so nothing already written is lost, then report
+    console.error(err instanceof UsageError ? err.message : err)
+    await stop(2)
+  }
+  if (duration !== null) setTimeout(() => void stop(0), duration * 1000)
+}
 
+async function run(
+  backend: Awaited<ReturnType<typeof createBackend>>,
+  cameras: string[],
+  values: { people?: string; loop?: boolean },
+  fps: number
+): Promise<void> {
   if (values.people) {
     for (const folder of await listPersonFolders(values.people)) {
       const existing = backend.gallery.list().find((p) => p.name.toLowerCase() === folder.person.toLowerCase())
+      // enrolled in an earlier run with this data dir: the same photos again would only duplicate them
+      if (existing && existing.photos.length > 0) continue
       const person = existing ?? (await backend.gallery.create({ name: folder.person }))
       for (const file of folder.files) {
         const bytes = await readFile(file)
@@ -104,16 +123,15 @@ async function main(): Promise<void> {
 
   for (const [i, url] of cameras.entries()) {
     const isFile = !/^[a-z][a-z0-9+.-]*:/i.test(url) || url.startsWith('file:')
-    await backend.cameras.create({ name: `camera ${i + 1}`, url: isFile && !url.startsWith('file:') ? resolve(url) : url, detectFps: fps, loop: !!values.loop && isFile })
+    const target = isFile && !url.startsWith('file:') ? resolve(url) : url
+    // a data dir from an earlier run already has its cameras (they restart with the backend)
+    if (backend.store.data.cameras.some((c) => c.url === target)) continue
+    let name = `camera ${i + 1}`
+    for (let n = 2; backend.store.data.cameras.some((c) => c.name === name); n++) name = `camera ${i + 1} (${n})`
+    await backend.cameras.create({ name, url: target, detectFps: fps, loop: !!values.loop && isFile })
     process.stderr.write(`watching ${redactUrl(url)}\n`)
   }
-  out({ type: 'ready', dataDir, cameras: cameras.length, people: backend.gallery.list().length })
-
-  if (values.duration) {
-    const s = Number(values.duration)
-    if (!(s > 0)) throw new UsageError('--duration must be a positive number of seconds')
-    setTimeout(() => void stop(0), s * 1000)
-  }
+  out({ type: 'ready', dataDir: backend.store.dataDir, cameras: backend.store.data.cameras.length, people: backend.gallery.list().length })
 }
 
 main().catch((err: unknown) => {
