@@ -287,13 +287,7 @@ export class ReviewQueue {
           if (rejection) db.rejections = db.rejections.filter((r) => r !== rejection)
         }
       )
-      await this.updateEvent(next.eventId, {
-        decision: eventDecisionOf(next.status),
-        personId: next.personId,
-        personName: this.nameOf(next, next.personId)
-      })
-      this.changed()
-      return this.get(next.id)
+      return await this.settled(next)
     } catch (e) {
       // undo the gallery side effects of a decision that did not happen
       if (addedPhotoId !== null && target !== null) {
@@ -364,6 +358,11 @@ export class ReviewQueue {
         }
       }
     }
+    return this.settled(next)
+  }
+
+  /** After a stored decision or undo: the linked event follows the item, listeners hear of it. */
+  private async settled(next: StoredReviewItem): Promise<ReviewItem> {
     await this.updateEvent(next.eventId, {
       decision: eventDecisionOf(next.status),
       personId: next.personId,
