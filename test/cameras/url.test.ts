@@ -38,6 +38,7 @@ describe('redactUrl', () => {
     expect(redactUrl('rtsp://user:pass@host/x')).toBe('rtsp://user:***@host/x')
     expect(redactUrl('rtsp://admin:p@ss@10.0.0.5:554/s')).toBe('rtsp://admin:***@10.0.0.5:554/s')
     expect(redactUrl('rtsp://admin@host/x')).toBe('rtsp://admin@host/x')
+    expect(redactUrl('https://ghp_s3cretT0ken@cams.example/mjpeg')).toBe('https://***@cams.example/mjpeg')
     expect(redactUrl('rtsp://host/x')).toBe('rtsp://host/x')
     expect(redactUrl('http://cam/video.cgi?user=admin&password=secret&res=1')).toBe('http://cam/video.cgi?user=admin&password=***&res=1')
     expect(redactUrl('https://x/y?token=abc')).toBe('https://x/y?token=***')

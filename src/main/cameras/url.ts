@@ -98,7 +98,8 @@ const USERINFO = /([a-z][a-z0-9+.-]*:\/\/)([^/?#\s]*)@/gi
 export function redactUrl(text: string): string {
   let out = text.replace(USERINFO, (_m, scheme: string, userinfo: string) => {
     const colon = userinfo.indexOf(':')
-    if (colon < 0) return `${scheme}${userinfo}@`
+    // over HTTP a lone userinfo is usually an access token (https://TOKEN@host), not a user name
+    if (colon < 0) return /^https?:\/\//i.test(scheme) ? `${scheme}***@` : `${scheme}${userinfo}@`
     return `${scheme}${userinfo.slice(0, colon)}:***@`
   })
   out = out.replace(/([?&;])([^=&#\s'"]+)=([^&#\s'"]*)/g, (m, sep: string, k: string) =>
