@@ -240,7 +240,7 @@ export class LiveProcessor {
     const lat = Date.now() - at
     cam.latencies.push(lat)
     if (cam.latencies.length > LATENCY_WINDOW) cam.latencies.splice(0, cam.latencies.length - LATENCY_WINDOW)
-    this.emitOverlay(cam, frame, upd.active)
+    this.emitOverlay(cam, frame, upd.active, upd.at)
 
     const ended = upd.ended
     if (decisions.length === 0 && ended.length === 0) return
@@ -374,10 +374,11 @@ export class LiveProcessor {
     )
   }
 
-  private emitOverlay(cam: CameraState, frame: CameraFrame, active: readonly Track<FrameRef>[]): void {
+  private emitOverlay(cam: CameraState, frame: CameraFrame, active: readonly Track<FrameRef>[], seenAt: number): void {
     const tracks: TrackOverlay[] = []
     for (const t of active) {
-      if (t.lastSeen !== frame.at || !t.confirmed) continue
+      // the tracker's clock (upd.at) never steps back; frame.at may, after an NTP correction
+      if (t.lastSeen !== seenAt || !t.confirmed) continue
       const d = cam.tracks.get(t.id)?.lastDecision
       const top = d?.candidates[0]
       const band: Band = d ? d.band : 'unknown'
