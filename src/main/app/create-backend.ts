@@ -91,9 +91,7 @@ export async function createBackend(opts: CreateBackendOptions): Promise<Backend
     media,
     settings,
     log,
-    minFaceSize: (id) => store.data.cameras.find((c) => c.id === id)?.minFaceSize ?? 24,
-    isRejected: (cameraId, trackId, personId) =>
-      store.data.rejections.some((r) => r.cameraId === cameraId && r.trackId === trackId && r.personId === personId)
+    minFaceSize: (id) => store.data.cameras.find((c) => c.id === id)?.minFaceSize ?? 24
   })
   live.onOverlay((o) => bus.emit('camera.overlay', o))
 

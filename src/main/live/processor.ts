@@ -69,8 +69,6 @@ export interface LiveOptions {
   settings: () => Settings
   /** minimum face size per camera, source px */
   minFaceSize?: (cameraId: string) => number
-  /** an operator said this track is not this person (review rejections) */
-  isRejected: (cameraId: string, trackId: string, personId: string) => boolean
   log?: (line: string) => void
   /** review/unknown decisions need this many embeddings before an event (default 3) */
   minEmbeddingsForEvent?: number
@@ -279,7 +277,8 @@ export class LiveProcessor {
     const st = this.trackState(cam, track.id)
     const top: Candidate | undefined = d.candidates[0]
     let band: Band = d.band
-    if (band !== 'unknown' && top && this.isRejected(cam.cameraId, track.id, top.personId)) band = 'unknown'
+    const trackId = storedTrackId(track.id)
+    if (band !== 'unknown' && top && this.o.review.isRejected(cam.cameraId, trackId, top.personId)) band = 'unknown'
     if (band === 'review' && !ending && track.embeddings < this.minEmb) return
     if (band === 'unknown') {
       // the track already has an event for a person: it stays that person's
@@ -296,21 +295,14 @@ export class LiveProcessor {
     const improved = isNew || score > (st.bestStored.get(key) ?? -1)
     if (!improved && !ending && at - (st.lastUpsert.get(key) ?? 0) < EVENT_REFRESH_MS) return
     st.lastUpsert.set(key, at)
-    let crop: Buffer | undefined
-    let snapshot: Buffer | undefined
-    if (ref && improved) {
-      ;[crop, snapshot] = await Promise.all([
-        encodeJpeg(ref.image, { crop: expand(ref.box, CROP_MARGIN), quality: 85 }),
-        encodeJpeg(ref.image, { box: ref.box, quality: 75, color: colorOf(band) })
-      ])
-      st.bestStored.set(key, score)
-    }
+    const images = ref && improved ? await faceImages(ref, band) : null
+    if (images) st.bestStored.set(key, score)
     // The box of the frame the snapshot is cut from, not where the track is now: the face has
     // usually moved since its best frame, and the console draws this box over that snapshot.
     const srcBox = scaleBox(ref?.box ?? track.box, ref?.scale ?? 1)
     const input: TrackEventInput = {
       cameraId: cam.cameraId,
-      trackId: `${RUN_TAG}-${track.id}`,
+      trackId,
       band,
       personId,
       personName,
@@ -319,40 +311,29 @@ export class LiveProcessor {
       at,
       decision: band === 'review' ? 'pending' : 'auto'
     }
-    const { event } = await this.o.events.upsertTrackEvent({ ...input, crop, snapshot })
+    const { event } = await this.o.events.upsertTrackEvent({ ...input, ...images })
     st.events.set(key, event.id)
     st.lastInput.set(key, input)
 
     // first time for this person, or a better crop for the waiting item (the queue keeps the best)
     if (band === 'review' && top && ref && best && (!st.queued.has(top.personId) || improved)) {
-      const [qCrop, qSnap] =
-        crop && snapshot
-          ? [crop, snapshot]
-          : await Promise.all([
-              encodeJpeg(ref.image, { crop: expand(ref.box, CROP_MARGIN), quality: 85 }),
-              encodeJpeg(ref.image, { box: ref.box, quality: 75, color: colorOf(band) })
-            ])
+      const { crop, snapshot } = images ?? (await faceImages(ref, band))
       // the queue links the event to its item (reviewItemId, pending) itself
       await this.o.review.enqueue({
         eventId: event.id,
         cameraId: cam.cameraId,
-        trackId: `${RUN_TAG}-${track.id}`,
+        trackId,
         candidates: d.candidates,
         personId: top.personId,
         box: srcBox,
-        crop: qCrop,
-        snapshot: qSnap,
+        crop,
+        snapshot,
         cropQuality: best.quality as FaceQuality,
         cropEmbedding: best.embedding!
       })
       // only once the item exists: a failed enqueue is tried again on the next decision
       st.queued.add(top.personId)
     }
-  }
-
-  private isRejected(cameraId: string, trackId: string, personId: string): boolean {
-    const full = `${RUN_TAG}-${trackId}`
-    return this.o.isRejected(cameraId, full, personId)
   }
 
   private async finishTrack(cam: CameraState, t: Track<FrameRef>): Promise<void> {
@@ -400,6 +381,18 @@ export class LiveProcessor {
     }
     for (const l of this.overlayListeners) l(o)
   }
+}
+
+/** Tracker ids restart with the app; stored events and rejections need them unique per run. */
+const storedTrackId = (id: string): string => `${RUN_TAG}-${id}`
+
+/** The face crop (with margin) and the frame snapshot with the box in the band's colour. */
+async function faceImages(ref: FrameRef, band: Band): Promise<{ crop: Buffer; snapshot: Buffer }> {
+  const [crop, snapshot] = await Promise.all([
+    encodeJpeg(ref.image, { crop: expand(ref.box, CROP_MARGIN), quality: 85 }),
+    encodeJpeg(ref.image, { box: ref.box, quality: 75, color: colorOf(band) })
+  ])
+  return { crop, snapshot }
 }
 
 export function scaleBox(b: Box, s: number): Box {

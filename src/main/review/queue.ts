@@ -69,6 +69,11 @@ export class ReviewQueue {
     this.now = opts.now ?? Date.now
   }
 
+  /** An operator said this track is not this person: it is never queued for them again. */
+  isRejected(cameraId: string, trackId: string, personId: string): boolean {
+    return this.store.data.rejections.some((r) => r.cameraId === cameraId && r.trackId === trackId && r.personId === personId)
+  }
+
   pendingCount(): number {
     let n = 0
     for (const r of this.store.data.review) if (r.status === 'pending') n++
@@ -123,8 +128,7 @@ export class ReviewQueue {
     }
     const personId = input.personId ?? null
     const d = this.store.data
-    const rejected = personId !== null && d.rejections.some((r) => r.cameraId === input.cameraId && r.trackId === input.trackId && r.personId === personId)
-    if (rejected) return null
+    if (personId !== null && this.isRejected(input.cameraId, input.trackId, personId)) return null
     const waiting = d.review.find(
       (r) => r.status === 'pending' && r.cameraId === input.cameraId && r.trackId === input.trackId && r.personId === personId
     )
