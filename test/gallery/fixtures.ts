@@ -149,3 +149,14 @@ export async function snapshot(env: Env<Analyzer>): Promise<{ disk: string; memo
 export function embedding(seed: number): Float32Array {
   return randomUnit(rng(seed))
 }
+
+/** The ApiError a promise rejects with (fails the test on any other outcome). */
+export async function apiError(p: Promise<unknown>): Promise<ApiError> {
+  try {
+    await p
+  } catch (e) {
+    if (e instanceof ApiError) return e
+    throw e
+  }
+  throw new Error('expected an ApiError')
+}

@@ -7,7 +7,7 @@ import type { EnrolResult } from '../../src/shared/types'
 import { Gallery, containedFraction, qualityProblems } from '../../src/main/gallery/gallery'
 import { decodeVector } from '../../src/main/gallery/vectors'
 import { Store } from '../../src/main/store/db'
-import { GOOD_QUALITY, embedding, face, jpegOf, makeEnv, mediaFiles, snapshot, type Env } from './fixtures'
+import { GOOD_QUALITY, apiError, embedding, face, jpegOf, makeEnv, mediaFiles, snapshot, type Env } from './fixtures'
 import { atCosine, rng } from './helpers'
 
 let env: Env
@@ -23,16 +23,6 @@ const T = { accept: 0.5, review: 0.35 }
 async function upload(personId: string, over: { faceIndex?: number; bytes?: Buffer; fileName?: string } = {}): Promise<EnrolResult> {
   const bytes = over.bytes ?? (await jpegOf(400, 300))
   return env.gallery.addPhoto({ personId, fileName: over.fileName ?? 'a.jpg', dataBase64: bytes.toString('base64'), faceIndex: over.faceIndex })
-}
-
-async function apiError(p: Promise<unknown>): Promise<ApiError> {
-  try {
-    await p
-  } catch (e) {
-    if (e instanceof ApiError) return e
-    throw e
-  }
-  throw new Error('expected an ApiError')
 }
 
 describe('Gallery: people', () => {

@@ -6,7 +6,7 @@ import type { Candidate, ReviewItem } from '../../src/shared/types'
 import { EventLog } from '../../src/main/events/events'
 import { ReviewQueue, type EnqueueInput, type EventPatchLike } from '../../src/main/review/queue'
 import { decodeVector } from '../../src/main/gallery/vectors'
-import { GOOD_QUALITY, embedding, jpegOf, makeEnv, mediaFiles, snapshot, type Env } from '../gallery/fixtures'
+import { GOOD_QUALITY, apiError, embedding, jpegOf, makeEnv, mediaFiles, snapshot, type Env } from '../gallery/fixtures'
 
 class FakeEvents {
   updates: { id: string; patch: EventPatchLike }[] = []
@@ -63,16 +63,6 @@ async function input(over: Partial<EnqueueInput> = {}): Promise<EnqueueInput> {
     cropEmbedding: embedding(100),
     ...over
   }
-}
-
-async function apiError(p: Promise<unknown>): Promise<ApiError> {
-  try {
-    await p
-  } catch (e) {
-    if (e instanceof ApiError) return e
-    throw e
-  }
-  throw new Error('expected an ApiError')
 }
 
 async function queued(over: Partial<EnqueueInput> = {}): Promise<ReviewItem> {

@@ -29,6 +29,21 @@ async function openStore(opts: Parameters<typeof Store.open>[1] = {}): Promise<S
   return s
 }
 
+/** A store whose durable writes are counted (from zero after opening). */
+async function countingStore(): Promise<{ store: Store; writes: { count: number } }> {
+  const writes = { count: 0 }
+  const store = await openStore({
+    fsOps: {
+      writeSynced: async (p, t) => {
+        writes.count++
+        await realFsOps.writeSynced(p, t)
+      }
+    }
+  })
+  writes.count = 0
+  return { store, writes }
+}
+
 const dbPath = (): string => join(dir, 'db.json')
 const onDisk = (): ReturnType<typeof emptyDb> => JSON.parse(readFileSync(dbPath(), 'utf8')) as ReturnType<typeof emptyDb>
 
@@ -123,16 +138,7 @@ describe('Store: open and write', () => {
   })
 
   it('coalesces concurrent writes, and each caller resolves after a write that contains its change', async () => {
-    let writes = 0
-    const s = await openStore({
-      fsOps: {
-        writeSynced: async (p, t) => {
-          writes++
-          await realFsOps.writeSynced(p, t)
-        }
-      }
-    })
-    writes = 0
+    const { store: s, writes } = await countingStore()
     const seenOnDisk: boolean[] = []
     const calls = Array.from({ length: 50 }, (_, i) =>
       s
@@ -143,10 +149,10 @@ describe('Store: open and write', () => {
     expect(seenOnDisk).toHaveLength(50)
     expect(seenOnDisk.every(Boolean)).toBe(true)
     // first call starts a write at once; the other 49 share one queued write
-    expect(writes).toBe(2)
+    expect(writes.count).toBe(2)
 
     // a change made while the queued write waits is still included in it
-    writes = 0
+    writes.count = 0
     const p1 = s.mutate((d) => d.events.push(sampleEvent({ id: 'x1' })))
     const p2 = s.write()
     s.data.events.push(sampleEvent({ id: 'x2' }))
@@ -154,26 +160,17 @@ describe('Store: open and write', () => {
     expect(p3).toBe(p2)
     await Promise.all([p1, p2, p3])
     expect(onDisk().events.slice(-2).map((e) => e.id)).toEqual(['x1', 'x2'])
-    expect(writes).toBe(2)
+    expect(writes.count).toBe(2)
   })
 
   it('writeSoon batches many calls into one write and close() flushes it', async () => {
-    let writes = 0
-    const s = await openStore({
-      fsOps: {
-        writeSynced: async (p, t) => {
-          writes++
-          await realFsOps.writeSynced(p, t)
-        }
-      }
-    })
-    writes = 0
+    const { store: s, writes } = await countingStore()
     const ps = Array.from({ length: 20 }, (_, i) => {
       s.data.events.push(sampleEvent({ id: `s${i}` }))
       return s.writeSoon(20)
     })
     await Promise.all(ps)
-    expect(writes).toBe(1)
+    expect(writes.count).toBe(1)
     expect(onDisk().events).toHaveLength(20)
 
     s.data.events.push(sampleEvent({ id: 'late' }))
