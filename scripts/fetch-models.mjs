@@ -12,7 +12,9 @@ const modelsDir = join(root, 'models')
 const manifest = JSON.parse(await readFile(join(modelsDir, 'manifest.json'), 'utf8'))
 
 async function sha256(file) {
-  return createHash('sha256').update(await readFile(file)).digest('hex')
+  return createHash('sha256')
+    .update(await readFile(file))
+    .digest('hex')
 }
 
 async function isValid(file, expected) {

@@ -30,10 +30,18 @@ function electronBinary() {
   const override = process.env.ELECTRON_OVERRIDE_DIST_PATH
   let exe
   if (override) {
-    exe = join(override, process.platform === 'darwin' ? 'Electron.app/Contents/MacOS/Electron' : process.platform === 'win32' ? 'electron.exe' : 'electron')
+    exe = join(
+      override,
+      process.platform === 'darwin'
+        ? 'Electron.app/Contents/MacOS/Electron'
+        : process.platform === 'win32'
+          ? 'electron.exe'
+          : 'electron'
+    )
   } else {
     const pathTxt = join(pkgDir, 'path.txt')
-    if (!existsSync(pathTxt)) return { ok: false, why: 'the Electron binary is not installed (node_modules/electron/path.txt is missing)' }
+    if (!existsSync(pathTxt))
+      return { ok: false, why: 'the Electron binary is not installed (node_modules/electron/path.txt is missing)' }
     exe = join(pkgDir, 'dist', readFileSync(pathTxt, 'utf8').trim())
   }
   if (!existsSync(exe)) return { ok: false, why: `the Electron binary ${exe} does not exist` }

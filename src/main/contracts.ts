@@ -1,16 +1,7 @@
 // Interfaces between the boxes of the engine (inference, gallery, cameras, tracking, review, events,
 // store). Each box implements its side in its own folder; src/main/app wires them together.
 // Plain Node: nothing here may import Electron.
-import type {
-  Band,
-  Box,
-  CameraConfig,
-  CameraStatus,
-  Candidate,
-  FaceQuality,
-  Point,
-  WorkerInfo
-} from '../shared/types'
+import type { Band, Box, CameraConfig, CameraStatus, Candidate, FaceQuality, Point, WorkerInfo } from '../shared/types'
 
 /** Packed 8-bit RGB, row-major, width*height*3 bytes. */
 export interface RgbImage {

@@ -40,8 +40,15 @@ async function run(): Promise<void> {
   // Started alongside the window so the first paint does not wait for model loading; IPC
   // handlers await it and answer 'internal' with the reason if it fails.
   // Resolved from the bundle, not the cwd: Electron may be launched from anywhere.
-  const modelsDir = process.env.VIGIL_MODELS_DIR || (app.isPackaged ? join(process.resourcesPath, 'models') : join(mainOutDir, '../../models'))
-  const backendReady: Promise<VigilBackend> = createBackend({ mode: 'electron', dataDir, modelsDir, workerExecPath: process.execPath })
+  const modelsDir =
+    process.env.VIGIL_MODELS_DIR ||
+    (app.isPackaged ? join(process.resourcesPath, 'models') : join(mainOutDir, '../../models'))
+  const backendReady: Promise<VigilBackend> = createBackend({
+    mode: 'electron',
+    dataDir,
+    modelsDir,
+    workerExecPath: process.execPath
+  })
   backendReady.catch((err: unknown) => {
     console.error('[vigil] engine failed to start', err)
     dialog.showErrorBox('Vigil could not start its engine', err instanceof Error ? err.message : String(err))

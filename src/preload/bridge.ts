@@ -26,7 +26,12 @@ function bridgeError(body: ApiErrorBody): Error {
 }
 
 function isErrorBody(v: unknown): v is ApiErrorBody {
-  return typeof v === 'object' && v !== null && typeof (v as ApiErrorBody).code === 'string' && typeof (v as ApiErrorBody).message === 'string'
+  return (
+    typeof v === 'object' &&
+    v !== null &&
+    typeof (v as ApiErrorBody).code === 'string' &&
+    typeof (v as ApiErrorBody).message === 'string'
+  )
 }
 
 /** Envelope → value, or a thrown Error whose message is "[code] message". */

@@ -36,7 +36,10 @@ export interface AddPhotoInput {
   faceIndex?: number
 }
 
-export type CameraInput = Omit<CameraConfig, 'id' | 'detectFps' | 'maxDetectWidth' | 'minFaceSize' | 'loop' | 'enabled'> &
+export type CameraInput = Omit<
+  CameraConfig,
+  'id' | 'detectFps' | 'maxDetectWidth' | 'minFaceSize' | 'loop' | 'enabled'
+> &
   Partial<Pick<CameraConfig, 'detectFps' | 'maxDetectWidth' | 'minFaceSize' | 'loop' | 'enabled'>>
 
 export interface DecideInput {
@@ -157,7 +160,8 @@ export const API_ERROR_CODES = [
 export type ApiErrorCode = (typeof API_ERROR_CODES)[number]
 
 /** Codes from another process or module copy are checked, not trusted. */
-export const isApiErrorCode = (c: unknown): c is ApiErrorCode => typeof c === 'string' && (API_ERROR_CODES as readonly string[]).includes(c)
+export const isApiErrorCode = (c: unknown): c is ApiErrorCode =>
+  typeof c === 'string' && (API_ERROR_CODES as readonly string[]).includes(c)
 
 export interface ApiErrorBody {
   code: ApiErrorCode
@@ -200,7 +204,8 @@ export type VigilApi = { [C in Channel as CamelOf<C>]: Invoker<C> } & {
 export type Handlers = { [C in Channel]: (req: Req<C>) => Promise<Res<C>> }
 
 /** WebSocket frames of browser mode. */
-export type WsClientMessage = { kind: 'invoke'; id: number; channel: Channel; payload: unknown } | { kind: 'auth'; token: string }
+export type WsClientMessage =
+  { kind: 'invoke'; id: number; channel: Channel; payload: unknown } | { kind: 'auth'; token: string }
 export type WsServerMessage =
   | { kind: 'result'; id: number; envelope: Envelope<unknown> }
   | { kind: 'push'; channel: PushChannel; payload: unknown }

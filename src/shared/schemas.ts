@@ -24,9 +24,13 @@ const cameraUrl = z
   .trim()
   .min(1)
   .max(2000)
-  .refine((u) => /^(rtsp|rtsps|http|https|file):\/\//i.test(u) || /^(v4l2|dshow|avfoundation):/i.test(u) || u.startsWith('/'), {
-    message: 'camera URL must be rtsp://, http(s)://, file://, an absolute file path, or v4l2:/dshow:/avfoundation: device'
-  })
+  .refine(
+    (u) => /^(rtsp|rtsps|http|https|file):\/\//i.test(u) || /^(v4l2|dshow|avfoundation):/i.test(u) || u.startsWith('/'),
+    {
+      message:
+        'camera URL must be rtsp://, http(s)://, file://, an absolute file path, or v4l2:/dshow:/avfoundation: device'
+    }
+  )
 
 const cameraFields = {
   name,
@@ -49,7 +53,11 @@ const eventQuery = z.object({
   limit: z.number().int().min(1).max(1000).optional()
 })
 
-const noArgs = z.undefined().or(z.null()).or(z.object({}).strict()).transform(() => undefined)
+const noArgs = z
+  .undefined()
+  .or(z.null())
+  .or(z.object({}).strict())
+  .transform(() => undefined)
 
 type Schemas = { [C in Channel]: z.ZodType<Req<C>, unknown> }
 
@@ -100,7 +108,12 @@ export const requestSchemas: Schemas = {
   }),
   'review.undo': z.object({ itemId: id, operator: name }),
   'events.query': eventQuery,
-  'events.stats': z.object({ from: epochMs.optional(), to: epochMs.optional(), cameraId: id.optional(), personId: id.optional() }),
+  'events.stats': z.object({
+    from: epochMs.optional(),
+    to: epochMs.optional(),
+    cameraId: id.optional(),
+    personId: id.optional()
+  }),
   'events.exportCsv': eventQuery,
   'settings.get': noArgs,
   'settings.update': z
@@ -142,7 +155,10 @@ export function validateRequest(
     const issues = parsed.error.issues.map((i) => ({ path: i.path.join('.'), message: i.message }))
     return {
       ok: false,
-      failure: { message: `invalid request for ${c}: ${issues.map((i) => `${i.path || '(root)'}: ${i.message}`).join('; ')}`, issues }
+      failure: {
+        message: `invalid request for ${c}: ${issues.map((i) => `${i.path || '(root)'}: ${i.message}`).join('; ')}`,
+        issues
+      }
     }
   }
   return { ok: true, channel: c, value: parsed.data }

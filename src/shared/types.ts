@@ -221,8 +221,7 @@ export interface EnrolFace {
 export type EnrolErrorCode = 'bad_image' | 'too_large' | 'no_face' | 'multiple_faces' | 'low_quality' | 'busy'
 
 export type EnrolResult =
-  | { ok: true; photo: ReferencePhoto }
-  | { ok: false; code: EnrolErrorCode; message: string; faces: EnrolFace[] }
+  { ok: true; photo: ReferencePhoto } | { ok: false; code: EnrolErrorCode; message: string; faces: EnrolFace[] }
 
 export interface EventQuery {
   personId?: string

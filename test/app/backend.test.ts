@@ -29,7 +29,10 @@ describe.skipIf(skip)('backend API', () => {
   it('answers malformed requests with invalid_request and keeps serving', async () => {
     expect(await call('people.nuke', {})).toMatchObject({ ok: false, error: { code: 'invalid_request' } })
     expect(await call('people.create', { name: '' })).toMatchObject({ ok: false, error: { code: 'invalid_request' } })
-    expect(await call('cameras.create', { name: 'x', url: 'ftp://nope' })).toMatchObject({ ok: false, error: { code: 'invalid_request' } })
+    expect(await call('cameras.create', { name: 'x', url: 'ftp://nope' })).toMatchObject({
+      ok: false,
+      error: { code: 'invalid_request' }
+    })
     expect(await call(42, null)).toMatchObject({ ok: false, error: { code: 'invalid_request' } })
     expect(await call('system.info')).toMatchObject({ ok: true })
   })
@@ -38,13 +41,25 @@ describe.skipIf(skip)('backend API', () => {
     const created = await call('people.create', { name: 'Ada' })
     expect(created.ok).toBe(true)
     const id = (created as { value: { id: string } }).value.id
-    const garbage = await call('people.addPhoto', { personId: id, fileName: 'x.jpg', dataBase64: Buffer.from('not an image at all').toString('base64') })
+    const garbage = await call('people.addPhoto', {
+      personId: id,
+      fileName: 'x.jpg',
+      dataBase64: Buffer.from('not an image at all').toString('base64')
+    })
     expect(garbage).toMatchObject({ ok: true, value: { ok: false, code: 'bad_image' } })
-    const blank = await sharp({ create: { width: 320, height: 240, channels: 3, background: '#777' } }).jpeg().toBuffer()
-    const noFace = await call('people.addPhoto', { personId: id, fileName: 'blank.jpg', dataBase64: blank.toString('base64') })
+    const blank = await sharp({ create: { width: 320, height: 240, channels: 3, background: '#777' } })
+      .jpeg()
+      .toBuffer()
+    const noFace = await call('people.addPhoto', {
+      personId: id,
+      fileName: 'blank.jpg',
+      dataBase64: blank.toString('base64')
+    })
     expect(noFace).toMatchObject({ ok: true, value: { ok: false, code: 'no_face' } })
     expect((noFace as { value: { message: string } }).value.message).toMatch(/face/i)
-    expect(await call('people.addPhoto', { personId: 'nobody', fileName: 'b.jpg', dataBase64: blank.toString('base64') })).toMatchObject({
+    expect(
+      await call('people.addPhoto', { personId: 'nobody', fileName: 'b.jpg', dataBase64: blank.toString('base64') })
+    ).toMatchObject({
       ok: false,
       error: { code: 'not_found' }
     })
@@ -63,12 +78,17 @@ describe.skipIf(skip)('backend API', () => {
     expect(r).toMatchObject({ ok: true, value: { workers: 2 } })
     expect(backend.systemInfo().workers).toHaveLength(2)
     expect(backend.systemInfo().workers.every((w) => w.provider === 'cpu')).toBe(true)
-    const img = await sharp({ create: { width: 64, height: 64, channels: 3, background: '#333' } }).png().toBuffer()
+    const img = await sharp({ create: { width: 64, height: 64, channels: 3, background: '#333' } })
+      .png()
+      .toBuffer()
     await expect(backend.pool.analyzeEncoded(img)).resolves.toMatchObject({ faces: [] })
   }, 60_000)
 
   it('media keys cannot escape the data dir', async () => {
-    expect(await call('media.get', { key: '../db.json' })).toMatchObject({ ok: false, error: { code: 'invalid_request' } })
+    expect(await call('media.get', { key: '../db.json' })).toMatchObject({
+      ok: false,
+      error: { code: 'invalid_request' }
+    })
     expect(await call('media.get', { key: 'crops/2026-01-01/missing.jpg' })).toMatchObject({ ok: false })
   })
 })

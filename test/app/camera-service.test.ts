@@ -40,7 +40,9 @@ describe('CameraService', () => {
 
   it('persists cameras, refuses duplicate names and unknown ids with clear errors', async () => {
     await svc.create({ name: 'Lobby', url: '/nonexistent.mp4', enabled: false })
-    await expect(svc.create({ name: 'lobby', url: '/x.mp4', enabled: false })).rejects.toMatchObject({ code: 'conflict' })
+    await expect(svc.create({ name: 'lobby', url: '/x.mp4', enabled: false })).rejects.toMatchObject({
+      code: 'conflict'
+    })
     await expect(svc.update('nope', { name: 'x' })).rejects.toMatchObject({ code: 'not_found' })
     const reopened = await (async () => {
       await store.close()

@@ -10,7 +10,18 @@ import type { Locator, Page } from 'playwright-core'
 import { snapshotBoxAgreement } from './e2e/box-check'
 import { dataPath, hasData, hasModels, skipUnless } from '../support/data'
 import { rtspAvailable, startRtspServer, type RtspServer } from '../support/rtsp'
-import { chromiumAvailable, guardedPage, launchChromium, rendererBuilt, repoRoot, shot, startVigil, type GuardedPage, type LaunchedBrowser, type VigilServer } from './support/browser'
+import {
+  chromiumAvailable,
+  guardedPage,
+  launchChromium,
+  rendererBuilt,
+  repoRoot,
+  shot,
+  startVigil,
+  type GuardedPage,
+  type LaunchedBrowser,
+  type VigilServer
+} from './support/browser'
 
 const LIN = 'Lin-Manuel Miranda'
 const ALEX = 'Alex Lacamoire'
@@ -29,13 +40,24 @@ const skip = skipUnless('console e2e (browser)', [
   [chrome.ok, chrome.why ?? 'Chromium unavailable'],
   [built.ok, built.why ?? 'renderer not built'],
   [rtsp.ok, rtsp.why ?? 'GStreamer RTSP server unavailable'],
-  [hasData(CLIP) && hasData('video/lin-manuel-miranda.png') && hasData('video/alex-lacamoire.png'), `test data ${dataPath('video')} not found (set VIGIL_DATA)`],
+  [
+    hasData(CLIP) && hasData('video/lin-manuel-miranda.png') && hasData('video/alex-lacamoire.png'),
+    `test data ${dataPath('video')} not found (set VIGIL_DATA)`
+  ],
   [hasModels(), 'models missing; run `npm run models`'],
-  [existsSync(`${repoRoot}/src/main/app/create-backend.ts`), 'the engine (src/main/app/create-backend.ts) is not in this checkout']
+  [
+    existsSync(`${repoRoot}/src/main/app/create-backend.ts`),
+    'the engine (src/main/app/create-backend.ts) is not in this checkout'
+  ]
 ])
 
 /** Polls `probe` until it returns something truthy; the message says what never happened. */
-async function until<T>(what: string, timeoutMs: number, probe: () => Promise<T | null | undefined | false> | T | null | undefined | false, everyMs = 250): Promise<T> {
+async function until<T>(
+  what: string,
+  timeoutMs: number,
+  probe: () => Promise<T | null | undefined | false> | T | null | undefined | false,
+  everyMs = 250
+): Promise<T> {
   const deadline = Date.now() + timeoutMs
   let last: unknown = null
   for (;;) {
@@ -45,7 +67,10 @@ async function until<T>(what: string, timeoutMs: number, probe: () => Promise<T 
     } catch (e) {
       last = e
     }
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${last ? ` (last error: ${String(last)})` : ''}`)
+    if (Date.now() > deadline)
+      throw new Error(
+        `timed out after ${timeoutMs} ms waiting for ${what}${last ? ` (last error: ${String(last)})` : ''}`
+      )
     await new Promise((r) => setTimeout(r, everyMs))
   }
 }
@@ -92,22 +117,26 @@ describe.skipIf(skip)('operator console end to end (browser mode, real engine, R
    * and failed itself by any console error the page logged while it ran.
    */
   function step(name: string, timeoutMs: number, body: () => Promise<void>): void {
-    it(name, async (ctx) => {
-      if (failed) ctx.skip(`an earlier step failed: ${failed}`)
-      onTestFailed(async () => {
-        failed = name
-        if (page) shots.push(await shot(page, `e2e-FAILED-${name.slice(0, 40)}`).catch(() => 'screenshot failed'))
-      })
-      const t0 = Date.now()
-      try {
-        await body()
-      } finally {
-        timings.push(`${name}: ${((Date.now() - t0) / 1000).toFixed(1)} s`)
-      }
-      // Report each error once, in the step that caused it.
-      const problems = g ? g.problems.splice(0) : []
-      if (problems.length) throw new Error(`the page reported ${problems.length} error(s):\n${problems.join('\n')}`)
-    }, timeoutMs)
+    it(
+      name,
+      async (ctx) => {
+        if (failed) ctx.skip(`an earlier step failed: ${failed}`)
+        onTestFailed(async () => {
+          failed = name
+          if (page) shots.push(await shot(page, `e2e-FAILED-${name.slice(0, 40)}`).catch(() => 'screenshot failed'))
+        })
+        const t0 = Date.now()
+        try {
+          await body()
+        } finally {
+          timings.push(`${name}: ${((Date.now() - t0) / 1000).toFixed(1)} s`)
+        }
+        // Report each error once, in the step that caused it.
+        const problems = g ? g.problems.splice(0) : []
+        if (problems.length) throw new Error(`the page reported ${problems.length} error(s):\n${problems.join('\n')}`)
+      },
+      timeoutMs
+    )
   }
 
   const snap = async (name: string): Promise<void> => {
@@ -117,7 +146,11 @@ describe.skipIf(skip)('operator console end to end (browser mode, real engine, R
   beforeAll(async () => {
     const t0 = Date.now()
     // 40 × 9.2 s: outlives the whole file even on a loaded machine.
-    ;[camera, server, browser] = await Promise.all([startRtspServer({ file: dataPath(CLIP), repeat: 40 }), startVigil(), launchChromium()])
+    ;[camera, server, browser] = await Promise.all([
+      startRtspServer({ file: dataPath(CLIP), repeat: 40 }),
+      startVigil(),
+      launchChromium()
+    ])
     timings.push(`start RTSP server + Vigil + Chromium: ${((Date.now() - t0) / 1000).toFixed(1)} s`)
   })
 
@@ -170,8 +203,14 @@ describe.skipIf(skip)('operator console end to end (browser mode, real engine, R
       await detail.getByTestId('person-photo').first().waitFor()
     }
     for (const name of [LIN, ALEX]) {
-      const card = page.getByTestId('person-card').filter({ has: page.getByTestId('person-card-name').getByText(name, { exact: true }) })
-      await until(`${name}'s card to show 1 photo`, 10_000, async () => (await text(card.getByTestId('person-photo-count'))) === '1 photo')
+      const card = page
+        .getByTestId('person-card')
+        .filter({ has: page.getByTestId('person-card-name').getByText(name, { exact: true }) })
+      await until(
+        `${name}'s card to show 1 photo`,
+        10_000,
+        async () => (await text(card.getByTestId('person-photo-count'))) === '1 photo'
+      )
     }
     linId = (await page.getByTestId('person-card').filter({ hasText: LIN }).getAttribute('data-person-id')) ?? ''
     expect(linId).not.toBe('')
@@ -189,7 +228,9 @@ describe.skipIf(skip)('operator console end to end (browser mode, real engine, R
     expect(await outcome.first().getAttribute('data-testid'), await text(outcome.first())).toBe('camera-test-ok')
     expect(await text(page.getByTestId('camera-test-ok'))).toContain('640 × 360 px')
     const preview = page.getByTestId('camera-test-preview')
-    await until('the test frame to load', 10_000, () => preview.evaluate((img: LoadedImage) => img.complete && img.naturalWidth > 0))
+    await until('the test frame to load', 10_000, () =>
+      preview.evaluate((img: LoadedImage) => img.complete && img.naturalWidth > 0)
+    )
     await snap('3-camera-test')
     await page.getByTestId('save-camera').click()
     await page.getByTestId('camera-name-input').waitFor({ state: 'detached' })
@@ -207,21 +248,31 @@ describe.skipIf(skip)('operator console end to end (browser mode, real engine, R
     await tile.waitFor()
     expect(await tile.count()).toBe(1)
     expect(await tile.getAttribute('data-camera-id')).toBeTruthy()
-    const box = tile.locator('[data-testid="tile-box"][data-band="match"]').filter({ has: page.getByTestId('tile-box-label').getByText(new RegExp(`^${LIN} \\d{1,3}%$`)) })
+    const box = tile
+      .locator('[data-testid="tile-box"][data-band="match"]')
+      .filter({ has: page.getByTestId('tile-box-label').getByText(new RegExp(`^${LIN} \\d{1,3}%$`)) })
     // Boxes last 1.5 s after the face's last frame: retake until the box is still there after
     // the screenshot, so the picture really shows it.
     let label = ''
-    const cameraState = (): Promise<string | null> => tile.getByTestId('camera-status').locator('[data-state]').getAttribute('data-state')
-    await until(`a match box labelled "${LIN} NN%"`, 50_000, async () => {
-      if ((await box.count()) === 0) return false
-      label = await text(box.first().getByTestId('tile-box-label'))
-      await tile.screenshot({ path: `${repoRoot}/test-output/browser/e2e-4-tile-with-box.png` })
-      if ((await box.count()) === 0) return false
-      await snap('4-live-match')
-      return true
-    }, 200).catch(async (e: unknown) => {
+    const cameraState = (): Promise<string | null> =>
+      tile.getByTestId('camera-status').locator('[data-state]').getAttribute('data-state')
+    await until(
+      `a match box labelled "${LIN} NN%"`,
+      50_000,
+      async () => {
+        if ((await box.count()) === 0) return false
+        label = await text(box.first().getByTestId('tile-box-label'))
+        await tile.screenshot({ path: `${repoRoot}/test-output/browser/e2e-4-tile-with-box.png` })
+        if ((await box.count()) === 0) return false
+        await snap('4-live-match')
+        return true
+      },
+      200
+    ).catch(async (e: unknown) => {
       await snap('4-live-no-match')
-      throw new Error(`${String(e)}; camera state ${await cameraState()}, labels seen now: ${(await tile.getByTestId('tile-box-label').allTextContents()).join(' | ')}`)
+      throw new Error(
+        `${String(e)}; camera state ${await cameraState()}, labels seen now: ${(await tile.getByTestId('tile-box-label').allTextContents()).join(' | ')}`
+      )
     })
     shots.push(`${repoRoot}/test-output/browser/e2e-4-tile-with-box.png`)
     const pct = Number(/(\d+)%$/.exec(label)?.[1])
@@ -250,7 +301,9 @@ describe.skipIf(skip)('operator console end to end (browser mode, real engine, R
     const card = pendingCards.first()
     const itemId = (await card.getAttribute('data-item-id')) ?? ''
     expect(itemId).not.toBe('')
-    const before = new Set(await pendingCards.evaluateAll((els) => els.map((e) => e.getAttribute('data-item-id') ?? '')))
+    const before = new Set(
+      await pendingCards.evaluateAll((els) => els.map((e) => e.getAttribute('data-item-id') ?? ''))
+    )
     const countBefore = await reviewCount(page)
     expect(countBefore).toBeGreaterThanOrEqual(1)
     const proposed = await text(card.getByTestId('proposed-name'))
@@ -258,7 +311,10 @@ describe.skipIf(skip)('operator console end to end (browser mode, real engine, R
     await cardSnap.locator('svg rect').waitFor({ timeout: 10_000 })
     await snap('5-review-pending')
     const agree = await snapshotBoxAgreement(cardSnap)
-    expect(agree.rate, `review snapshot: the drawn box ${JSON.stringify(agree.rect)} is not on the face outlined in the picture`).toBeGreaterThanOrEqual(BOX_AGREEMENT)
+    expect(
+      agree.rate,
+      `review snapshot: the drawn box ${JSON.stringify(agree.rect)} is not on the face outlined in the picture`
+    ).toBeGreaterThanOrEqual(BOX_AGREEMENT)
 
     // Confirm when the engine proposes Lin; otherwise correct it to Lin (the clip's only gallery face).
     let decided: 'confirm' | 'reassign'
@@ -304,7 +360,8 @@ describe.skipIf(skip)('operator console end to end (browser mode, real engine, R
     const rows = page.getByTestId('events-row')
     await rows.first().waitFor({ timeout: 15_000 })
     const totalAll = Number((await text(page.getByTestId('events-total'))).replace(/\D+/g, ''))
-    const personCells = (): Promise<string[]> => rows.evaluateAll((trs) => trs.map((tr) => (tr.children[3]?.textContent ?? '').trim()))
+    const personCells = (): Promise<string[]> =>
+      rows.evaluateAll((trs) => trs.map((tr) => (tr.children[3]?.textContent ?? '').trim()))
     const someoneElse = (await personCells()).some((p) => p !== LIN)
 
     await page.getByTestId('filter-person').selectOption({ label: LIN })
@@ -319,9 +376,16 @@ describe.skipIf(skip)('operator console end to end (browser mode, real engine, R
     if (someoneElse) expect(totalLin).toBeLessThan(totalAll)
     // The review decision from step 5 is in the log.
     const decisions = await rows.evaluateAll((trs) => trs.map((tr) => (tr.children[5]?.textContent ?? '').trim()))
-    expect(decisions.some((d) => d === 'confirmed' || d === 'reassigned'), decisions.join(', ')).toBe(true)
+    expect(
+      decisions.some((d) => d === 'confirmed' || d === 'reassigned'),
+      decisions.join(', ')
+    ).toBe(true)
     await until('event thumbnails to load', 10_000, () =>
-      page.getByTestId('event-thumb').first().locator('img').evaluate((img: LoadedImage) => img.complete && img.naturalWidth > 0)
+      page
+        .getByTestId('event-thumb')
+        .first()
+        .locator('img')
+        .evaluate((img: LoadedImage) => img.complete && img.naturalWidth > 0)
     )
     await snap('6-events-filtered')
 
@@ -329,12 +393,17 @@ describe.skipIf(skip)('operator console end to end (browser mode, real engine, R
     const viewer = page.getByTestId('snapshot-viewer')
     await viewer.waitFor()
     await until('the snapshot to load', 10_000, () =>
-      viewer.locator('img[alt="Camera frame of this event"]').evaluate((img: LoadedImage) => img.complete && img.naturalWidth > 0)
+      viewer
+        .locator('img[alt="Camera frame of this event"]')
+        .evaluate((img: LoadedImage) => img.complete && img.naturalWidth > 0)
     )
     // The face box is drawn over the frame, on the face the engine outlined in it.
     await viewer.locator('svg rect').waitFor()
     const agree = await snapshotBoxAgreement(viewer.locator('.snap'))
-    expect(agree.rate, `event snapshot: the drawn box ${JSON.stringify(agree.rect)} is not on the face outlined in the picture`).toBeGreaterThanOrEqual(BOX_AGREEMENT)
+    expect(
+      agree.rate,
+      `event snapshot: the drawn box ${JSON.stringify(agree.rect)} is not on the face outlined in the picture`
+    ).toBeGreaterThanOrEqual(BOX_AGREEMENT)
     expect(await text(page.getByRole('dialog'))).toContain(LIN)
     await snap('6-snapshot-viewer')
     await page.keyboard.press('Escape')

@@ -3,7 +3,17 @@
 import { existsSync } from 'node:fs'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { chromiumAvailable, guardedPage, launchChromium, rendererBuilt, repoRoot, shot, startVigil, type LaunchedBrowser, type VigilServer } from './support/browser'
+import {
+  chromiumAvailable,
+  guardedPage,
+  launchChromium,
+  rendererBuilt,
+  repoRoot,
+  shot,
+  startVigil,
+  type LaunchedBrowser,
+  type VigilServer
+} from './support/browser'
 import { skipUnless } from '../support/data'
 
 const chrome = chromiumAvailable()

@@ -18,13 +18,18 @@ describe('locateFfmpeg', () => {
   it('VIGIL_FFMPEG wins, then the configured path, then PATH, then the bundled binary', () => {
     const sys = locateFfmpeg({ env: { PATH: process.env.PATH } })
     expect(['system', 'bundled']).toContain(sys.origin)
-    expect(locateFfmpeg({ env: { VIGIL_FFMPEG: sys.path }, configuredPath: '/nope' })).toEqual({ path: sys.path, origin: 'env' })
+    expect(locateFfmpeg({ env: { VIGIL_FFMPEG: sys.path }, configuredPath: '/nope' })).toEqual({
+      path: sys.path,
+      origin: 'env'
+    })
     expect(locateFfmpeg({ env: {}, configuredPath: sys.path })).toEqual({ path: sys.path, origin: 'configured' })
     if (bundled) expect(locateFfmpeg({ env: { PATH: '' } })).toEqual({ path: bundled, origin: 'bundled' })
   })
 
   it('an explicit path that is not executable is an error, not a silent fallback', () => {
-    expect(() => locateFfmpeg({ env: { VIGIL_FFMPEG: '/definitely/not/ffmpeg' } })).toThrow(/VIGIL_FFMPEG.*not an executable/)
+    expect(() => locateFfmpeg({ env: { VIGIL_FFMPEG: '/definitely/not/ffmpeg' } })).toThrow(
+      /VIGIL_FFMPEG.*not an executable/
+    )
     const dir = mkdtempSync(join(tmpdir(), 'vigil-ff-'))
     const plain = join(dir, 'ffmpeg')
     writeFileSync(plain, 'not a program', { mode: 0o644 })
@@ -41,9 +46,13 @@ describe('ffmpegInfo', () => {
   it('parses version and the RTSP timeout option from help text', () => {
     expect(parseFfmpegVersion('ffmpeg version 5.1.9-0+deb12u1 Copyright (c) 2000-2026')).toBe('5.1.9-0+deb12u1')
     expect(parseFfmpegVersion('garbage')).toBe('unknown')
-    expect(parseRtspTimeoutOption('  -timeout  <int64> .D... set timeout (in microseconds) of socket I/O operations')).toBe('-timeout')
     expect(
-      parseRtspTimeoutOption('  -timeout <int> .D... set maximum timeout (in seconds) to wait for incoming connections\n  -stimeout <int> .D... set timeout (in microseconds) of socket TCP I/O operations')
+      parseRtspTimeoutOption('  -timeout  <int64> .D... set timeout (in microseconds) of socket I/O operations')
+    ).toBe('-timeout')
+    expect(
+      parseRtspTimeoutOption(
+        '  -timeout <int> .D... set maximum timeout (in seconds) to wait for incoming connections\n  -stimeout <int> .D... set timeout (in microseconds) of socket TCP I/O operations'
+      )
     ).toBe('-stimeout')
   })
 

@@ -61,7 +61,9 @@ describe('RateMeter', () => {
 
 describe('backoffDelay', () => {
   it('doubles from 1 s and caps at 30 s', () => {
-    expect([1, 2, 3, 4, 5, 6, 7, 10].map((n) => backoffDelay(n))).toEqual([1000, 2000, 4000, 8000, 16000, 30000, 30000, 30000])
+    expect([1, 2, 3, 4, 5, 6, 7, 10].map((n) => backoffDelay(n))).toEqual([
+      1000, 2000, 4000, 8000, 16000, 30000, 30000, 30000
+    ])
     expect(backoffDelay(3, { initialMs: 250, maxMs: 1500 })).toBe(1000)
     expect(backoffDelay(4, { initialMs: 250, maxMs: 1500 })).toBe(1500)
     expect(backoffDelay(0)).toBe(1000)
@@ -70,9 +72,18 @@ describe('backoffDelay', () => {
 
 describe('displaySize', () => {
   it('maps detection frames back to the displayed source size', () => {
-    expect(displaySize({ width: 1920, height: 1080 }, 0, { width: 640, height: 360 })).toEqual({ width: 1920, height: 1080 })
-    expect(displaySize({ width: 1920, height: 1080 }, -90, { width: 360, height: 640 })).toEqual({ width: 1080, height: 1920 })
-    expect(displaySize({ width: 1920, height: 1080 }, 0, { width: 360, height: 640 })).toEqual({ width: 1080, height: 1920 })
+    expect(displaySize({ width: 1920, height: 1080 }, 0, { width: 640, height: 360 })).toEqual({
+      width: 1920,
+      height: 1080
+    })
+    expect(displaySize({ width: 1920, height: 1080 }, -90, { width: 360, height: 640 })).toEqual({
+      width: 1080,
+      height: 1920
+    })
+    expect(displaySize({ width: 1920, height: 1080 }, 0, { width: 360, height: 640 })).toEqual({
+      width: 1080,
+      height: 1920
+    })
     expect(displaySize(null, 0, { width: 640, height: 360 })).toEqual({ width: 640, height: 360 })
   })
 })

@@ -9,7 +9,16 @@ export const repoRoot = resolve(__dirname, '../..')
 export const dataDir = process.env.VIGIL_DATA ?? resolve(repoRoot, '../shared/data')
 
 export function cameraConfig(over: Partial<CameraConfig> & { url: string }): CameraConfig {
-  return { id: 'cam1', name: 'Test', enabled: true, detectFps: 5, maxDetectWidth: 320, minFaceSize: 20, loop: true, ...over }
+  return {
+    id: 'cam1',
+    name: 'Test',
+    enabled: true,
+    detectFps: 5,
+    maxDetectWidth: 320,
+    minFaceSize: 20,
+    loop: true,
+    ...over
+  }
 }
 
 /** A temp dir with a 3 s 640×360 test pattern (no shared data needed) and a file that is not video. */
@@ -17,9 +26,24 @@ export function makeMedia(ffmpeg: string): { dir: string; video: string; notVide
   const dir = mkdtempSync(join(tmpdir(), 'vigil-cam-'))
   const video = join(dir, 'testsrc.mp4')
   execFileSync(ffmpeg, [
-    '-hide_banner', '-loglevel', 'error', '-nostdin', '-y',
-    '-f', 'lavfi', '-i', 'testsrc=size=640x360:rate=25', '-t', '3',
-    '-pix_fmt', 'yuv420p', '-c:v', 'mpeg4', '-q:v', '5', video
+    '-hide_banner',
+    '-loglevel',
+    'error',
+    '-nostdin',
+    '-y',
+    '-f',
+    'lavfi',
+    '-i',
+    'testsrc=size=640x360:rate=25',
+    '-t',
+    '3',
+    '-pix_fmt',
+    'yuv420p',
+    '-c:v',
+    'mpeg4',
+    '-q:v',
+    '5',
+    video
   ])
   const notVideo = join(dir, 'not-a-video.mp4')
   writeFileSync(notVideo, 'this is text, not a video\n')
@@ -27,7 +51,11 @@ export function makeMedia(ffmpeg: string): { dir: string; video: string; notVide
 }
 
 /** Resolves with the first status satisfying `pred` (checks the current one first). */
-export function waitForStatus(src: CameraSource, pred: (s: CameraStatus) => boolean, timeoutMs: number): Promise<CameraStatus> {
+export function waitForStatus(
+  src: CameraSource,
+  pred: (s: CameraStatus) => boolean,
+  timeoutMs: number
+): Promise<CameraStatus> {
   return new Promise((res, rej) => {
     const now = src.status()
     if (pred(now)) return res(now)

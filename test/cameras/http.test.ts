@@ -15,7 +15,11 @@ let timer: NodeJS.Timeout
 beforeAll(async () => {
   // two alternating 320×240 frames
   const jpegs = await Promise.all(
-    [40, 200].map((v) => sharp({ create: { width: 320, height: 240, channels: 3, background: { r: v, g: 255 - v, b: 90 } } }).jpeg().toBuffer())
+    [40, 200].map((v) =>
+      sharp({ create: { width: 320, height: 240, channels: 3, background: { r: v, g: 255 - v, b: 90 } } })
+        .jpeg()
+        .toBuffer()
+    )
   )
   let i = 0
   timer = setInterval(() => {
@@ -53,9 +57,12 @@ afterAll(async () => {
 
 describe('HTTP MJPEG source', () => {
   it('streams frames with credentials in the URL', async () => {
-    const src = new CameraSource(cameraConfig({ url: `http://viewer:s3cret@${base}/video.mjpg`, detectFps: 5, maxDetectWidth: 640 }), {
-      ffmpegPath: ffmpeg
-    })
+    const src = new CameraSource(
+      cameraConfig({ url: `http://viewer:s3cret@${base}/video.mjpg`, detectFps: 5, maxDetectWidth: 640 }),
+      {
+        ffmpegPath: ffmpeg
+      }
+    )
     src.start()
     const st = await waitForStatus(src, (s) => s.state === 'online', 10_000)
     expect(st).toMatchObject({ width: 320, height: 240 })
@@ -76,7 +83,14 @@ describe('HTTP MJPEG source', () => {
     await src.stop()
     expect(st.reason).toBe('authentication failed')
     expect(JSON.stringify(st)).not.toContain('wrong')
-    expect(await testCameraUrl(`http://viewer:s3cret@${base}/other.mjpg`)).toMatchObject({ ok: false, error: 'not found' })
-    expect(await testCameraUrl(`http://viewer:s3cret@${base}/video.mjpg`)).toMatchObject({ ok: true, width: 320, height: 240 })
+    expect(await testCameraUrl(`http://viewer:s3cret@${base}/other.mjpg`)).toMatchObject({
+      ok: false,
+      error: 'not found'
+    })
+    expect(await testCameraUrl(`http://viewer:s3cret@${base}/video.mjpg`)).toMatchObject({
+      ok: true,
+      width: 320,
+      height: 240
+    })
   })
 })

@@ -102,7 +102,9 @@ describe.skipIf(skip)('CameraSource over real RTSP', () => {
     }
     const tCont = Date.now()
     await waitForStatus(src, (s) => s.state === 'online', 20_000)
-    console.log(`hung RTSP server resumed: online again after ${Date.now() - tCont} ms, restarts ${src.status().restarts}`)
+    console.log(
+      `hung RTSP server resumed: online again after ${Date.now() - tCont} ms, restarts ${src.status().restarts}`
+    )
     await src.stop()
   })
 

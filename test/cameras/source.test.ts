@@ -40,7 +40,9 @@ describe('CameraSource on a local file', () => {
     const n0 = frames.length
     await sleep(4000) // longer than the 3 s clip: the loop must keep frames coming
     const measured = ((frames.length - n0) * 1000) / (Date.now() - t0)
-    console.log(`file source: ${measured.toFixed(2)} frames/s delivered (detectFps 5), status fps ${src.status().fps}, previews ${previews.length}`)
+    console.log(
+      `file source: ${measured.toFixed(2)} frames/s delivered (detectFps 5), status fps ${src.status().fps}, previews ${previews.length}`
+    )
     expect(measured).toBeGreaterThan(4)
     expect(measured).toBeLessThan(6)
     expect(src.status().fps).toBeGreaterThan(4)
@@ -73,7 +75,9 @@ describe('CameraSource on a local file', () => {
   })
 
   it('keeps only the newest frame for a consumer that does not keep up, and counts drops', async () => {
-    const src = new CameraSource(cameraConfig({ url: media.video, detectFps: 10, maxDetectWidth: 160 }), { ffmpegPath: ffmpeg })
+    const src = new CameraSource(cameraConfig({ url: media.video, detectFps: 10, maxDetectWidth: 160 }), {
+      ffmpegPath: ffmpeg
+    })
     src.start()
     await waitForStatus(src, (s) => s.state === 'online', 10_000)
     await sleep(1500)
@@ -119,28 +123,34 @@ describe('CameraSource errors', () => {
     ['not a video', () => media.notVideo, /not a video stream/],
     ['refused RTSP', () => 'rtsp://user:topsecret@127.0.0.1:1/x', /connection refused/]
   ]
-  it.each(cases)('%s → error with a reason, retried with backoff, never leaking credentials', async (_name, url, reason) => {
-    const seen: string[] = []
-    const logs: string[] = []
-    const src = new CameraSource(cameraConfig({ url: url() }), {
-      ffmpegPath: ffmpeg,
-      backoff: { initialMs: 200, maxMs: 400 },
-      log: (l) => logs.push(l)
-    })
-    src.on('status', (s) => seen.push(JSON.stringify(s)))
-    src.start()
-    const st = await waitForStatus(src, (s) => s.state === 'error', 10_000)
-    expect(st.reason).toMatch(reason)
-    await waitForStatus(src, (s) => s.restarts >= 2, 10_000)
-    expect(src.status().state).toBe('error') // no flicker back to 'connecting' between attempts
-    await src.stop()
-    expect(seen.join('\n')).not.toContain('topsecret')
-    expect(logs.join('\n')).not.toContain('topsecret')
-    expect(logs.length).toBeGreaterThan(0)
-  })
+  it.each(cases)(
+    '%s → error with a reason, retried with backoff, never leaking credentials',
+    async (_name, url, reason) => {
+      const seen: string[] = []
+      const logs: string[] = []
+      const src = new CameraSource(cameraConfig({ url: url() }), {
+        ffmpegPath: ffmpeg,
+        backoff: { initialMs: 200, maxMs: 400 },
+        log: (l) => logs.push(l)
+      })
+      src.on('status', (s) => seen.push(JSON.stringify(s)))
+      src.start()
+      const st = await waitForStatus(src, (s) => s.state === 'error', 10_000)
+      expect(st.reason).toMatch(reason)
+      await waitForStatus(src, (s) => s.restarts >= 2, 10_000)
+      expect(src.status().state).toBe('error') // no flicker back to 'connecting' between attempts
+      await src.stop()
+      expect(seen.join('\n')).not.toContain('topsecret')
+      expect(logs.join('\n')).not.toContain('topsecret')
+      expect(logs.length).toBeGreaterThan(0)
+    }
+  )
 
   it('a malformed URL is a configuration error: no ffmpeg, no retry', async () => {
-    const src = new CameraSource(cameraConfig({ url: 'ftp://cam/x' }), { ffmpegPath: ffmpeg, backoff: { initialMs: 50 } })
+    const src = new CameraSource(cameraConfig({ url: 'ftp://cam/x' }), {
+      ffmpegPath: ffmpeg,
+      backoff: { initialMs: 50 }
+    })
     src.start()
     expect(src.status()).toMatchObject({ state: 'error', reason: expect.stringMatching(/unsupported URL scheme/) })
     await sleep(300)

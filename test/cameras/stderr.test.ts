@@ -9,9 +9,13 @@ describe('parseVideoStreamSize', () => {
       )
     ).toEqual({ width: 640, height: 360 })
     expect(
-      parseVideoStreamSize('    Stream #0:0(und): Video: rawvideo (RGB[24] / 0x18424752), rgb24, 480x270 [SAR 1:1 DAR 16:9], q=2-31')
+      parseVideoStreamSize(
+        '    Stream #0:0(und): Video: rawvideo (RGB[24] / 0x18424752), rgb24, 480x270 [SAR 1:1 DAR 16:9], q=2-31'
+      )
     ).toEqual({ width: 480, height: 270 })
-    expect(parseVideoStreamSize('  Stream #0:0: Video: h264 (High), yuvj420p(pc, bt709, progressive), 2560x1440, 25 fps')).toEqual({
+    expect(
+      parseVideoStreamSize('  Stream #0:0: Video: h264 (High), yuvj420p(pc, bt709, progressive), 2560x1440, 25 fps')
+    ).toEqual({
       width: 2560,
       height: 1440
     })
@@ -21,12 +25,27 @@ describe('parseVideoStreamSize', () => {
 
 describe('reasonFromStderr', () => {
   const cases: Array<[string[], string]> = [
-    [['[rtsp @ 0x1] method DESCRIBE failed: 401 Unauthorized', 'rtsp://u:***@h/x: Server returned 401 Unauthorized (authorization failed)'], 'authentication failed'],
+    [
+      [
+        '[rtsp @ 0x1] method DESCRIBE failed: 401 Unauthorized',
+        'rtsp://u:***@h/x: Server returned 401 Unauthorized (authorization failed)'
+      ],
+      'authentication failed'
+    ],
     [['/tmp/nope.mp4: No such file or directory'], 'not found'],
     [['[http @ 0x5] HTTP error 404 File not found', 'http://h/x: Server returned 404 Not Found'], 'not found'],
-    [['[tcp @ 0x5] Connection to tcp://127.0.0.1:1?timeout=0 failed: Connection refused', 'rtsp://127.0.0.1:1/x: Connection refused'], 'connection refused'],
+    [
+      [
+        '[tcp @ 0x5] Connection to tcp://127.0.0.1:1?timeout=0 failed: Connection refused',
+        'rtsp://127.0.0.1:1/x: Connection refused'
+      ],
+      'connection refused'
+    ],
     [['[tcp @ 0x5] Connection to tcp://10.0.0.9:554?timeout=5000000 failed: Connection timed out'], 'timeout'],
-    [['[mov,mp4 @ 0x2] moov atom not found', '/tmp/x.mp4: Invalid data found when processing input'], 'not a video stream'],
+    [
+      ['[mov,mp4 @ 0x2] moov atom not found', '/tmp/x.mp4: Invalid data found when processing input'],
+      'not a video stream'
+    ],
     [['[tcp @ 0x5] Failed to resolve hostname nowhere.invalid: Name or service not known'], 'host not found'],
     [['rtsp://h/x: Connection reset by peer'], 'connection lost']
   ]
@@ -36,7 +55,9 @@ describe('reasonFromStderr', () => {
 
   it('ignores stream description lines and falls back to the last error-looking line', () => {
     expect(reasonFromStderr(['  Stream #0:0: Video: h264, 640x360, 401 kb/s'])).toBeNull()
-    expect(reasonFromStderr(['[h264 @ 0x1] something odd', '[graph 0] Error reinitializing filters!'])).toBe('Error reinitializing filters!')
+    expect(reasonFromStderr(['[h264 @ 0x1] something odd', '[graph 0] Error reinitializing filters!'])).toBe(
+      'Error reinitializing filters!'
+    )
   })
 })
 

@@ -7,12 +7,26 @@ describe('classifyUrl', () => {
     expect(classifyUrl('rtsps://cam.local/live')).toMatchObject({ kind: 'rtsp', secure: true })
     expect(classifyUrl('http://cam.local/video.mjpg')).toMatchObject({ kind: 'http', mjpeg: true, secure: false })
     expect(classifyUrl('http://cam.local/?action=stream')).toMatchObject({ kind: 'http', mjpeg: true })
-    expect(classifyUrl('https://example.com/live/index.m3u8')).toMatchObject({ kind: 'http', mjpeg: false, secure: true })
-    expect(classifyUrl('/srv/videos/door.mp4')).toMatchObject({ kind: 'file', input: '/srv/videos/door.mp4', live: false })
-    expect(classifyUrl('file:///srv/videos/my%20door.mp4')).toMatchObject({ kind: 'file', input: '/srv/videos/my door.mp4' })
+    expect(classifyUrl('https://example.com/live/index.m3u8')).toMatchObject({
+      kind: 'http',
+      mjpeg: false,
+      secure: true
+    })
+    expect(classifyUrl('/srv/videos/door.mp4')).toMatchObject({
+      kind: 'file',
+      input: '/srv/videos/door.mp4',
+      live: false
+    })
+    expect(classifyUrl('file:///srv/videos/my%20door.mp4')).toMatchObject({
+      kind: 'file',
+      input: '/srv/videos/my door.mp4'
+    })
     expect(classifyUrl('C:\\videos\\door.mp4')).toMatchObject({ kind: 'file', input: 'C:\\videos\\door.mp4' })
     expect(classifyUrl('v4l2:/dev/video0')).toMatchObject({ kind: 'v4l2', input: '/dev/video0', live: true })
-    expect(classifyUrl('dshow:video=Integrated Camera')).toMatchObject({ kind: 'dshow', input: 'video=Integrated Camera' })
+    expect(classifyUrl('dshow:video=Integrated Camera')).toMatchObject({
+      kind: 'dshow',
+      input: 'video=Integrated Camera'
+    })
     expect(classifyUrl('avfoundation:0')).toMatchObject({ kind: 'avfoundation', input: '0' })
     expect(classifyUrl('  RTSP://cam/x  ')).toMatchObject({ kind: 'rtsp' })
   })
@@ -40,7 +54,9 @@ describe('redactUrl', () => {
     expect(redactUrl('rtsp://admin@host/x')).toBe('rtsp://admin@host/x')
     expect(redactUrl('https://ghp_s3cretT0ken@cams.example/mjpeg')).toBe('https://***@cams.example/mjpeg')
     expect(redactUrl('rtsp://host/x')).toBe('rtsp://host/x')
-    expect(redactUrl('http://cam/video.cgi?user=admin&password=secret&res=1')).toBe('http://cam/video.cgi?user=admin&password=***&res=1')
+    expect(redactUrl('http://cam/video.cgi?user=admin&password=secret&res=1')).toBe(
+      'http://cam/video.cgi?user=admin&password=***&res=1'
+    )
     expect(redactUrl('https://x/y?token=abc')).toBe('https://x/y?token=***')
   })
 
@@ -57,10 +73,20 @@ describe('inputArgs', () => {
   it('RTSP: tcp transport and the socket timeout option of this ffmpeg', () => {
     const c = classifyUrl('rtsp://h/x')
     expect(inputArgs(c, { timeoutMs: 5000, rtspTimeoutOption: '-timeout' })).toEqual([
-      '-rtsp_transport', 'tcp', '-timeout', '5000000', '-i', 'rtsp://h/x'
+      '-rtsp_transport',
+      'tcp',
+      '-timeout',
+      '5000000',
+      '-i',
+      'rtsp://h/x'
     ])
     expect(inputArgs(c, { timeoutMs: 3000, rtspTimeoutOption: '-stimeout' })).toEqual([
-      '-rtsp_transport', 'tcp', '-stimeout', '3000000', '-i', 'rtsp://h/x'
+      '-rtsp_transport',
+      'tcp',
+      '-stimeout',
+      '3000000',
+      '-i',
+      'rtsp://h/x'
     ])
   })
 

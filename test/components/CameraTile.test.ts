@@ -15,7 +15,16 @@ const camera = (state: CameraState, over: Partial<CameraView> = {}): CameraView 
   maxDetectWidth: 960,
   minFaceSize: 40,
   loop: false,
-  status: { cameraId: 'c1', state, reason: state === 'error' ? 'authentication failed' : null, fps: 4.86, lastFrameAt: null, width: 640, height: 360, restarts: 0 },
+  status: {
+    cameraId: 'c1',
+    state,
+    reason: state === 'error' ? 'authentication failed' : null,
+    fps: 4.86,
+    lastFrameAt: null,
+    width: 640,
+    height: 360,
+    restarts: 0
+  },
   ...over
 })
 const preview = (receivedAt: number) => ({ frame: { cameraId: 'c1', at: 0, jpeg: PIXEL }, receivedAt })
@@ -35,7 +44,9 @@ const overlay = (receivedAt: number): { overlay: FrameOverlay; receivedAt: numbe
 
 describe('CameraTile', () => {
   it('shows the live picture, the status with fps, and a count per band', () => {
-    const w = mount(CameraTile, { props: { camera: camera('online'), preview: preview(NOW), overlay: overlay(NOW), now: NOW } })
+    const w = mount(CameraTile, {
+      props: { camera: camera('online'), preview: preview(NOW), overlay: overlay(NOW), now: NOW }
+    })
     expect(w.get('img').attributes('src')).toBe(PIXEL)
     expect(w.text()).not.toContain('Waiting for video')
     expect(w.get('[data-testid="camera-status"]').text()).toContain('online')
@@ -45,16 +56,22 @@ describe('CameraTile', () => {
   })
 
   it('says why there is no picture', () => {
-    expect(mount(CameraTile, { props: { camera: camera('connecting'), now: NOW } }).text()).toContain('Waiting for video')
+    expect(mount(CameraTile, { props: { camera: camera('connecting'), now: NOW } }).text()).toContain(
+      'Waiting for video'
+    )
     const err = mount(CameraTile, { props: { camera: camera('error'), now: NOW } })
     expect(err.text()).toContain('No signal')
     expect(err.get('[data-state="error"]').text()).toContain('authentication failed')
     expect(err.classes()).toContain('trouble')
-    expect(mount(CameraTile, { props: { camera: camera('disabled'), preview: preview(NOW), now: NOW } }).text()).toContain('Camera disabled')
+    expect(
+      mount(CameraTile, { props: { camera: camera('disabled'), preview: preview(NOW), now: NOW } }).text()
+    ).toContain('Camera disabled')
   })
 
   it('drops boxes of faces that have left and flags a frozen picture', () => {
-    const w = mount(CameraTile, { props: { camera: camera('online'), preview: preview(NOW - 8000), overlay: overlay(NOW - 2000), now: NOW } })
+    const w = mount(CameraTile, {
+      props: { camera: camera('online'), preview: preview(NOW - 8000), overlay: overlay(NOW - 2000), now: NOW }
+    })
     expect(w.find('img').exists()).toBe(true)
     expect(w.get('[data-testid="tile-frozen"]').text()).toBe('No new picture for 8 s')
     expect(w.findAll('[data-testid="tile-box"]')).toHaveLength(0)

@@ -58,9 +58,17 @@ describe('CameraTileOverlay', () => {
     ])
     const boxes = w.findAll('[data-testid="tile-box"]')
     expect(boxes.map((b) => b.attributes('data-band'))).toEqual(['match', 'review', 'unknown'])
-    expect(boxes.map((b) => (b.element as HTMLElement).style.borderColor)).toEqual(['var(--c-match)', 'var(--c-review)', 'var(--c-unknown)'])
+    expect(boxes.map((b) => (b.element as HTMLElement).style.borderColor)).toEqual([
+      'var(--c-match)',
+      'var(--c-review)',
+      'var(--c-unknown)'
+    ])
     const labels = w.findAll('[data-testid="tile-box-label"]')
-    expect(labels.map((l) => (l.element as HTMLElement).style.background)).toEqual(['var(--c-match)', 'var(--c-review)', 'var(--c-unknown)'])
+    expect(labels.map((l) => (l.element as HTMLElement).style.background)).toEqual([
+      'var(--c-match)',
+      'var(--c-review)',
+      'var(--c-unknown)'
+    ])
   })
 
   it('labels with the name and a whole percentage; tentative names get a "?", unknown faces no name', () => {
@@ -69,7 +77,11 @@ describe('CameraTileOverlay', () => {
       track({ trackId: 'b', band: 'review', name: 'Bo Chen', score: 0.42, box: { x: 300, y: 100, w: 50, h: 50 } }),
       track({ trackId: 'c', band: 'unknown', name: null, score: 0.21, box: { x: 500, y: 100, w: 50, h: 50 } })
     ])
-    expect(w.findAll('[data-testid="tile-box-label"]').map((l) => l.text())).toEqual(['Ana Lima 87%', 'Bo Chen? 42%', 'Unknown 21%'])
+    expect(w.findAll('[data-testid="tile-box-label"]').map((l) => l.text())).toEqual([
+      'Ana Lima 87%',
+      'Bo Chen? 42%',
+      'Unknown 21%'
+    ])
   })
 
   it('puts the label under the box when the face touches the top of the picture, inside when it fills it', () => {
@@ -84,7 +96,10 @@ describe('CameraTileOverlay', () => {
       track({ trackId: 'a', name: 'A very long name indeed', box: { x: 100, y: 100, w: 40, h: 40 } }),
       track({ trackId: 'b', name: 'Bo', box: { x: 150, y: 100, w: 40, h: 40 } })
     ])
-    expect(w.findAll('[data-testid="tile-box-label"]').map((l) => l.attributes('data-spot'))).toEqual(['above', 'below'])
+    expect(w.findAll('[data-testid="tile-box-label"]').map((l) => l.attributes('data-spot'))).toEqual([
+      'above',
+      'below'
+    ])
   })
 
   it('draws nothing without an overlay or before the tile has a size', () => {

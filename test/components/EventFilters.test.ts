@@ -12,7 +12,8 @@ const cameras = [
   { id: 'c1', name: 'Lobby' },
   { id: 'c2', name: 'Dock' }
 ]
-const local = (y: number, mo: number, d: number, h: number, mi: number): number => new Date(y, mo - 1, d, h, mi).getTime()
+const local = (y: number, mo: number, d: number, h: number, mi: number): number =>
+  new Date(y, mo - 1, d, h, mi).getTime()
 
 function mountFilters(initial?: EventQuery): VueWrapper {
   return mount(EventFilters, { props: { people, cameras, ...(initial ? { initial } : {}) } })
@@ -25,8 +26,16 @@ const last = (w: VueWrapper): EventQuery | undefined => {
 describe('EventFilters', () => {
   it('lists people and cameras, "any" first', () => {
     const w = mountFilters()
-    expect(w.findAll('[data-testid="filter-person"] option').map((o) => o.text())).toEqual(['Anyone', 'Ana Lima', 'Bo Chen'])
-    expect(w.findAll('[data-testid="filter-camera"] option').map((o) => o.text())).toEqual(['All cameras', 'Lobby', 'Dock'])
+    expect(w.findAll('[data-testid="filter-person"] option').map((o) => o.text())).toEqual([
+      'Anyone',
+      'Ana Lima',
+      'Bo Chen'
+    ])
+    expect(w.findAll('[data-testid="filter-camera"] option').map((o) => o.text())).toEqual([
+      'All cameras',
+      'Lobby',
+      'Dock'
+    ])
   })
 
   it('emits only the fields that filter something', async () => {

@@ -27,7 +27,9 @@ describe('PersonEditor', () => {
       if (reject) throw reject
       saved.push(input)
     }
-    const w = keep(mount(PersonEditor, { props: { open: true, person: null, globalAccept: 0.6, save }, attachTo: document.body }))
+    const w = keep(
+      mount(PersonEditor, { props: { open: true, person: null, globalAccept: 0.6, save }, attachTo: document.body })
+    )
     expectSubmitTiedToForm(w, 'save-person')
     expect(w.get('[data-testid="save-person"]').text()).toBe('Add person')
     await w.get('form').trigger('submit')
@@ -47,7 +49,12 @@ describe('PersonEditor', () => {
 
   it('Cancel closes without saving', async () => {
     let calls = 0
-    const w = keep(mount(PersonEditor, { props: { open: true, person: null, globalAccept: null, save: async () => void calls++ }, attachTo: document.body }))
+    const w = keep(
+      mount(PersonEditor, {
+        props: { open: true, person: null, globalAccept: null, save: async () => void calls++ },
+        attachTo: document.body
+      })
+    )
     const cancel = w.findAll('button').find((b) => b.text() === 'Cancel')
     await cancel?.trigger('click')
     expect(w.emitted('close')).toHaveLength(1)
@@ -77,7 +84,17 @@ describe('CameraEditor', () => {
     await w.get('[data-testid="camera-url-input"]').setValue(' rtsp://cam/1 ')
     await w.get('form').trigger('submit')
     await flushPromises()
-    expect(saved).toEqual([{ name: 'Lobby', url: 'rtsp://cam/1', enabled: true, detectFps: 5, maxDetectWidth: 960, minFaceSize: 40, loop: false }])
+    expect(saved).toEqual([
+      {
+        name: 'Lobby',
+        url: 'rtsp://cam/1',
+        enabled: true,
+        detectFps: 5,
+        maxDetectWidth: 960,
+        minFaceSize: 40,
+        loop: false
+      }
+    ])
     expect(w.emitted('close')).toHaveLength(1)
   })
 })

@@ -38,12 +38,16 @@ async function pick(w: VueWrapper, testid: string, files: File[]): Promise<void>
 }
 
 async function settle(w: VueWrapper): Promise<void> {
-  await vi.waitFor(() => expect(w.findAll('[data-state="queued"], [data-state="uploading"]')).toHaveLength(0), { timeout: 5000 })
+  await vi.waitFor(() => expect(w.findAll('[data-state="queued"], [data-state="uploading"]')).toHaveLength(0), {
+    timeout: 5000
+  })
   await flushPromises()
 }
 
 const states = (w: VueWrapper): [string, string][] =>
-  w.findAll('[data-testid="upload-item"]').map((li) => [li.get('.fname').text(), `${li.attributes('data-state')}:${li.attributes('data-code')}`])
+  w
+    .findAll('[data-testid="upload-item"]')
+    .map((li) => [li.get('.fname').text(), `${li.attributes('data-state')}:${li.attributes('data-code')}`])
 
 describe('PhotoUploader', () => {
   it('uploads one at a time and reports each outcome in words', async () => {
@@ -61,7 +65,12 @@ describe('PhotoUploader', () => {
       }
     })
     const before = usePeopleStore().byId.get(personId)?.photos.length ?? 0
-    await pick(w, 'photo-input', [file('a.png'), file('noface.png'), file('blurry.png'), file('notes.txt', 'text/plain')])
+    await pick(w, 'photo-input', [
+      file('a.png'),
+      file('noface.png'),
+      file('blurry.png'),
+      file('notes.txt', 'text/plain')
+    ])
     expect(w.find('[data-testid="upload-progress"]').exists()).toBe(true)
     await settle(w)
     expect(maxConcurrent).toBe(1)
@@ -89,7 +98,12 @@ describe('PhotoUploader', () => {
     const faces = w.findAll('[data-testid="face-option"]')
     expect(faces.length).toBe(0) // the SVG appears once the image has loaded; the buttons are always there
     const buttons = w.findAll('[data-testid="face-chooser"] button.pick')
-    expect(buttons.map((b) => b.text())).toEqual(['Face 1 (90 px)', 'Face 2 (90 px)', 'Face 3 (90 px)', 'Skip this photo'])
+    expect(buttons.map((b) => b.text())).toEqual([
+      'Face 1 (90 px)',
+      'Face 2 (90 px)',
+      'Face 3 (90 px)',
+      'Skip this photo'
+    ])
     await buttons[1]?.trigger('click')
     await settle(w)
     expect(spy.mock.calls.at(-1)?.[0]).toMatchObject({ fileName: 'group.jpg', faceIndex: 1 })
@@ -110,7 +124,12 @@ describe('PhotoUploader', () => {
 
   it('a folder import skips non-images quietly but says how many', async () => {
     const { w } = await mountFor()
-    await pick(w, 'folder-input', [file('a.png'), file('Thumbs.db', ''), file('readme.txt', 'text/plain'), file('b.png')])
+    await pick(w, 'folder-input', [
+      file('a.png'),
+      file('Thumbs.db', ''),
+      file('readme.txt', 'text/plain'),
+      file('b.png')
+    ])
     await settle(w)
     expect(states(w).map((s) => s[0])).toEqual(['a.png', 'b.png'])
     expect(w.text()).toContain('2 files in the folder skipped: not images.')

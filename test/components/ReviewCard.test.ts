@@ -62,7 +62,10 @@ describe('ReviewCard', () => {
     const cands = w.findAll('[data-testid="candidate-btn"]')
     await cands[0]?.trigger('click')
     await cands[1]?.trigger('click')
-    expect(decisions(w)).toEqual([{ action: 'confirm' }, { action: 'reassign', personId: item.candidates[1]?.personId }])
+    expect(decisions(w)).toEqual([
+      { action: 'confirm' },
+      { action: 'reassign', personId: item.candidates[1]?.personId }
+    ])
   })
 
   it('reassign searches the gallery and emits the chosen person', async () => {
@@ -140,8 +143,17 @@ describe('ReviewCard', () => {
   })
 
   it('shows a conflict clearly; a card decided elsewhere is read-only and can be dismissed', async () => {
-    const decided: ReviewItem = { ...item, status: 'confirmed', decidedBy: 'Marta', decidedAt: Date.now(), version: item.version + 1 }
-    const w = mountCard({ item: decided, notice: { kind: 'conflict', text: 'Already decided by Marta at 14:03 (confirmed).' } })
+    const decided: ReviewItem = {
+      ...item,
+      status: 'confirmed',
+      decidedBy: 'Marta',
+      decidedAt: Date.now(),
+      version: item.version + 1
+    }
+    const w = mountCard({
+      item: decided,
+      notice: { kind: 'conflict', text: 'Already decided by Marta at 14:03 (confirmed).' }
+    })
     const notice = w.get('[data-testid="review-notice"]')
     expect(notice.attributes('role')).toBe('alert')
     expect(notice.text()).toContain('Conflict')

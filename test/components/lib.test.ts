@@ -9,7 +9,13 @@ import { bandOf } from '../../src/renderer/src/lib/band'
 import { densifyHours, floorHour, HOUR_MS, hourRange, niceCeil, ticks } from '../../src/renderer/src/lib/chart'
 import { errorText, toApiError } from '../../src/renderer/src/lib/errors'
 import { precheckFile, splitImages, fileToBase64, MAX_UPLOAD_BYTES } from '../../src/renderer/src/lib/files'
-import { formatFps, formatPercent, fromDatetimeLocal, toDatetimeLocal, formatAgo } from '../../src/renderer/src/lib/format'
+import {
+  formatFps,
+  formatPercent,
+  fromDatetimeLocal,
+  toDatetimeLocal,
+  formatAgo
+} from '../../src/renderer/src/lib/format'
 import { fitContain, placeLabels, scaleBox } from '../../src/renderer/src/lib/geometry'
 import { replaceById } from '../../src/renderer/src/lib/list'
 import { filtersToQuery, EMPTY_FILTERS } from '../../src/renderer/src/lib/query'
@@ -117,7 +123,11 @@ describe('event filters', () => {
 
 describe('review shortcuts', () => {
   it('maps the documented keys and ignores modified ones', () => {
-    expect(['Enter', 'c', 'C', 'r', 'X', '1', '3', 'a', 'n', 'u', 'j', 'k', 'ArrowDown'].map((key) => reviewCommandForKey({ key })?.kind)).toEqual([
+    expect(
+      ['Enter', 'c', 'C', 'r', 'X', '1', '3', 'a', 'n', 'u', 'j', 'k', 'ArrowDown'].map(
+        (key) => reviewCommandForKey({ key })?.kind
+      )
+    ).toEqual([
       'confirm',
       'confirm',
       'confirm',
@@ -152,7 +162,9 @@ describe('errors', () => {
   it('recovers the code from every transport', () => {
     const fromWs = new ApiError('conflict', 'already decided')
     expect(toApiError(fromWs)).toBe(fromWs)
-    const bridged = new Error(`Error invoking remote method 'vigil:review.decide': Error: ${encodeBridgeMessage({ code: 'conflict', message: 'already decided by Ana' })}`)
+    const bridged = new Error(
+      `Error invoking remote method 'vigil:review.decide': Error: ${encodeBridgeMessage({ code: 'conflict', message: 'already decided by Ana' })}`
+    )
     expect(toApiError(bridged)).toMatchObject({ code: 'conflict', message: 'already decided by Ana' })
     expect(toApiError({ code: 'busy', message: 'queue full' })).toMatchObject({ code: 'busy', message: 'queue full' })
     expect(toApiError(new Error('boom'))).toMatchObject({ code: 'internal', message: 'boom' })
@@ -161,7 +173,12 @@ describe('errors', () => {
 })
 
 describe('conflict text', () => {
-  const base = { audit: [], status: 'confirmed', decidedBy: 'Marta', decidedAt: new Date(2026, 10, 29, 14, 3).getTime() } as unknown as ReviewItem
+  const base = {
+    audit: [],
+    status: 'confirmed',
+    decidedBy: 'Marta',
+    decidedAt: new Date(2026, 10, 29, 14, 3).getTime()
+  } as unknown as ReviewItem
   it('says who and when from the refreshed item', () => {
     expect(conflictText(new ApiError('conflict', 'stale'), base)).toBe('Already decided by Marta at 14:03 (confirmed).')
   })
@@ -171,12 +188,25 @@ describe('conflict text', () => {
       status: 'pending',
       decidedBy: null,
       decidedAt: null,
-      audit: [{ at: base.decidedAt, operator: 'Marta', action: 'undo', previous: { status: 'confirmed', personId: 'p' }, next: { status: 'pending', personId: 'p' }, addedPhotoId: null }]
+      audit: [
+        {
+          at: base.decidedAt,
+          operator: 'Marta',
+          action: 'undo',
+          previous: { status: 'confirmed', personId: 'p' },
+          next: { status: 'pending', personId: 'p' },
+          addedPhotoId: null
+        }
+      ]
     } as unknown as ReviewItem
-    expect(conflictText(new ApiError('conflict', 'stale'), undone)).toMatch(/^Changed by Marta at 14:03 and pending again/)
+    expect(conflictText(new ApiError('conflict', 'stale'), undone)).toMatch(
+      /^Changed by Marta at 14:03 and pending again/
+    )
   })
   it('falls back to the details, then to the server message', () => {
-    expect(conflictText(new ApiError('conflict', 'x', { decidedBy: 'Bo', decidedAt: base.decidedAt }), null)).toBe('Already decided by Bo at 14:03.')
+    expect(conflictText(new ApiError('conflict', 'x', { decidedBy: 'Bo', decidedAt: base.decidedAt }), null)).toBe(
+      'Already decided by Bo at 14:03.'
+    )
     expect(conflictText(new ApiError('conflict', 'version 3 is stale'), null)).toBe('version 3 is stale')
   })
   it('decisionText names the person', () => {
@@ -185,7 +215,15 @@ describe('conflict text', () => {
 })
 
 describe('workers summary', () => {
-  const w = (over: Partial<WorkerInfo>): WorkerInfo => ({ id: 0, pid: 1, requested: 'cpu', provider: 'cpu', state: 'ready', jobsDone: 0, ...over })
+  const w = (over: Partial<WorkerInfo>): WorkerInfo => ({
+    id: 0,
+    pid: 1,
+    requested: 'cpu',
+    provider: 'cpu',
+    state: 'ready',
+    jobsDone: 0,
+    ...over
+  })
   it('groups by the provider actually in use and flags fallback and crashes', () => {
     expect(workerSummary([w({}), w({ id: 1 })])).toEqual({ text: 'CPU ×2', trouble: false, fellBack: false })
     expect(workerSummary([w({ requested: 'cuda', provider: 'cuda' }), w({ id: 1, requested: 'cuda' })])).toEqual({
@@ -213,7 +251,10 @@ describe('files', () => {
     expect(precheckFile({ name: 'a.HEIC', size: 10, type: '' })).toBeNull()
     expect(precheckFile({ name: 'notes.txt', size: 10, type: 'text/plain' })?.code).toBe('bad_image')
     expect(precheckFile({ name: 'a.png', size: 0, type: 'image/png' })?.code).toBe('bad_image')
-    expect(precheckFile({ name: 'a.png', size: MAX_UPLOAD_BYTES + 1, type: 'image/png' })).toMatchObject({ code: 'too_large', message: expect.stringContaining('30 MB') })
+    expect(precheckFile({ name: 'a.png', size: MAX_UPLOAD_BYTES + 1, type: 'image/png' })).toMatchObject({
+      code: 'too_large',
+      message: expect.stringContaining('30 MB')
+    })
   })
   it('folder imports keep images and count the rest', () => {
     const f = (name: string, type = ''): { name: string; size: number; type: string } => ({ name, size: 1, type })

@@ -42,7 +42,15 @@ describe('review store', () => {
     if (!item) throw new Error('no item')
     const spy = vi.spyOn(fake.api, 'reviewDecide')
     await r.decide(item, { action: 'confirm' })
-    expect(spy).toHaveBeenCalledWith(expect.objectContaining({ itemId: item.id, version: item.version, operator: 'Ana Lima', action: 'confirm', addToGallery: true }))
+    expect(spy).toHaveBeenCalledWith(
+      expect.objectContaining({
+        itemId: item.id,
+        version: item.version,
+        operator: 'Ana Lima',
+        action: 'confirm',
+        addToGallery: true
+      })
+    )
     expect(r.items.some((i) => i.id === item.id)).toBe(false)
     expect(r.pending).toBe(fake.state.review.length - 1)
     expect(useToastStore().toasts.at(-1)?.text).toMatch(/^Confirmed as /)

@@ -18,7 +18,9 @@ describe('useFormSubmit', () => {
 
   it('turns a failure into the error text instead of throwing', async () => {
     const f = useFormSubmit()
-    await expect(f.run(() => Promise.reject(new ApiError('conflict', 'A person named Ana Lima already exists.')))).resolves.toBeUndefined()
+    await expect(
+      f.run(() => Promise.reject(new ApiError('conflict', 'A person named Ana Lima already exists.')))
+    ).resolves.toBeUndefined()
     expect(f.error.value).toBe('A person named Ana Lima already exists.')
     expect(f.busy.value).toBe(false)
     // Errors copied over the Electron bridge lose their code into the message; the form shows the text only.

@@ -1,7 +1,13 @@
 // @vitest-environment happy-dom
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest'
 import { ApiError, type WsClientMessage } from '../../src/shared/api'
-import { createWsClient, defaultWsUrl, type ConnectionState, type WebSocketLike, type WsClientOptions } from '../../src/renderer/src/api/ws-client'
+import {
+  createWsClient,
+  defaultWsUrl,
+  type ConnectionState,
+  type WebSocketLike,
+  type WsClientOptions
+} from '../../src/renderer/src/api/ws-client'
 
 /** A socket the test plays the server for. */
 class FakeSocket implements WebSocketLike {

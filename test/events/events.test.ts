@@ -42,7 +42,8 @@ function frame(over: Partial<TrackEventInput> = {}): TrackEventInput {
   }
 }
 
-const onDisk = (): EventRecord[] => (JSON.parse(readFileSync(join(dir, 'db.json'), 'utf8')) as { events: EventRecord[] }).events
+const onDisk = (): EventRecord[] =>
+  (JSON.parse(readFileSync(join(dir, 'db.json'), 'utf8')) as { events: EventRecord[] }).events
 
 describe('upsertTrackEvent', () => {
   it('keeps one event per (camera, track, person) while the track lives', async () => {
@@ -51,7 +52,9 @@ describe('upsertTrackEvent', () => {
     // creation is durable at once
     expect(onDisk().map((e) => e.id)).toEqual([first.event.id])
     for (let i = 1; i <= 10; i++) {
-      const r = await log.upsertTrackEvent(frame({ at: T0 + i * 200, score: 0.6 - i * 0.01, box: { x: i, y: 0, w: 50, h: 60 } }))
+      const r = await log.upsertTrackEvent(
+        frame({ at: T0 + i * 200, score: 0.6 - i * 0.01, box: { x: i, y: 0, w: 50, h: 60 } })
+      )
       expect(r.created).toBe(false)
       expect(r.event.id).toBe(first.event.id)
     }
@@ -75,16 +78,34 @@ describe('upsertTrackEvent', () => {
   })
 
   it('replaces crop, snapshot, box and score only when a frame scores better, and deletes the old files after the write', async () => {
-    const r1 = await log.upsertTrackEvent(frame({ score: 0.5, crop: await jpeg(1, 1, 1), snapshot: await jpeg(2, 2, 2) }))
+    const r1 = await log.upsertTrackEvent(
+      frame({ score: 0.5, crop: await jpeg(1, 1, 1), snapshot: await jpeg(2, 2, 2) })
+    )
     const oldCrop = r1.event.crop as string
     const oldSnap = r1.event.snapshot as string
     expect(existsSync(media.path(oldCrop))).toBe(true)
 
-    const worse = await log.upsertTrackEvent(frame({ at: T0 + 200, score: 0.4, crop: await jpeg(3, 3, 3), snapshot: await jpeg(), box: { x: 99, y: 0, w: 1, h: 1 } }))
+    const worse = await log.upsertTrackEvent(
+      frame({
+        at: T0 + 200,
+        score: 0.4,
+        crop: await jpeg(3, 3, 3),
+        snapshot: await jpeg(),
+        box: { x: 99, y: 0, w: 1, h: 1 }
+      })
+    )
     expect(worse.event.crop).toBe(oldCrop)
     expect(worse.event.box.x).toBe(10)
 
-    const better = await log.upsertTrackEvent(frame({ at: T0 + 400, score: 0.7, crop: await jpeg(4, 4, 4), snapshot: await jpeg(5, 5, 5), box: { x: 77, y: 0, w: 50, h: 60 } }))
+    const better = await log.upsertTrackEvent(
+      frame({
+        at: T0 + 400,
+        score: 0.7,
+        crop: await jpeg(4, 4, 4),
+        snapshot: await jpeg(5, 5, 5),
+        box: { x: 77, y: 0, w: 50, h: 60 }
+      })
+    )
     expect(better.event.crop).not.toBe(oldCrop)
     expect(better.event).toMatchObject({ score: 0.7, box: { x: 77 } })
     await waitFor(() => {
@@ -98,7 +119,9 @@ describe('upsertTrackEvent', () => {
   })
 
   it('keeps a crop still used by a review item', async () => {
-    const r1 = await log.upsertTrackEvent(frame({ score: 0.4, band: 'review', crop: await jpeg(), snapshot: await jpeg() }))
+    const r1 = await log.upsertTrackEvent(
+      frame({ score: 0.4, band: 'review', crop: await jpeg(), snapshot: await jpeg() })
+    )
     await store.mutate((d) =>
       d.review.push({
         id: 'rv1',
@@ -119,7 +142,9 @@ describe('upsertTrackEvent', () => {
         audit: []
       })
     )
-    const r2 = await log.upsertTrackEvent(frame({ at: T0 + 100, score: 0.45, band: 'review', crop: await jpeg(7, 7, 7) }))
+    const r2 = await log.upsertTrackEvent(
+      frame({ at: T0 + 100, score: 0.45, band: 'review', crop: await jpeg(7, 7, 7) })
+    )
     // the event moved on to the better crop (so the deferred clean-up did run) …
     await waitFor(() => expect(onDisk()[0].crop).toBe(r2.event.crop))
     await store.write()
@@ -129,7 +154,9 @@ describe('upsertTrackEvent', () => {
 
   it('serialises concurrent frames of one track: one event, never two', async () => {
     const crop = await jpeg()
-    const rs = await Promise.all(Array.from({ length: 8 }, (_, i) => log.upsertTrackEvent(frame({ at: T0 + i, score: 0.5 + i / 100, crop }))))
+    const rs = await Promise.all(
+      Array.from({ length: 8 }, (_, i) => log.upsertTrackEvent(frame({ at: T0 + i, score: 0.5 + i / 100, crop })))
+    )
     expect(rs.filter((r) => r.created)).toHaveLength(1)
     expect(new Set(rs.map((r) => r.event.id)).size).toBe(1)
     expect(log.query({}).items[0].score).toBeCloseTo(0.57)
@@ -137,7 +164,9 @@ describe('upsertTrackEvent', () => {
 
   it('links the review item, keeps pending until an operator decides, and never overrides that decision', async () => {
     const r1 = await log.upsertTrackEvent(frame({ band: 'review', score: 0.4 }))
-    const r2 = await log.upsertTrackEvent(frame({ band: 'review', score: 0.41, at: T0 + 100, reviewItemId: 'rv1', decision: 'pending' }))
+    const r2 = await log.upsertTrackEvent(
+      frame({ band: 'review', score: 0.41, at: T0 + 100, reviewItemId: 'rv1', decision: 'pending' })
+    )
     expect(r2.event).toMatchObject({ reviewItemId: 'rv1', decision: 'pending' })
     // pending linkage is durable immediately
     expect(onDisk()[0]).toMatchObject({ reviewItemId: 'rv1', decision: 'pending' })
@@ -148,9 +177,17 @@ describe('upsertTrackEvent', () => {
     expect(decided).toMatchObject({ decision: 'reassigned', personId: 'p9', personName: 'Zed' })
     expect(onDisk()[0]).toMatchObject({ decision: 'reassigned', personId: 'p9' })
     // the tracker still reports p1 for this track: same event, decision untouched
-    const r4 = await log.upsertTrackEvent(frame({ band: 'match', score: 0.9, at: T0 + 300, decision: 'auto', personName: 'Ada' }))
+    const r4 = await log.upsertTrackEvent(
+      frame({ band: 'match', score: 0.9, at: T0 + 300, decision: 'auto', personName: 'Ada' })
+    )
     expect(r4.created).toBe(false)
-    expect(r4.event).toMatchObject({ decision: 'reassigned', personId: 'p9', personName: 'Zed', band: 'match', score: 0.9 })
+    expect(r4.event).toMatchObject({
+      decision: 'reassigned',
+      personId: 'p9',
+      personName: 'Zed',
+      band: 'match',
+      score: 0.9
+    })
   })
 
   it('notifies subscribers', async () => {
@@ -189,14 +226,27 @@ describe('upsertTrackEvent', () => {
 
     await expect(log.update('nope', { decision: 'confirmed' })).rejects.toMatchObject({ code: 'not_found' })
     const r = await log.upsertTrackEvent(frame())
-    await expect(log.update(r.event.id, { decision: 'bogus' as 'auto' })).rejects.toMatchObject({ code: 'invalid_request' })
+    await expect(log.update(r.event.id, { decision: 'bogus' as 'auto' })).rejects.toMatchObject({
+      code: 'invalid_request'
+    })
     expect(log.get(r.event.id)?.decision).toBe('auto')
   })
 })
 
 describe('query, stats and export through the log', () => {
   beforeEach(async () => {
-    await store.mutate((d) => d.cameras.push({ id: 'cam-1', name: 'Lobby, "main"', url: 'rtsp://x', enabled: true, detectFps: 5, maxDetectWidth: 640, minFaceSize: 20, loop: false }))
+    await store.mutate((d) =>
+      d.cameras.push({
+        id: 'cam-1',
+        name: 'Lobby, "main"',
+        url: 'rtsp://x',
+        enabled: true,
+        detectFps: 5,
+        maxDetectWidth: 640,
+        minFaceSize: 20,
+        loop: false
+      })
+    )
     for (let i = 0; i < 120; i++) {
       await log.upsertTrackEvent(
         frame({
@@ -219,7 +269,11 @@ describe('query, stats and export through the log', () => {
     const p3 = log.query({ offset: 100 })
     expect(p3.items).toHaveLength(20)
     expect(p3.items.at(-1)?.trackId).toBe('t0')
-    expect(log.query({ cameraId: 'cam-1', personId: 'p1', limit: 5 }).items.every((e) => e.cameraId === 'cam-1' && e.personId === 'p1')).toBe(true)
+    expect(
+      log
+        .query({ cameraId: 'cam-1', personId: 'p1', limit: 5 })
+        .items.every((e) => e.cameraId === 'cam-1' && e.personId === 'p1')
+    ).toBe(true)
     expect(log.query({ band: 'unknown' }).total).toBe(40)
     expect(log.query({ from: T0 + 10 * 60_000, to: T0 + 19 * 60_000 }).total).toBe(10)
     // results are copies: editing them changes nothing stored

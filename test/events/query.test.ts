@@ -34,7 +34,14 @@ describe('csv', () => {
   })
 
   it('writes a header, ISO timestamps and CRLF rows', () => {
-    const e = sampleEvent({ id: 'e1', startedAt: T0, updatedAt: T0 + 1500, personName: 'Smith, "Jo"', score: 0.61234, cameraId: 'c1' })
+    const e = sampleEvent({
+      id: 'e1',
+      startedAt: T0,
+      updatedAt: T0 + 1500,
+      personName: 'Smith, "Jo"',
+      score: 0.61234,
+      cameraId: 'c1'
+    })
     const csv = toCsv([e], (id) => (id === 'c1' ? 'Front door, east' : undefined))
     expect(csv).toBe(
       'id,startedAt,updatedAt,camera,person,band,decision,score\r\n' +
@@ -47,10 +54,43 @@ describe('csv', () => {
 
 describe('filters, paging and stats', () => {
   const events = [
-    sampleEvent({ id: 'a', cameraId: 'c1', personId: 'p1', startedAt: T0, updatedAt: T0 + 10_000, band: 'match', score: 0.7 }),
-    sampleEvent({ id: 'b', cameraId: 'c2', personId: 'p2', startedAt: T0 + H, updatedAt: T0 + H + 5000, band: 'review', score: 0.42, decision: 'pending' }),
-    sampleEvent({ id: 'c', cameraId: 'c1', personId: null, startedAt: T0 + 2 * H, updatedAt: T0 + 2 * H + 1, band: 'unknown', score: 0.1 }),
-    sampleEvent({ id: 'd', cameraId: 'c1', personId: 'p1', startedAt: T0 + 2 * H + 60_000, updatedAt: T0 + 3 * H, band: 'match', score: 1 })
+    sampleEvent({
+      id: 'a',
+      cameraId: 'c1',
+      personId: 'p1',
+      startedAt: T0,
+      updatedAt: T0 + 10_000,
+      band: 'match',
+      score: 0.7
+    }),
+    sampleEvent({
+      id: 'b',
+      cameraId: 'c2',
+      personId: 'p2',
+      startedAt: T0 + H,
+      updatedAt: T0 + H + 5000,
+      band: 'review',
+      score: 0.42,
+      decision: 'pending'
+    }),
+    sampleEvent({
+      id: 'c',
+      cameraId: 'c1',
+      personId: null,
+      startedAt: T0 + 2 * H,
+      updatedAt: T0 + 2 * H + 1,
+      band: 'unknown',
+      score: 0.1
+    }),
+    sampleEvent({
+      id: 'd',
+      cameraId: 'c1',
+      personId: 'p1',
+      startedAt: T0 + 2 * H + 60_000,
+      updatedAt: T0 + 3 * H,
+      band: 'match',
+      score: 1
+    })
   ]
 
   it('range means overlap of [startedAt, updatedAt] with [from, to]', () => {
@@ -92,9 +132,17 @@ describe('filters, paging and stats', () => {
   })
 
   it('bins scores into 20 bins over 0..1', () => {
-    expect([scoreBin(0), scoreBin(0.049), scoreBin(0.05), scoreBin(0.5), scoreBin(0.999), scoreBin(1), scoreBin(1.3), scoreBin(-0.2), scoreBin(Number.NaN)]).toEqual([
-      0, 0, 1, 10, 19, 19, 19, 0, 0
-    ])
+    expect([
+      scoreBin(0),
+      scoreBin(0.049),
+      scoreBin(0.05),
+      scoreBin(0.5),
+      scoreBin(0.999),
+      scoreBin(1),
+      scoreBin(1.3),
+      scoreBin(-0.2),
+      scoreBin(Number.NaN)
+    ]).toEqual([0, 0, 1, 10, 19, 19, 19, 0, 0])
     expect(hourOf(T0 + 59 * 60_000)).toBe(T0)
   })
 

@@ -73,7 +73,17 @@ describe('purge', () => {
     const edge = await event('edge', NOW - 31 * DAY)
     await log.upsertTrackEvent({ ...baseFrame('edge'), at: NOW - 31 * DAY + 1000 })
     // started long ago but still seen recently: kept (retention counts from the last sighting)
-    await store.mutate((d) => d.events.push({ ...edge, id: 'long', trackId: 'long', startedAt: NOW - 60 * DAY, updatedAt: NOW - DAY, crop: null, snapshot: null }))
+    await store.mutate((d) =>
+      d.events.push({
+        ...edge,
+        id: 'long',
+        trackId: 'long',
+        startedAt: NOW - 60 * DAY,
+        updatedAt: NOW - DAY,
+        crop: null,
+        snapshot: null
+      })
+    )
     const fresh = await event('fresh', NOW - 2 * DAY)
     // the review item of the old event has its own image copies; the fresh one reuses the event's
     const rvCrop = await media.put('crops', await jpeg(9, 9, 9), NOW - 40 * DAY)
@@ -114,7 +124,8 @@ describe('purge', () => {
     expect(store.data.events.map((e) => e.trackId).sort()).toEqual(['fresh', 'long'])
     expect(store.data.review.map((x) => x.eventId)).toEqual([fresh.id])
     expect(store.data.rejections.map((x) => x.trackId)).toEqual(['fresh'])
-    for (const k of [old.snapshot, edge.crop, edge.snapshot, rvCrop, rvSnap]) expect(existsSync(media.path(k as string))).toBe(false)
+    for (const k of [old.snapshot, edge.crop, edge.snapshot, rvCrop, rvSnap])
+      expect(existsSync(media.path(k as string))).toBe(false)
     for (const k of [photoKey, fresh.crop, fresh.snapshot]) expect(existsSync(media.path(k as string))).toBe(true)
     // written before files were deleted
     const disk = JSON.parse(readFileSync(join(dir, 'db.json'), 'utf8')) as { events: { id: string }[] }
@@ -159,7 +170,12 @@ describe('startRetention', () => {
     await event('new', Date.now() - 1 * DAY)
     await store.mutate((d) => (d.settings.retentionDays = 5))
     const results: number[] = []
-    const stop = startRetention(store, media, undefined, 1000, { log, initialDelayMs: 5, onPurged: (r) => results.push(r.events), logger: recordingLogger() })
+    const stop = startRetention(store, media, undefined, 1000, {
+      log,
+      initialDelayMs: 5,
+      onPurged: (r) => results.push(r.events),
+      logger: recordingLogger()
+    })
     await waitFor(() => expect(results).toHaveLength(1))
     stop()
     expect(results[0]).toBe(1)
@@ -170,7 +186,9 @@ describe('startRetention', () => {
   it('logs instead of throwing when the setting is invalid', async () => {
     const logger = recordingLogger()
     const stop = startRetention(store, media, () => -1, 1000, { log, initialDelayMs: 5, logger })
-    await waitFor(() => expect(logger.errors.join('\n')).toMatch(/purge failed: retention must be a positive number of days/))
+    await waitFor(() =>
+      expect(logger.errors.join('\n')).toMatch(/purge failed: retention must be a positive number of days/)
+    )
     stop()
   })
 })

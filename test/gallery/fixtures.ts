@@ -96,7 +96,10 @@ export async function makeEnv(real?: Analyzer): Promise<Env<Analyzer>> {
   const analyzer = real ?? new FakeAnalyzer()
   const settings: Settings = structuredClone(DEFAULT_SETTINGS)
   const peopleChanges: number[] = []
-  const gallery = new Gallery(store, media, analyzer, () => settings, { onChange: (n) => peopleChanges.push(n), logger })
+  const gallery = new Gallery(store, media, analyzer, () => settings, {
+    onChange: (n) => peopleChanges.push(n),
+    logger
+  })
   return {
     dir,
     store,

@@ -12,7 +12,8 @@ import { makeEnv, snapshot, type Env } from './fixtures'
 
 const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), '../..')
 const DATA = process.env.VIGIL_DATA ? resolve(process.env.VIGIL_DATA) : resolve(repoRoot, '../shared/data')
-const haveData = existsSync(join(DATA, 'gallery-bbt')) && existsSync(join(DATA, 'scenes')) && existsSync(join(DATA, 'lfw-subset'))
+const haveData =
+  existsSync(join(DATA, 'gallery-bbt')) && existsSync(join(DATA, 'scenes')) && existsSync(join(DATA, 'lfw-subset'))
 const haveModels = existsSync(join(repoRoot, 'models', 'fr_feature.onnx'))
 if (!haveData) console.warn(`[gallery.real] skipped: test data not found at ${DATA} (set VIGIL_DATA)`)
 else if (!haveModels) console.warn('[gallery.real] skipped: models/*.onnx missing (npm run models)')
@@ -43,10 +44,20 @@ function pngHeader(width: number, height: number): Buffer {
     crc.writeUInt32BE(crc32(td))
     return Buffer.concat([len, td, crc])
   }
-  return Buffer.concat([Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]), chunk('IHDR', ihdr), chunk('IDAT', Buffer.alloc(16)), chunk('IEND', Buffer.alloc(0))])
+  return Buffer.concat([
+    Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]),
+    chunk('IHDR', ihdr),
+    chunk('IDAT', Buffer.alloc(16)),
+    chunk('IEND', Buffer.alloc(0))
+  ])
 }
 
-describe.skipIf(skipUnless('gallery with the real pipeline', [[haveData, 'test data missing (set VIGIL_DATA)'], [haveModels, 'models missing (npm run models)']]))('Gallery with the real pipeline', () => {
+describe.skipIf(
+  skipUnless('gallery with the real pipeline', [
+    [haveData, 'test data missing (set VIGIL_DATA)'],
+    [haveModels, 'models missing (npm run models)']
+  ])
+)('Gallery with the real pipeline', () => {
   let pipe: FacePipeline
   let env: Env<FacePipeline>
 
@@ -80,7 +91,9 @@ describe.skipIf(skipUnless('gallery with the real pipeline', [[haveData, 'test d
     let total = 0
     const bands: Record<string, number> = { match: 0, review: 0, unknown: 0 }
     for (const name of people) {
-      for (const f of readdirSync(join(DATA, 'gallery-bbt', name)).sort().slice(2)) {
+      for (const f of readdirSync(join(DATA, 'gallery-bbt', name))
+        .sort()
+        .slice(2)) {
         const a = await pipe.analyzeEncoded(await file(`gallery-bbt/${name}/${f}`), { maxFaces: 1 })
         const e = a.faces[0]?.embedding
         if (!e) continue
@@ -123,7 +136,9 @@ describe.skipIf(skipUnless('gallery with the real pipeline', [[haveData, 'test d
     const huge = await add(p.id, pngHeader(20000, 20000), 'huge.png')
     expect(huge).toMatchObject({ ok: false, code: 'too_large' })
     if (!huge.ok) expect(huge.message).toMatch(/MP/)
-    const grey = await sharp({ create: { width: 400, height: 300, channels: 3, background: '#808080' } }).jpeg().toBuffer()
+    const grey = await sharp({ create: { width: 400, height: 300, channels: 3, background: '#808080' } })
+      .jpeg()
+      .toBuffer()
     expect(await add(p.id, grey, 'grey.jpg')).toMatchObject({ ok: false, code: 'no_face' })
     const blurred = await sharp(lfw).blur(5).jpeg().toBuffer()
     const low = await add(p.id, blurred, 'blurred.jpg')

@@ -20,9 +20,17 @@ afterEach(async () => {
 
 const T = { accept: 0.5, review: 0.35 }
 
-async function upload(personId: string, over: { faceIndex?: number; bytes?: Buffer; fileName?: string } = {}): Promise<EnrolResult> {
+async function upload(
+  personId: string,
+  over: { faceIndex?: number; bytes?: Buffer; fileName?: string } = {}
+): Promise<EnrolResult> {
   const bytes = over.bytes ?? (await jpegOf(400, 300))
-  return env.gallery.addPhoto({ personId, fileName: over.fileName ?? 'a.jpg', dataBase64: bytes.toString('base64'), faceIndex: over.faceIndex })
+  return env.gallery.addPhoto({
+    personId,
+    fileName: over.fileName ?? 'a.jpg',
+    dataBase64: bytes.toString('base64'),
+    faceIndex: over.faceIndex
+  })
 }
 
 describe('Gallery: people', () => {
@@ -78,8 +86,20 @@ describe('Gallery: people', () => {
     expect(r.ok).toBe(true)
     await env.store.mutate((d) =>
       d.events.push({
-        id: 'e1', cameraId: 'c', trackId: 't', band: 'match', personId: p.id, personName: 'Gone', score: 0.7, decision: 'auto',
-        startedAt: 1, updatedAt: 1, box: { x: 0, y: 0, w: 1, h: 1 }, crop: null, snapshot: null, reviewItemId: null
+        id: 'e1',
+        cameraId: 'c',
+        trackId: 't',
+        band: 'match',
+        personId: p.id,
+        personName: 'Gone',
+        score: 0.7,
+        decision: 'auto',
+        startedAt: 1,
+        updatedAt: 1,
+        box: { x: 0, y: 0, w: 1, h: 1 },
+        crop: null,
+        snapshot: null,
+        reviewItemId: null
       })
     )
     expect(await mediaFiles(env.dir)).toHaveLength(1)
@@ -95,7 +115,11 @@ describe('Gallery: enrolment', () => {
     const p = await env.gallery.create({ name: 'Ann' })
     const e = embedding(2)
     env.analyzer.next = [face({ x: 100, y: 80, w: 300, h: 300 }, e)]
-    const big = await sharp({ create: { width: 2400, height: 1600, channels: 4, background: { r: 10, g: 200, b: 30, alpha: 0.5 } } }).png().toBuffer()
+    const big = await sharp({
+      create: { width: 2400, height: 1600, channels: 4, background: { r: 10, g: 200, b: 30, alpha: 0.5 } }
+    })
+      .png()
+      .toBuffer()
     const r = await upload(p.id, { bytes: big, fileName: 'big.png' })
     if (!r.ok) throw new Error(r.message)
     expect(r.photo).toMatchObject({ personId: p.id, source: 'upload', quality: { ...GOOD_QUALITY, sizePx: 300 } })
@@ -161,14 +185,23 @@ describe('Gallery: enrolment', () => {
 
   it('ignores small background faces and detector echoes inside the face', async () => {
     const p = await env.gallery.create({ name: 'A' })
-    env.analyzer.next = [face({ x: 10, y: 10, w: 300, h: 300 }, embedding(7)), face({ x: 500, y: 10, w: 140, h: 140 }, embedding(8))]
+    env.analyzer.next = [
+      face({ x: 10, y: 10, w: 300, h: 300 }, embedding(7)),
+      face({ x: 500, y: 10, w: 140, h: 140 }, embedding(8))
+    ]
     expect((await upload(p.id)).ok).toBe(true)
-    env.analyzer.next = [face({ x: 19, y: 21, w: 60, h: 53 }, embedding(8)), face({ x: 13, y: 31, w: 115, h: 101 }, embedding(7))]
+    env.analyzer.next = [
+      face({ x: 19, y: 21, w: 60, h: 53 }, embedding(8)),
+      face({ x: 13, y: 31, w: 115, h: 101 }, embedding(7))
+    ]
     const r = await upload(p.id)
     expect(r.ok).toBe(true)
     expect(Array.from(decodeVector(env.store.data.people[0].photos[1].embedding))).toEqual(Array.from(embedding(7)))
     // two real faces side by side are still two
-    env.analyzer.next = [face({ x: 0, y: 0, w: 100, h: 100 }, embedding(7)), face({ x: 90, y: 0, w: 100, h: 100 }, embedding(8))]
+    env.analyzer.next = [
+      face({ x: 0, y: 0, w: 100, h: 100 }, embedding(7)),
+      face({ x: 90, y: 0, w: 100, h: 100 }, embedding(8))
+    ]
     expect(await upload(p.id)).toMatchObject({ ok: false, code: 'multiple_faces' })
   })
 
@@ -202,7 +235,11 @@ describe('Gallery: enrolment', () => {
   it('maps analyzer errors to enrolment errors and rethrows internal ones', async () => {
     const p = await env.gallery.create({ name: 'A' })
     env.analyzer.next = new ApiError('bad_image', 'not a readable image (unsupported format)')
-    expect(await upload(p.id, { fileName: 'x.bin' })).toMatchObject({ ok: false, code: 'bad_image', message: 'x.bin: not a readable image (unsupported format)' })
+    expect(await upload(p.id, { fileName: 'x.bin' })).toMatchObject({
+      ok: false,
+      code: 'bad_image',
+      message: 'x.bin: not a readable image (unsupported format)'
+    })
     env.analyzer.next = new ApiError('too_large', 'image is 20000×20000 (400.0 MP); the limit is 40 MP')
     expect(await upload(p.id)).toMatchObject({ ok: false, code: 'too_large' })
     env.analyzer.next = new ApiError('busy', 'queue full')
@@ -216,8 +253,13 @@ describe('Gallery: enrolment', () => {
   it('refuses empty, non-base64 and oversized uploads before analysis', async () => {
     const p = await env.gallery.create({ name: 'A' })
     const calls = env.analyzer.calls.length
-    expect(await env.gallery.addPhoto({ personId: p.id, fileName: 'e.jpg', dataBase64: '' })).toMatchObject({ ok: false, code: 'bad_image' })
-    expect(await env.gallery.addPhoto({ personId: p.id, fileName: 'e.jpg', dataBase64: '%%%not base64%%%' })).toMatchObject({ ok: false, code: 'bad_image' })
+    expect(await env.gallery.addPhoto({ personId: p.id, fileName: 'e.jpg', dataBase64: '' })).toMatchObject({
+      ok: false,
+      code: 'bad_image'
+    })
+    expect(
+      await env.gallery.addPhoto({ personId: p.id, fileName: 'e.jpg', dataBase64: '%%%not base64%%%' })
+    ).toMatchObject({ ok: false, code: 'bad_image' })
     const huge = Buffer.alloc(31 * 1024 * 1024, 1).toString('base64')
     const r = await env.gallery.addPhoto({ personId: p.id, fileName: 'huge.jpg', dataBase64: huge })
     expect(r).toMatchObject({ ok: false, code: 'too_large' })
@@ -228,7 +270,11 @@ describe('Gallery: enrolment', () => {
     const p = await env.gallery.create({ name: 'A' })
     env.analyzer.next = [face({ x: 10, y: 10, w: 150, h: 150 }, embedding(10))]
     const b = await jpegOf(100, 100)
-    const r = await env.gallery.addPhoto({ personId: p.id, fileName: 'a.jpg', dataBase64: `data:image/jpeg;base64,${b.toString('base64')}` })
+    const r = await env.gallery.addPhoto({
+      personId: p.id,
+      fileName: 'a.jpg',
+      dataBase64: `data:image/jpeg;base64,${b.toString('base64')}`
+    })
     expect(r.ok).toBe(true)
   })
 
@@ -244,7 +290,10 @@ describe('Gallery: enrolment', () => {
         return upload(p.id)
       },
       async () => {
-        env.analyzer.next = [face({ x: 0, y: 0, w: 100, h: 100 }, embedding(12)), face({ x: 200, y: 0, w: 100, h: 100 }, embedding(13))]
+        env.analyzer.next = [
+          face({ x: 0, y: 0, w: 100, h: 100 }, embedding(12)),
+          face({ x: 200, y: 0, w: 100, h: 100 }, embedding(13))
+        ]
         return upload(p.id)
       },
       async () => {
@@ -319,13 +368,39 @@ describe('Gallery: reference photos', () => {
   it('adds a confirmed crop as a review reference', async () => {
     const p = await env.gallery.create({ name: 'A' })
     const e = embedding(18)
-    const photo = await env.gallery.addReferenceFromCrop(p.id, { jpeg: await jpegOf(112, 112), embedding: e, quality: GOOD_QUALITY })
+    const photo = await env.gallery.addReferenceFromCrop(p.id, {
+      jpeg: await jpegOf(112, 112),
+      embedding: e,
+      quality: GOOD_QUALITY
+    })
     expect(photo).toMatchObject({ personId: p.id, source: 'review' })
     expect(env.gallery.get(p.id).photos).toHaveLength(1)
     expect(env.gallery.matcher().match(e, T).candidates[0].personId).toBe(p.id)
-    expect((await apiError(env.gallery.addReferenceFromCrop(p.id, { jpeg: await jpegOf(8, 8), embedding: new Float32Array(3), quality: GOOD_QUALITY }))).code).toBe('invalid_request')
-    expect((await apiError(env.gallery.addReferenceFromCrop(p.id, { jpeg: Buffer.from('png?'), embedding: e, quality: GOOD_QUALITY }))).code).toBe('bad_image')
-    expect((await apiError(env.gallery.addReferenceFromCrop('nope', { jpeg: await jpegOf(8, 8), embedding: e, quality: GOOD_QUALITY }))).code).toBe('not_found')
+    expect(
+      (
+        await apiError(
+          env.gallery.addReferenceFromCrop(p.id, {
+            jpeg: await jpegOf(8, 8),
+            embedding: new Float32Array(3),
+            quality: GOOD_QUALITY
+          })
+        )
+      ).code
+    ).toBe('invalid_request')
+    expect(
+      (
+        await apiError(
+          env.gallery.addReferenceFromCrop(p.id, { jpeg: Buffer.from('png?'), embedding: e, quality: GOOD_QUALITY })
+        )
+      ).code
+    ).toBe('bad_image')
+    expect(
+      (
+        await apiError(
+          env.gallery.addReferenceFromCrop('nope', { jpeg: await jpegOf(8, 8), embedding: e, quality: GOOD_QUALITY })
+        )
+      ).code
+    ).toBe('not_found')
     expect(env.gallery.get(p.id).photos).toHaveLength(1)
   })
 
@@ -339,7 +414,9 @@ describe('Gallery: reference photos', () => {
       d.people[0].photos[1].embedding = 'AAAA'
       d.people[0].threshold = 7
     })
-    const g2 = new Gallery(env.store, env.media, env.analyzer, () => env.settings, { logger: { warn: (m) => env.warnings.push(m) } })
+    const g2 = new Gallery(env.store, env.media, env.analyzer, () => env.settings, {
+      logger: { warn: (m) => env.warnings.push(m) }
+    })
     expect(g2.matcher().size).toBe(1)
     expect(g2.list()[0].photos).toHaveLength(2)
     expect(env.warnings.some((w) => /unusable embedding/.test(w))).toBe(true)

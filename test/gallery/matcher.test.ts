@@ -137,11 +137,18 @@ function naiveTopK(refs: MatcherReference[], query: Float32Array, k: number, agg
     const s = aggregate === 'top2mean' && scores.length > 1 ? (scores[0] + scores[1]) / 2 : scores[0]
     list.push({ personId, name, score: Math.max(-1, Math.min(1, s)) })
   }
-  list.sort((a, b) => b.score - a.score || (a.name < b.name ? -1 : a.name > b.name ? 1 : 0) || (a.personId < b.personId ? -1 : 1))
+  list.sort(
+    (a, b) =>
+      b.score - a.score || (a.name < b.name ? -1 : a.name > b.name ? 1 : 0) || (a.personId < b.personId ? -1 : 1)
+  )
   return list.slice(0, k)
 }
 
-function clusteredGallery(seed: number, persons: number, perPerson: number): { refs: MatcherReference[]; centres: Float32Array[] } {
+function clusteredGallery(
+  seed: number,
+  persons: number,
+  perPerson: number
+): { refs: MatcherReference[]; centres: Float32Array[] } {
   const r = rng(seed)
   const centres: Float32Array[] = []
   const refs: MatcherReference[] = []
@@ -151,7 +158,13 @@ function clusteredGallery(seed: number, persons: number, perPerson: number): { r
     centres.push(centre)
     const count = 1 + (p % perPerson)
     for (let j = 0; j < count; j++) {
-      refs.push({ personId: `p${p}`, name: `Person ${p % 50}`, photoId: `p${p}-${j}`, embedding: around(centre, 0.04, r), threshold: null })
+      refs.push({
+        personId: `p${p}`,
+        name: `Person ${p % 50}`,
+        photoId: `p${p}-${j}`,
+        embedding: around(centre, 0.04, r),
+        threshold: null
+      })
     }
   }
   return { refs, centres }
@@ -230,7 +243,12 @@ describe('Matcher', () => {
         m.setReferences(refs)
         const r = rng(10)
         for (let t = 0; t < 60; t++) {
-          const q = t % 3 === 0 ? randomUnit(r) : t % 3 === 1 ? around(centres[Math.floor(r() * centres.length)], 0.04, r) : refs[t].embedding
+          const q =
+            t % 3 === 0
+              ? randomUnit(r)
+              : t % 3 === 1
+                ? around(centres[Math.floor(r() * centres.length)], 0.04, r)
+                : refs[t].embedding
           const k = 1 + (t % 5)
           const got = m.match(q, T, k)
           const want = naiveTopK(refs, q, k, aggregate)
@@ -248,7 +266,13 @@ describe('Matcher', () => {
     const refs: MatcherReference[] = []
     for (let i = 0; i < 400; i++) {
       const cos = -0.2 + (1.0 * i) / 400
-      refs.push({ personId: `p${i % 37}`, name: `P${i % 37}`, photoId: `r${i}`, embedding: atCosine(q, cos, r), threshold: null })
+      refs.push({
+        personId: `p${i % 37}`,
+        name: `P${i % 37}`,
+        photoId: `r${i}`,
+        embedding: atCosine(q, cos, r),
+        threshold: null
+      })
     }
     for (const aggregate of ['max', 'top2mean'] as const) {
       const m = new Matcher({ aggregate })
@@ -259,7 +283,9 @@ describe('Matcher', () => {
       }
       const reversed = new Matcher({ aggregate })
       reversed.setReferences([...refs].reverse())
-      expect(reversed.match(q, T, 5).candidates.map((c) => c.personId)).toEqual(naiveTopK(refs, q, 5, aggregate).map((c) => c.personId))
+      expect(reversed.match(q, T, 5).candidates.map((c) => c.personId)).toEqual(
+        naiveTopK(refs, q, 5, aggregate).map((c) => c.personId)
+      )
     }
   })
 
@@ -288,7 +314,13 @@ describe('Matcher', () => {
     expect(inc.removePhoto('nope')).toBe(false)
     expect(inc.removePerson('p5')).toBeGreaterThanOrEqual(0)
     const kept = refs.filter((x) => !removed.has(x.photoId) && x.personId !== 'p5')
-    const extra: MatcherReference = { personId: 'new', name: 'New', photoId: 'n1', embedding: randomUnit(r), threshold: null }
+    const extra: MatcherReference = {
+      personId: 'new',
+      name: 'New',
+      photoId: 'n1',
+      embedding: randomUnit(r),
+      threshold: null
+    }
     inc.addReference(extra)
     kept.push(extra)
     const fresh = new Matcher()
@@ -308,7 +340,13 @@ describe('Matcher', () => {
   it('refuses bad references without changing what it holds', () => {
     const r = rng(14)
     const m = new Matcher()
-    const good: MatcherReference = { personId: 'a', name: 'A', photoId: 'a1', embedding: randomUnit(r), threshold: null }
+    const good: MatcherReference = {
+      personId: 'a',
+      name: 'A',
+      photoId: 'a1',
+      embedding: randomUnit(r),
+      threshold: null
+    }
     m.setReferences([good])
     expect(() => m.setReferences([good, { ...good, photoId: 'a2', embedding: new Float32Array(10) }])).toThrow(/512/)
     expect(() => m.setReferences([good, good])).toThrow(/duplicate/)
@@ -329,6 +367,11 @@ describe('Matcher', () => {
     const big = e.map((x) => x * 40)
     const m = new Matcher()
     m.setReferences([{ personId: 'a', name: 'A', photoId: '1', embedding: big, threshold: null }])
-    expect(m.match(e.map((x) => x * 0.01), T).score).toBeCloseTo(1, 6)
+    expect(
+      m.match(
+        e.map((x) => x * 0.01),
+        T
+      ).score
+    ).toBeCloseTo(1, 6)
   })
 })

@@ -13,7 +13,10 @@ const run = promisify(execFile)
 
 async function evalCli(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
   try {
-    const r = await run(process.execPath, ['--import', 'tsx', join(REPO_ROOT, 'src/main/cli/eval.ts'), ...args], { cwd: REPO_ROOT, timeout: 90_000 })
+    const r = await run(process.execPath, ['--import', 'tsx', join(REPO_ROOT, 'src/main/cli/eval.ts'), ...args], {
+      cwd: REPO_ROOT,
+      timeout: 90_000
+    })
     return { code: 0, stdout: r.stdout, stderr: r.stderr }
   } catch (e) {
     const err = e as { code: number; stdout: string; stderr: string }
@@ -21,7 +24,8 @@ async function evalCli(args: string[]): Promise<{ code: number; stdout: string; 
   }
 }
 
-const lastJson = (stdout: string): Record<string, number> => JSON.parse(stdout.trim().split('\n').at(-1) as string) as Record<string, number>
+const lastJson = (stdout: string): Record<string, number> =>
+  JSON.parse(stdout.trim().split('\n').at(-1) as string) as Record<string, number>
 
 describe('cli common', () => {
   it('parses CSV with quotes, CRLF and blank lines', () => {
@@ -80,7 +84,9 @@ describe.skipIf(skip)('eval CLI on a small set', () => {
       }
     }
     // A photo without a face must count as a wrong answer, not disappear.
-    await sharp({ create: { width: 250, height: 250, channels: 3, background: '#7a7a7a' } }).jpeg().toFile(join(dir, 'Tony_Blair', 'blank.jpg'))
+    await sharp({ create: { width: 250, height: 250, channels: 3, background: '#7a7a7a' } })
+      .jpeg()
+      .toFile(join(dir, 'Tony_Blair', 'blank.jpg'))
     await writeFile(
       join(dir, 'pairs.csv'),
       [
@@ -105,7 +111,17 @@ describe.skipIf(skip)('eval CLI on a small set', () => {
     expect(r.stdout).toMatch(/review \d\.\d{3}/)
     expect(r.stderr).toMatch(/blank\.jpg: no face found \(counted as a wrong answer\)/)
     const j = lastJson(r.stdout)
-    expect(Object.keys(j)).toEqual(['images', 'facesFound', 'pairs', 'pairAccuracy', 'threshold', 'f1', 'auc', 'nnAccuracy', 'msPerImage'])
+    expect(Object.keys(j)).toEqual([
+      'images',
+      'facesFound',
+      'pairs',
+      'pairAccuracy',
+      'threshold',
+      'f1',
+      'auc',
+      'nnAccuracy',
+      'msPerImage'
+    ])
     expect(j.images).toBe(10)
     expect(j.facesFound).toBe(9)
     expect(j.pairs).toBe(45)

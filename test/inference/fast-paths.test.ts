@@ -14,7 +14,13 @@ import {
   resizeToChw,
   rgbToNormalisedChw
 } from '../../src/main/inference/resize'
-import { resizeBilinearToChwSimd, resizeModuleBytes, SIMD_MAX_SOURCE_BYTES, simdResizeAvailable, withResizedChw } from '../../src/main/inference/simd-resize'
+import {
+  resizeBilinearToChwSimd,
+  resizeModuleBytes,
+  SIMD_MAX_SOURCE_BYTES,
+  simdResizeAvailable,
+  withResizedChw
+} from '../../src/main/inference/simd-resize'
 import { skipWithoutModels } from '../support/data'
 
 function rng(seed: number): () => number {
@@ -61,7 +67,12 @@ function referenceChw(img: RgbImage, order: 'rgb' | 'bgr'): Float32Array {
 }
 
 /** cropResizeGrey before its interior fast path: every tap through the bounds-checked luma. */
-function referenceCropGrey(img: RgbImage, rect: { x: number; y: number; w: number; h: number }, outW: number, outH: number): Uint8Array {
+function referenceCropGrey(
+  img: RgbImage,
+  rect: { x: number; y: number; w: number; h: number },
+  outW: number,
+  outH: number
+): Uint8Array {
   const { data, width: W, height: H } = img
   const out = new Uint8Array(outW * outH)
   const sx = rect.w / outW
@@ -111,7 +122,8 @@ function referenceWarp(img: RgbImage, m: Affine, width: number, height: number):
       const fy = y - y0
       for (let c = 0; c < 3; c++) {
         let s = 0
-        const px = (xx: number, yy: number): number => (xx >= 0 && yy >= 0 && xx < W && yy < H ? data[(yy * W + xx) * 3 + c] : 0)
+        const px = (xx: number, yy: number): number =>
+          xx >= 0 && yy >= 0 && xx < W && yy < H ? data[(yy * W + xx) * 3 + c] : 0
         s += (1 - fx) * (1 - fy) * px(x0, y0)
         s += fx * (1 - fy) * px(x0 + 1, y0)
         s += (1 - fx) * fy * px(x0, y0 + 1)
@@ -149,16 +161,28 @@ describe('normalisation and fused resize (JS)', () => {
     for (const [w, h] of SIZES) {
       const img = image(w, h, w + h)
       for (const order of ['rgb', 'bgr'] as const) {
-        expect(firstDifference(resizeBilinearToChw(img, 320, 240, order), referenceChw(resizeBilinear(img, 320, 240), order)), `${w}×${h} ${order}`).toBe(-1)
+        expect(
+          firstDifference(
+            resizeBilinearToChw(img, 320, 240, order),
+            referenceChw(resizeBilinear(img, 320, 240), order)
+          ),
+          `${w}×${h} ${order}`
+        ).toBe(-1)
       }
     }
     const small = image(9, 7)
-    expect(firstDifference(resizeBilinearToChw(small, 5, 4, 'bgr'), referenceChw(resizeBilinear(small, 5, 4), 'bgr'))).toBe(-1)
+    expect(
+      firstDifference(resizeBilinearToChw(small, 5, 4, 'bgr'), referenceChw(resizeBilinear(small, 5, 4), 'bgr'))
+    ).toBe(-1)
   })
   it('resizeToChw picks the same resampling as resizeRgb / the tuning', () => {
     const big = image(700, 500, 3)
-    expect(firstDifference(resizeToChw(big, 320, 240, 'rgb', 'auto'), referenceChw(resizeRgb(big, 320, 240), 'rgb'))).toBe(-1)
-    expect(firstDifference(resizeToChw(big, 320, 240, 'rgb', 'area'), referenceChw(resizeArea(big, 320, 240), 'rgb'))).toBe(-1)
+    expect(
+      firstDifference(resizeToChw(big, 320, 240, 'rgb', 'auto'), referenceChw(resizeRgb(big, 320, 240), 'rgb'))
+    ).toBe(-1)
+    expect(
+      firstDifference(resizeToChw(big, 320, 240, 'rgb', 'area'), referenceChw(resizeArea(big, 320, 240), 'rgb'))
+    ).toBe(-1)
     const same = image(320, 240, 4)
     expect(firstDifference(resizeToChw(same, 320, 240, 'bgr', 'auto'), referenceChw(same, 'bgr'))).toBe(-1)
   })
@@ -225,7 +249,9 @@ describe('WebAssembly SIMD resize', () => {
     )
     seen.forEach((r, i) => expect(firstDifference(r?.value ?? [], expected[i])).toBe(-1))
     // free again once every loan is over, and a failing user does not block the next one
-    await expect(withResizedChw(imgs[0], 320, 240, 'rgb', () => Promise.reject(new Error('boom')))).rejects.toThrow('boom')
+    await expect(withResizedChw(imgs[0], 320, 240, 'rgb', () => Promise.reject(new Error('boom')))).rejects.toThrow(
+      'boom'
+    )
     expect((await withResizedChw(imgs[0], 320, 240, 'rgb', async (chw) => chw.length))?.value).toBe(3 * 320 * 240)
     expect(resizeBilinearToChwSimd(imgs[0], 320, 240, 'rgb', new Float32Array(3 * 320 * 240))).toBe(true)
   })
@@ -250,7 +276,11 @@ describe('crop and warp fast paths', () => {
       { x: 30.5, y: 20.5, w: 141, h: 141 }, // 2×2 sub-samples ~1.1 px apart, as an LFW face
       { x: -900, y: -700, w: 2000, h: 1800 } // sparse taps in a huge rectangle: no grey region
     ]
-    for (const r of rects) expect(firstDifference(cropResizeGrey(img, r, 64, 64).data, referenceCropGrey(img, r, 64, 64)), JSON.stringify(r)).toBe(-1)
+    for (const r of rects)
+      expect(
+        firstDifference(cropResizeGrey(img, r, 64, 64).data, referenceCropGrey(img, r, 64, 64)),
+        JSON.stringify(r)
+      ).toBe(-1)
   })
   it('warpAffineRgb equals the per-tap reference, including crops that leave the image', () => {
     const img = image(150, 130, 13)
@@ -298,8 +328,11 @@ describe.skipIf(skipWithoutModels('FacePipeline concurrency'))('FacePipeline wit
     // A face-like blob on a textured background is enough to exercise every model input buffer.
     const frames = [image(320, 240, 1), image(250, 250, 2), image(640, 360, 3), image(200, 300, 4)]
     const one: unknown[] = []
-    for (const f of frames) one.push((await p.analyzeRaw(f, { minFaceSize: 1, scoreThreshold: 0.05, maxFaces: 3 })).faces)
-    const all = await Promise.all(frames.map((f) => p.analyzeRaw(f, { minFaceSize: 1, scoreThreshold: 0.05, maxFaces: 3 })))
+    for (const f of frames)
+      one.push((await p.analyzeRaw(f, { minFaceSize: 1, scoreThreshold: 0.05, maxFaces: 3 })).faces)
+    const all = await Promise.all(
+      frames.map((f) => p.analyzeRaw(f, { minFaceSize: 1, scoreThreshold: 0.05, maxFaces: 3 }))
+    )
     expect(all.map((r) => r.faces)).toEqual(one)
     expect(one.flat().length).toBeGreaterThan(0)
   })

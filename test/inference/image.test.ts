@@ -2,7 +2,13 @@ import { describe, expect, it } from 'vitest'
 import sharp from 'sharp'
 import { ApiError } from '../../src/shared/api'
 import { clampBox, decodeImage, encodeJpeg, MAX_PIXELS, probeImage } from '../../src/main/inference/image'
-import { cropResizeGrey, extractDownscaled, resizeArea, resizeBilinear, rgbToGrey } from '../../src/main/inference/resize'
+import {
+  cropResizeGrey,
+  extractDownscaled,
+  resizeArea,
+  resizeBilinear,
+  rgbToGrey
+} from '../../src/main/inference/resize'
 
 function crc32(buf: Uint8Array): number {
   let c = ~0
@@ -18,7 +24,11 @@ function crc32(buf: Uint8Array): number {
  * data is not, so only a check made BEFORE decoding can answer too_large.
  */
 async function pngClaiming(width: number, height: number): Promise<Buffer> {
-  const b = Buffer.from(await sharp({ create: { width: 8, height: 8, channels: 3, background: '#808080' } }).png().toBuffer())
+  const b = Buffer.from(
+    await sharp({ create: { width: 8, height: 8, channels: 3, background: '#808080' } })
+      .png()
+      .toBuffer()
+  )
   b.writeUInt32BE(width, 16)
   b.writeUInt32BE(height, 20)
   b.writeUInt32BE(crc32(b.subarray(12, 29)), 29)
@@ -37,11 +47,18 @@ async function rejects(p: Promise<unknown>, code: string, msg: RegExp): Promise<
 
 describe('decodeImage', () => {
   it('decodes PNG and greyscale to packed RGB', async () => {
-    const png = await sharp({ create: { width: 7, height: 5, channels: 4, background: { r: 10, g: 20, b: 30, alpha: 0.5 } } }).png().toBuffer()
+    const png = await sharp({
+      create: { width: 7, height: 5, channels: 4, background: { r: 10, g: 20, b: 30, alpha: 0.5 } }
+    })
+      .png()
+      .toBuffer()
     const img = await decodeImage(png)
     expect([img.width, img.height, img.data.length]).toEqual([7, 5, 105])
     expect(Array.from(img.data.subarray(0, 3))).toEqual([10, 20, 30])
-    const grey = await sharp({ create: { width: 4, height: 4, channels: 3, background: { r: 90, g: 90, b: 90 } } }).greyscale().png().toBuffer()
+    const grey = await sharp({ create: { width: 4, height: 4, channels: 3, background: { r: 90, g: 90, b: 90 } } })
+      .greyscale()
+      .png()
+      .toBuffer()
     const g = await decodeImage(grey)
     expect(g.data.length).toBe(48)
     expect(Array.from(g.data.subarray(0, 3))).toEqual([90, 90, 90])
@@ -49,8 +66,12 @@ describe('decodeImage', () => {
   it('applies EXIF orientation', async () => {
     // 40×20, left half red, right half blue, tagged "rotate 90° clockwise to display".
     const raw = new Uint8Array(40 * 20 * 3)
-    for (let y = 0; y < 20; y++) for (let x = 0; x < 40; x++) raw.set(x < 20 ? [255, 0, 0] : [0, 0, 255], (y * 40 + x) * 3)
-    const jpg = await sharp(raw, { raw: { width: 40, height: 20, channels: 3 } }).jpeg({ quality: 95 }).withMetadata({ orientation: 6 }).toBuffer()
+    for (let y = 0; y < 20; y++)
+      for (let x = 0; x < 40; x++) raw.set(x < 20 ? [255, 0, 0] : [0, 0, 255], (y * 40 + x) * 3)
+    const jpg = await sharp(raw, { raw: { width: 40, height: 20, channels: 3 } })
+      .jpeg({ quality: 95 })
+      .withMetadata({ orientation: 6 })
+      .toBuffer()
     const img = await decodeImage(jpg)
     expect([img.width, img.height]).toEqual([20, 40])
     // After the rotation the former left (red) half is on top.
@@ -58,9 +79,23 @@ describe('decodeImage', () => {
     expect(img.data[(37 * 20 + 10) * 3 + 2]).toBeGreaterThan(200)
   })
   it('refuses non-images, empty and truncated files as bad_image', async () => {
-    await rejects(decodeImage(Buffer.from('definitely not an image, just some text')), 'bad_image', /not a readable image/)
+    await rejects(
+      decodeImage(Buffer.from('definitely not an image, just some text')),
+      'bad_image',
+      /not a readable image/
+    )
     await rejects(decodeImage(new Uint8Array(0)), 'bad_image', /empty/)
-    const jpg = await sharp({ create: { width: 64, height: 64, channels: 3, background: '#000', noise: { type: 'gaussian', mean: 128, sigma: 40 } } }).jpeg().toBuffer()
+    const jpg = await sharp({
+      create: {
+        width: 64,
+        height: 64,
+        channels: 3,
+        background: '#000',
+        noise: { type: 'gaussian', mean: 128, sigma: 40 }
+      }
+    })
+      .jpeg()
+      .toBuffer()
     await rejects(decodeImage(jpg.subarray(0, jpg.length >> 1)), 'bad_image', /not a readable image/)
   })
   it('refuses more than 40 MP from the header alone, before decoding pixels', async () => {

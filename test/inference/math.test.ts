@@ -32,7 +32,10 @@ describe('vector', () => {
     expect(() => dot([1, 2], [1])).toThrow(/length mismatch/)
   })
   it('meanDirection weights vectors equally whatever their length', () => {
-    const m = meanDirection([[10, 0], [0, 1]])
+    const m = meanDirection([
+      [10, 0],
+      [0, 1]
+    ])
     expect(m[0]).toBeCloseTo(Math.SQRT1_2, 6)
     expect(m[1]).toBeCloseTo(Math.SQRT1_2, 6)
   })
@@ -100,12 +103,36 @@ describe('align', () => {
       return { x: q.x + noise[2 * i], y: q.y + noise[2 * i + 1] }
     })
     const est = estimateSimilarity(src, dst)
-    const rms = Math.sqrt(src.reduce((s, p, i) => s + (applyAffine(est, p).x - dst[i].x) ** 2 + (applyAffine(est, p).y - dst[i].y) ** 2, 0) / 5)
+    const rms = Math.sqrt(
+      src.reduce(
+        (s, p, i) => s + (applyAffine(est, p).x - dst[i].x) ** 2 + (applyAffine(est, p).y - dst[i].y) ** 2,
+        0
+      ) / 5
+    )
     expect(rms).toBeLessThan(0.5)
   })
   it('rejects degenerate input', () => {
-    expect(() => estimateSimilarity([{ x: 1, y: 1 }, { x: 1, y: 1 }], [{ x: 0, y: 0 }, { x: 1, y: 1 }])).toThrow(/degenerate/)
-    expect(() => estimateSimilarity([{ x: 1, y: 1 }], [{ x: 0, y: 0 }, { x: 1, y: 1 }])).toThrow(/mismatch/)
+    expect(() =>
+      estimateSimilarity(
+        [
+          { x: 1, y: 1 },
+          { x: 1, y: 1 }
+        ],
+        [
+          { x: 0, y: 0 },
+          { x: 1, y: 1 }
+        ]
+      )
+    ).toThrow(/degenerate/)
+    expect(() =>
+      estimateSimilarity(
+        [{ x: 1, y: 1 }],
+        [
+          { x: 0, y: 0 },
+          { x: 1, y: 1 }
+        ]
+      )
+    ).toThrow(/mismatch/)
   })
   it('inverts an affine', () => {
     const m = similarity(1.1, 0.7, 5, -3)
@@ -123,7 +150,12 @@ describe('align', () => {
     // 90° rotation + translation maps integer pixels to integer pixels: no interpolation blur.
     const m: Affine = [0, -1, 47, 1, 0, 0]
     const out = warpAffineRgb({ data, width: W, height: H }, m, 48, 64)
-    for (const [u, v] of [[0, 0], [10, 20], [47, 63], [30, 5]]) {
+    for (const [u, v] of [
+      [0, 0],
+      [10, 20],
+      [47, 63],
+      [30, 5]
+    ]) {
       const src = applyAffine(invertAffine(m), { x: u, y: v })
       const o = (v * 48 + u) * 3
       expect(out.data[o]).toBe(Math.round(src.x) * 3)

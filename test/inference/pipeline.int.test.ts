@@ -9,9 +9,13 @@ import { dot, norm } from '../../src/main/inference/vector'
 import { dataPath, skipWithoutData, skipWithoutModels } from '../support/data'
 
 const PEOPLE = ['Ariel_Sharon', 'Colin_Powell', 'George_W_Bush', 'Tony_Blair']
-const lfw = (person: string, n: number): string => dataPath('lfw-subset', person, `${person}_${String(n).padStart(4, '0')}.jpg`)
+const lfw = (person: string, n: number): string =>
+  dataPath('lfw-subset', person, `${person}_${String(n).padStart(4, '0')}.jpg`)
 
-const skip = skipWithoutModels('pipeline on real photos') || skipWithoutData('lfw-subset', 'pipeline on real photos') || skipWithoutData('scenes', 'pipeline on real photos')
+const skip =
+  skipWithoutModels('pipeline on real photos') ||
+  skipWithoutData('lfw-subset', 'pipeline on real photos') ||
+  skipWithoutData('scenes', 'pipeline on real photos')
 
 describe.skipIf(skip)('pipeline on real photos', () => {
   let p: FacePipeline
@@ -47,7 +51,9 @@ describe.skipIf(skip)('pipeline on real photos', () => {
         else maxDiff = Math.max(maxDiff, s)
       }
     }
-    console.info(`lfw sample: lowest same-person similarity ${minSame.toFixed(3)}, highest different-person ${maxDiff.toFixed(3)}`)
+    console.info(
+      `lfw sample: lowest same-person similarity ${minSame.toFixed(3)}, highest different-person ${maxDiff.toFixed(3)}`
+    )
     expect(minSame).toBeGreaterThan(maxDiff)
   })
 
@@ -75,7 +81,8 @@ describe.skipIf(skip)('pipeline on real photos', () => {
     expect(dot(enc.faces[0].embedding as Float32Array, raw.faces[0].embedding as Float32Array)).toBeCloseTo(1, 5)
     const crop = enc.faces[0].alignedCrop
     expect(crop && [crop.width, crop.height, crop.data.length]).toEqual([112, 112, 112 * 112 * 3])
-    for (const s of ['detect', 'landmarks', 'align', 'embed', 'quality'] as const) expect(enc.timings[s]).toBeGreaterThan(0)
+    for (const s of ['detect', 'landmarks', 'align', 'embed', 'quality'] as const)
+      expect(enc.timings[s]).toBeGreaterThan(0)
   })
 
   it('flip augmentation and a 4× enlarged photo stay close to the plain embedding', async () => {
@@ -109,7 +116,9 @@ describe.skipIf(skip)('pipeline on real photos', () => {
     expect(corrupt).toBeInstanceOf(ApiError)
     expect((corrupt as ApiError).code).toBe('bad_image')
     expect((corrupt as ApiError).message).toMatch(/not a readable image/)
-    const huge = await sharp({ create: { width: 8000, height: 6000, channels: 3, background: '#606060' } }).jpeg().toBuffer()
+    const huge = await sharp({ create: { width: 8000, height: 6000, channels: 3, background: '#606060' } })
+      .jpeg()
+      .toBuffer()
     const tooLarge = await p.analyzeEncoded(huge).catch((e: unknown) => e)
     expect((tooLarge as ApiError).code).toBe('too_large')
     expect((tooLarge as ApiError).message).toMatch(/8000×6000 \(48\.0 MP\); the limit is 40 MP/)

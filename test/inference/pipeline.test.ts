@@ -2,7 +2,13 @@
 import sharp from 'sharp'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { ApiError } from '../../src/shared/api'
-import { FacePipeline, padImage, landmarkRect, decodeDetections, toNormalisedChw } from '../../src/main/inference/pipeline'
+import {
+  FacePipeline,
+  padImage,
+  landmarkRect,
+  decodeDetections,
+  toNormalisedChw
+} from '../../src/main/inference/pipeline'
 import { skipWithoutModels } from '../support/data'
 
 describe('pipeline helpers', () => {
@@ -21,7 +27,10 @@ describe('pipeline helpers', () => {
     expect(d[0].box.h).toBeCloseTo(39, 4)
   })
   it('squares and shifts the landmark crop', () => {
-    const r = landmarkRect({ x: 10, y: 20, w: 40, h: 60 }, { landmarkSquare: true, landmarkScale: 1, landmarkShiftY: 0.05 })
+    const r = landmarkRect(
+      { x: 10, y: 20, w: 40, h: 60 },
+      { landmarkSquare: true, landmarkScale: 1, landmarkShiftY: 0.05 }
+    )
     expect(r).toEqual({ x: 0, y: 23, w: 60, h: 60 })
   })
   it('pads an image on a grey canvas', () => {
@@ -48,7 +57,11 @@ describe.skipIf(skipWithoutModels('FacePipeline (generated images)'))('FacePipel
     expect(p.queueDepth()).toBe(0)
   })
   it('finds no face in a blank image, with timings', async () => {
-    const png = await sharp({ create: { width: 640, height: 480, channels: 3, background: { r: 120, g: 130, b: 140 } } }).png().toBuffer()
+    const png = await sharp({
+      create: { width: 640, height: 480, channels: 3, background: { r: 120, g: 130, b: 140 } }
+    })
+      .png()
+      .toBuffer()
     const r = await p.analyzeEncoded(png)
     expect(r.faces).toEqual([])
     expect([r.width, r.height]).toEqual([640, 480])
@@ -58,7 +71,17 @@ describe.skipIf(skipWithoutModels('FacePipeline (generated images)'))('FacePipel
     expect(r.workerId).toBe(0)
   })
   it('finds no face in noise', async () => {
-    const jpg = await sharp({ create: { width: 300, height: 200, channels: 3, background: '#000', noise: { type: 'gaussian', mean: 128, sigma: 50 } } }).jpeg().toBuffer()
+    const jpg = await sharp({
+      create: {
+        width: 300,
+        height: 200,
+        channels: 3,
+        background: '#000',
+        noise: { type: 'gaussian', mean: 128, sigma: 50 }
+      }
+    })
+      .jpeg()
+      .toBuffer()
     expect((await p.analyzeEncoded(jpg)).faces).toEqual([])
   })
   it('answers bad_image for garbage bytes and for malformed raw frames', async () => {
@@ -73,7 +96,11 @@ describe.skipIf(skipWithoutModels('FacePipeline (generated images)'))('FacePipel
   })
   it('answers too_large for an image over 40 MP', async () => {
     const e = await p
-      .analyzeEncoded(await sharp({ create: { width: 7000, height: 6000, channels: 3, background: '#000' } }).png({ compressionLevel: 1 }).toBuffer())
+      .analyzeEncoded(
+        await sharp({ create: { width: 7000, height: 6000, channels: 3, background: '#000' } })
+          .png({ compressionLevel: 1 })
+          .toBuffer()
+      )
       .catch((x: unknown) => x)
     expect((e as ApiError).code).toBe('too_large')
   })

@@ -67,7 +67,7 @@ describe('metrics', () => {
     expect(nearestNeighbourAccuracy([v(1, 0), v(0.99, 0.1), v(0, 1), v(0.1, 0.99)], ['a', 'a', 'b', 'b'])).toBe(1)
     expect(nearestNeighbourAccuracy([v(1, 0), v(0.99, 0.1), null, v(0.1, 0.99)], ['a', 'a', 'b', 'b'])).toBe(0.5)
   })
-  it("d′ grows with separation", () => {
+  it('d′ grows with separation', () => {
     expect(dPrime([0.8, 0.9], [0.1, 0.2])).toBeGreaterThan(dPrime([0.5, 0.6], [0.1, 0.2]))
   })
 })

@@ -41,7 +41,14 @@ describe.skipIf(skip)('live RTSP camera → events', () => {
   beforeAll(async () => {
     dir = await mkdtemp(join(tmpdir(), 'vigil-live-'))
     server = await startRtspServer({ file: dataPath('video/short_hamilton_clip.mp4'), repeat: 6 })
-    backend = await createBackend({ dataDir: dir, mode: 'headless', modelsDir: MODELS_DIR, workers: 2, watchdogMs: 5000, log: () => {} })
+    backend = await createBackend({
+      dataDir: dir,
+      mode: 'headless',
+      modelsDir: MODELS_DIR,
+      workers: 2,
+      watchdogMs: 5000,
+      log: () => {}
+    })
     backend.onPush((channel, payload) => {
       if (channel === 'event.upserted') {
         const e = payload as EventRecord
@@ -53,7 +60,11 @@ describe.skipIf(skip)('live RTSP camera → events', () => {
       ['Alex Lacamoire', 'video/alex-lacamoire.png']
     ] as const) {
       const p = await backend.gallery.create({ name })
-      const r = await backend.gallery.addPhoto({ personId: p.id, fileName: file, dataBase64: (await readFile(dataPath(file))).toString('base64') })
+      const r = await backend.gallery.addPhoto({
+        personId: p.id,
+        fileName: file,
+        dataBase64: (await readFile(dataPath(file))).toString('base64')
+      })
       expect(r.ok, `enrol ${name}: ${r.ok ? '' : r.message}`).toBe(true)
       if (name.startsWith('Lin')) lin = p.id
       else alex = p.id
@@ -68,12 +79,18 @@ describe.skipIf(skip)('live RTSP camera → events', () => {
 
   it('recognises Lin-Manuel Miranda within two loops, names nobody wrongly, one event per track and person', async () => {
     const cam = await backend.cameras.create({ name: 'stage', url: server.url })
-    const online = await waitFor('camera online', 30_000, () => backend.cameras.list().find((c) => c.id === cam.id && c.status.state === 'online'))
-    const start = Date.now()
-    const linEvent = await waitFor('a match or review event for Lin-Manuel Miranda', 2 * CLIP_SECONDS * 1000 + 5000, () =>
-      [...events.values()].find((e) => e.personId === lin && (e.band === 'match' || e.band === 'review'))
+    const online = await waitFor('camera online', 30_000, () =>
+      backend.cameras.list().find((c) => c.id === cam.id && c.status.state === 'online')
     )
-    console.log(`[live] camera online; Lin-Manuel Miranda ${linEvent.band} (${(linEvent.score * 100).toFixed(1)} %) after ${((Date.now() - start) / 1000).toFixed(1)} s`)
+    const start = Date.now()
+    const linEvent = await waitFor(
+      'a match or review event for Lin-Manuel Miranda',
+      2 * CLIP_SECONDS * 1000 + 5000,
+      () => [...events.values()].find((e) => e.personId === lin && (e.band === 'match' || e.band === 'review'))
+    )
+    console.log(
+      `[live] camera online; Lin-Manuel Miranda ${linEvent.band} (${(linEvent.score * 100).toFixed(1)} %) after ${((Date.now() - start) / 1000).toFixed(1)} s`
+    )
     expect(online.status.fps).toBeGreaterThanOrEqual(0)
 
     // let the second loop finish so the per-track checks see a full pass of the clip
@@ -110,7 +127,9 @@ describe.skipIf(skip)('live RTSP camera → events', () => {
 
     const restartedAt = Date.now()
     await server.restart()
-    await waitFor('online again', 45_000, () => backend.cameras.list().find((c) => c.id === cam.id && c.status.state === 'online'))
+    await waitFor('online again', 45_000, () =>
+      backend.cameras.list().find((c) => c.id === cam.id && c.status.state === 'online')
+    )
     console.log(`[live] online again ${Date.now() - restartedAt} ms after the server returned`)
   }, 90_000)
 })

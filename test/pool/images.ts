@@ -8,7 +8,9 @@ import sharp from 'sharp'
 import type { RgbImage } from '../../src/main/contracts'
 
 export const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..')
-export const dataDir = process.env.VIGIL_DATA ? path.resolve(process.env.VIGIL_DATA) : path.resolve(repoRoot, '../shared/data')
+export const dataDir = process.env.VIGIL_DATA
+  ? path.resolve(process.env.VIGIL_DATA)
+  : path.resolve(repoRoot, '../shared/data')
 export const testWorker = path.join(repoRoot, 'test/pool/fixtures/test-worker.ts')
 
 export interface TestImages {
@@ -38,18 +40,43 @@ export async function loadTestImages(maxEncoded = 8): Promise<TestImages> {
   if (existsSync(lfw) && existsSync(scene)) {
     const files = readdirSync(lfw)
       .sort()
-      .flatMap((p) => readdirSync(path.join(lfw, p)).sort().slice(0, 1).map((f) => path.join(lfw, p, f)))
+      .flatMap((p) =>
+        readdirSync(path.join(lfw, p))
+          .sort()
+          .slice(0, 1)
+          .map((f) => path.join(lfw, p, f))
+      )
       .slice(0, maxEncoded)
     const encoded = await Promise.all(files.map(async (f) => new Uint8Array(await readFile(f))))
-    const { data, info } = await sharp(scene).resize(640, 360, { fit: 'cover' }).removeAlpha().raw().toBuffer({ resolveWithObject: true })
-    return { encoded, frame: { data: new Uint8Array(data.buffer, data.byteOffset, data.length), width: info.width, height: info.height }, source: 'data' }
+    const { data, info } = await sharp(scene)
+      .resize(640, 360, { fit: 'cover' })
+      .removeAlpha()
+      .raw()
+      .toBuffer({ resolveWithObject: true })
+    return {
+      encoded,
+      frame: {
+        data: new Uint8Array(data.buffer, data.byteOffset, data.length),
+        width: info.width,
+        height: info.height
+      },
+      source: 'data'
+    }
   }
-  console.warn(`pool tests: ${dataDir} (lfw-subset, scenes) not found; using generated face-free images (set VIGIL_DATA to use real photos)`)
+  console.warn(
+    `pool tests: ${dataDir} (lfw-subset, scenes) not found; using generated face-free images (set VIGIL_DATA to use real photos)`
+  )
   const frame = await generatedFrame(640, 360)
   const encoded: Uint8Array[] = []
   for (let i = 0; i < Math.min(maxEncoded, 4); i++) {
     const img = await generatedFrame(250 + i * 10, 250)
-    encoded.push(new Uint8Array(await sharp(img.data, { raw: { width: img.width, height: img.height, channels: 3 } }).jpeg().toBuffer()))
+    encoded.push(
+      new Uint8Array(
+        await sharp(img.data, { raw: { width: img.width, height: img.height, channels: 3 } })
+          .jpeg()
+          .toBuffer()
+      )
+    )
   }
   return { encoded, frame, source: 'generated' }
 }

@@ -22,8 +22,14 @@ parentPort.on('message', (m) => {
   parentPort.postMessage({ kind: 'ack', n: m.data ? m.data.byteLength : 0, type: m.data ? m.data.constructor.name : '' })
 })`
 
-async function measureChild(serialization: 'advanced' | 'json'): Promise<{ small: number; frame: number; type: string }> {
-  const child = fork(path.join(here, 'fixtures', 'echo-child.mjs'), [], { serialization, execArgv: [], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] })
+async function measureChild(
+  serialization: 'advanced' | 'json'
+): Promise<{ small: number; frame: number; type: string }> {
+  const child = fork(path.join(here, 'fixtures', 'echo-child.mjs'), [], {
+    serialization,
+    execArgv: [],
+    stdio: ['ignore', 'inherit', 'inherit', 'ipc']
+  })
   await new Promise<void>((r) => child.once('message', () => r()))
   const rt = (msg: unknown): Promise<{ type: string }> =>
     new Promise((resolve) => {
@@ -111,12 +117,20 @@ const mb = (b: number): string => (b / 1048576).toFixed(1) + ' MB'
 const fmt = (x: number): string => x.toFixed(3) + ' ms'
 
 const adv = await measureChild('advanced')
-console.log(`child_process advanced: small round trip ${fmt(adv.small)}, 640x360 RGB frame round trip ${fmt(adv.frame)} (arrives as ${adv.type}); frame cost ${fmt(adv.frame - adv.small)}`)
+console.log(
+  `child_process advanced: small round trip ${fmt(adv.small)}, 640x360 RGB frame round trip ${fmt(adv.frame)} (arrives as ${adv.type}); frame cost ${fmt(adv.frame - adv.small)}`
+)
 const json = await measureChild('json')
-console.log(`child_process json+base64: small ${fmt(json.small)}, frame ${fmt(json.frame)}; frame cost ${fmt(json.frame - json.small)}`)
+console.log(
+  `child_process json+base64: small ${fmt(json.small)}, frame ${fmt(json.frame)}; frame cost ${fmt(json.frame - json.small)}`
+)
 const tc = await measureThread(false)
-console.log(`worker_threads copy: small ${fmt(tc.small)}, frame ${fmt(tc.frame)}; frame cost ${fmt(tc.frame - tc.small)}`)
+console.log(
+  `worker_threads copy: small ${fmt(tc.small)}, frame ${fmt(tc.frame)}; frame cost ${fmt(tc.frame - tc.small)}`
+)
 const tt = await measureThread(true)
-console.log(`worker_threads transfer: small ${fmt(tt.small)}, frame ${fmt(tt.frame)}; frame cost ${fmt(tt.frame - tt.small)}`)
+console.log(
+  `worker_threads transfer: small ${fmt(tt.small)}, frame ${fmt(tt.frame)}; frame cost ${fmt(tt.frame - tt.small)}`
+)
 console.log(`worker thread with the 3 ONNX sessions adds ${mb(await threadRssDelta())} to the parent RSS`)
 console.log(`child RSS idle ${mb(await childRss(false))}, with the 3 ONNX sessions loaded ${mb(await childRss(true))}`)

@@ -29,10 +29,14 @@ describe('InferencePool under load (real worker entry, real models)', () => {
   it('answers every one of 300 concurrent jobs while a worker is SIGKILLed, and replaces the worker', async () => {
     const before = pool.workers()
     expect(before).toHaveLength(2)
-    expect(before.every((w) => w.state === 'ready' && w.provider === 'cpu' && w.requested === 'cpu' && w.pid !== null)).toBe(true)
+    expect(
+      before.every((w) => w.state === 'ready' && w.provider === 'cpu' && w.requested === 'cpu' && w.pid !== null)
+    ).toBe(true)
 
     // Reference answers, one per distinct input, to check the answers under stress are the same.
-    const expectedFaces = await Promise.all(images.encoded.map(async (b) => (await pool.analyzeEncoded(b)).faces.length))
+    const expectedFaces = await Promise.all(
+      images.encoded.map(async (b) => (await pool.analyzeEncoded(b)).faces.length)
+    )
     const expectedFrameFaces = (await pool.analyzeRaw(images.frame)).faces.length
 
     const N = 300
@@ -41,7 +45,8 @@ describe('InferencePool under load (real worker entry, real models)', () => {
     const jobs: Promise<{ r: AnalyzeResult; kind: 'frame' | number }>[] = []
     for (let i = 0; i < N; i++) {
       const kind: 'frame' | number = i % 4 === 3 ? 'frame' : i % images.encoded.length
-      const p = kind === 'frame' ? pool.analyzeRaw(images.frame, { embed: false }) : pool.analyzeEncoded(images.encoded[kind])
+      const p =
+        kind === 'frame' ? pool.analyzeRaw(images.frame, { embed: false }) : pool.analyzeEncoded(images.encoded[kind])
       jobs.push(
         p.then((r) => {
           answered++
@@ -75,12 +80,16 @@ describe('InferencePool under load (real worker entry, real models)', () => {
     const after = pool.workers()
     expect(after.map((w) => w.pid)).not.toContain(killedPid)
     expect(after).toHaveLength(2)
-    const more = await Promise.all(Array.from({ length: 20 }, (_, i) => pool.analyzeEncoded(images.encoded[i % images.encoded.length])))
+    const more = await Promise.all(
+      Array.from({ length: 20 }, (_, i) => pool.analyzeEncoded(images.encoded[i % images.encoded.length]))
+    )
     expect(new Set(more.map((r) => r.workerId)).size).toBeGreaterThanOrEqual(1)
     const newest = Math.max(...pool.workers().map((w) => w.id))
     expect(pool.workers().find((w) => w.id === newest)?.jobsDone ?? 0).toBeGreaterThan(0)
     expect(pool.queueDepth()).toBe(0)
-    console.log(`stress: ${N} jobs answered with ${images.source} images, killed pid ${String(killedPid)}, counters ${JSON.stringify(pool.counters())}`)
+    console.log(
+      `stress: ${N} jobs answered with ${images.source} images, killed pid ${String(killedPid)}, counters ${JSON.stringify(pool.counters())}`
+    )
   })
 })
 
@@ -111,10 +120,19 @@ describe('InferencePool limits (test worker with misbehaving inputs)', () => {
 
   it('also refuses with busy when the waiting frames hold too many bytes', async () => {
     const frameBytes = images.frame.data.length
-    const pool = await InferencePool.create({ size: 1, maxQueue: 100, maxQueueBytes: frameBytes * 2, workerEntry: testWorker, extra: { delayMs: 100 } })
+    const pool = await InferencePool.create({
+      size: 1,
+      maxQueue: 100,
+      maxQueueBytes: frameBytes * 2,
+      workerEntry: testWorker,
+      extra: { delayMs: 100 }
+    })
     try {
       const accepted = Array.from({ length: 3 }, () => pool.analyzeRaw(images.frame, { embed: false })) // 1 running + 2 queued
-      await expect(pool.analyzeRaw(images.frame)).rejects.toMatchObject({ code: 'busy', message: expect.stringMatching(/MiB of images waiting/) })
+      await expect(pool.analyzeRaw(images.frame)).rejects.toMatchObject({
+        code: 'busy',
+        message: expect.stringMatching(/MiB of images waiting/)
+      })
       await expect(Promise.all(accepted)).resolves.toHaveLength(3)
     } finally {
       await pool.close()
@@ -137,7 +155,9 @@ describe('InferencePool limits (test worker with misbehaving inputs)', () => {
       const elapsed = performance.now() - t
       expect(err).toBeInstanceOf(ApiError)
       expect((err as ApiError).code).toBe('internal')
-      expect((err as ApiError).message).toMatch(/failed on 2 workers.*no answer within 2000 ms.*then.*no answer within 2000 ms/)
+      expect((err as ApiError).message).toMatch(
+        /failed on 2 workers.*no answer within 2000 ms.*then.*no answer within 2000 ms/
+      )
       expect(elapsed).toBeGreaterThanOrEqual(3900)
       expect(pool.counters().timeouts).toBe(2)
       await waitFor(() => pool.workers().filter((w) => w.state === 'ready').length === 2, 20_000)
@@ -157,7 +177,9 @@ describe('InferencePool limits (test worker with misbehaving inputs)', () => {
         (e: unknown) => e
       )
       expect(err).toBeInstanceOf(ApiError)
-      expect((err as ApiError).message).toMatch(/failed on 2 workers: worker \d+ \(pid \d+\) was killed by SIGSEGV; then worker \d+ \(pid \d+\) was killed by SIGSEGV/)
+      expect((err as ApiError).message).toMatch(
+        /failed on 2 workers: worker \d+ \(pid \d+\) was killed by SIGSEGV; then worker \d+ \(pid \d+\) was killed by SIGSEGV/
+      )
       expect(pool.counters()).toMatchObject({ crashed: 2, retried: 1, failedAfterRetry: 1 })
       await expect(pool.analyzeEncoded(images.encoded[0])).resolves.toBeTruthy()
     } finally {

@@ -23,7 +23,10 @@ describe('resolveWorkerEntry', () => {
   const dir = '/app/out/main'
   it('prefers the electron-vite bundle next to the module', () => {
     const has = new Set([path.join(dir, 'inference-worker.js'), path.join('/app/out', 'worker-entry.ts')])
-    expect(resolveWorkerEntry(dir, undefined, (p) => has.has(p))).toEqual({ file: path.join(dir, 'inference-worker.js'), needsTsLoader: false })
+    expect(resolveWorkerEntry(dir, undefined, (p) => has.has(p))).toEqual({
+      file: path.join(dir, 'inference-worker.js'),
+      needsTsLoader: false
+    })
   })
   it('falls back to the TS source beside pool/ and asks for a TS loader', () => {
     const src = path.join(repoRoot, 'src/main/inference/pool')
@@ -49,7 +52,12 @@ describe('protocol', () => {
     expect(parseFromWorker(null)).toBeNull()
     expect(parseFromWorker({ kind: 'ready', provider: 'tpu', pid: 1 })).toBeNull()
     expect(parseFromWorker({ kind: 'result', id: 1, result: {} })).toBeNull()
-    expect(parseFromWorker({ kind: 'ready', provider: 'cpu', pid: 7 })).toEqual({ kind: 'ready', provider: 'cpu', pid: 7, fallbackReason: null })
+    expect(parseFromWorker({ kind: 'ready', provider: 'cpu', pid: 7 })).toEqual({
+      kind: 'ready',
+      provider: 'cpu',
+      pid: 7,
+      fallbackReason: null
+    })
     expect(parseToWorker({ kind: 'job' })).toBeNull()
     expect(parseToWorker({ kind: 'close' })).toEqual({ kind: 'close' })
   })
@@ -58,9 +66,13 @@ describe('protocol', () => {
 describe('validateRawImage', () => {
   it('accepts packed RGB and refuses wrong sizes with the numbers in the message', () => {
     expect(() => validateRawImage({ data: new Uint8Array(12), width: 2, height: 2 })).not.toThrow()
-    expect(() => validateRawImage({ data: new Uint8Array(11), width: 2, height: 2 })).toThrow(/needs 12 bytes of RGB, got 11/)
+    expect(() => validateRawImage({ data: new Uint8Array(11), width: 2, height: 2 })).toThrow(
+      /needs 12 bytes of RGB, got 11/
+    )
     expect(() => validateRawImage({ data: new Uint8Array(0), width: 0, height: 2 })).toThrow(/positive integers/)
-    expect(() => validateRawImage({ data: [1, 2, 3] as unknown as Uint8Array, width: 1, height: 1 })).toThrow(/Uint8Array/)
+    expect(() => validateRawImage({ data: [1, 2, 3] as unknown as Uint8Array, width: 1, height: 1 })).toThrow(
+      /Uint8Array/
+    )
   })
 })
 
@@ -91,7 +103,9 @@ describe('InferencePool lifecycle', () => {
       const waiting = pool.analyzeRaw({ data: new Uint8Array(3), width: 1, height: 1 })
       process.kill(victim, 'SIGKILL')
       // the job is retried on the replacement, which never comes: 3 failed starts (backoff 0.25+0.5 s)
-      await expect(waiting).rejects.toThrow(/inference workers cannot start: failed to start: start refused because .*broken exists/)
+      await expect(waiting).rejects.toThrow(
+        /inference workers cannot start: failed to start: start refused because .*broken exists/
+      )
       await expect(pool.analyzeRaw({ data: new Uint8Array(3), width: 1, height: 1 })).rejects.toThrow(/cannot start/)
       expect(pool.workers()[0].state).not.toBe('ready')
     } finally {
@@ -108,12 +122,21 @@ describe('InferencePool lifecycle', () => {
   it('answers bad input with clear errors without losing the worker, and close() fails queued jobs and refuses new ones', async () => {
     const images = await loadTestImages(1)
     // execPath as the Electron shell passes it (there: process.execPath + ELECTRON_RUN_AS_NODE)
-    const pool = await InferencePool.create({ size: 1, workerEntry: testWorker, extra: { delayMs: 100 }, execPath: process.execPath })
+    const pool = await InferencePool.create({
+      size: 1,
+      workerEntry: testWorker,
+      extra: { delayMs: 100 },
+      execPath: process.execPath
+    })
     const pid = pool.workers()[0].pid
     await expect(pool.analyzeEncoded(new Uint8Array(0))).rejects.toMatchObject({ code: 'bad_image' })
-    await expect(pool.analyzeRaw({ data: new Uint8Array(5), width: 2, height: 2 })).rejects.toMatchObject({ code: 'bad_image' })
+    await expect(pool.analyzeRaw({ data: new Uint8Array(5), width: 2, height: 2 })).rejects.toMatchObject({
+      code: 'bad_image'
+    })
     // decoded in the worker: the worker's ApiError arrives with its code, and the worker survives
-    await expect(pool.analyzeEncoded(new TextEncoder().encode('definitely not a jpeg'))).rejects.toMatchObject({ code: 'bad_image' })
+    await expect(pool.analyzeEncoded(new TextEncoder().encode('definitely not a jpeg'))).rejects.toMatchObject({
+      code: 'bad_image'
+    })
     expect(pool.workers()[0]).toMatchObject({ pid, state: 'ready', jobsDone: 1 })
 
     const running = pool.analyzeEncoded(images.encoded[0])
@@ -133,9 +156,14 @@ describe('InferencePool input that cannot cross IPC', () => {
     const pool = await InferencePool.create({ size: 1, workerEntry: testWorker })
     try {
       const bad = { embed: true, onProgress: () => undefined } as unknown as Parameters<InferencePool['analyzeRaw']>[1]
-      await expect(pool.analyzeRaw({ data: new Uint8Array(3), width: 1, height: 1 }, bad)).rejects.toMatchObject({ code: 'invalid_request' })
+      await expect(pool.analyzeRaw({ data: new Uint8Array(3), width: 1, height: 1 }, bad)).rejects.toMatchObject({
+        code: 'invalid_request'
+      })
       expect(pool.workers()[0].state).toBe('ready')
-      await expect(pool.analyzeRaw({ data: new Uint8Array(3), width: 1, height: 1 })).resolves.toMatchObject({ width: 1, faces: [] })
+      await expect(pool.analyzeRaw({ data: new Uint8Array(3), width: 1, height: 1 })).resolves.toMatchObject({
+        width: 1,
+        faces: []
+      })
     } finally {
       await pool.close()
     }

@@ -74,13 +74,26 @@ async function queued(over: Partial<EnqueueInput> = {}): Promise<ReviewItem> {
 describe('ReviewQueue: enqueue', () => {
   it('stores the item with its crop, snapshot and embedding, links the event and counts pending', async () => {
     const it = await queued()
-    expect(it).toMatchObject({ status: 'pending', version: 0, personId: ann, cameraId: 'cam1', trackId: 'tr1', decidedBy: null, audit: [] })
+    expect(it).toMatchObject({
+      status: 'pending',
+      version: 0,
+      personId: ann,
+      cameraId: 'cam1',
+      trackId: 'tr1',
+      decidedBy: null,
+      audit: []
+    })
     expect(Object.keys(it)).not.toContain('cropEmbedding')
     expect(existsSync(join(env.dir, 'media', it.crop))).toBe(true)
     expect(existsSync(join(env.dir, 'media', it.snapshot))).toBe(true)
     const stored = env.store.data.review[0]
     expect(Array.from(decodeVector(stored.cropEmbedding ?? ''))).toEqual(Array.from(embedding(100)))
-    expect(events.last('ev1')).toMatchObject({ decision: 'pending', reviewItemId: it.id, personId: ann, personName: 'Ann' })
+    expect(events.last('ev1')).toMatchObject({
+      decision: 'pending',
+      reviewItemId: it.id,
+      personId: ann,
+      personName: 'Ann'
+    })
     expect(queue.pendingCount()).toBe(1)
     expect(pendings).toEqual([1])
     expect(queue.list({ status: 'pending' })).toHaveLength(1)
@@ -91,7 +104,11 @@ describe('ReviewQueue: enqueue', () => {
     const first = await queued({ cropQuality: { ...GOOD_QUALITY, score: 0.5 } })
     expect(await queue.enqueue(await input({ cropQuality: { ...GOOD_QUALITY, score: 0.4 } }))).toBeNull()
     expect(queue.get(first.id).crop).toBe(first.crop)
-    const better = await input({ cropQuality: { ...GOOD_QUALITY, score: 0.9 }, box: { x: 1, y: 1, w: 200, h: 200 }, cropEmbedding: embedding(101) })
+    const better = await input({
+      cropQuality: { ...GOOD_QUALITY, score: 0.9 },
+      box: { x: 1, y: 1, w: 200, h: 200 },
+      cropEmbedding: embedding(101)
+    })
     expect(await queue.enqueue(better)).toBeNull()
     const now = queue.get(first.id)
     expect(now.cropQuality.score).toBe(0.9)
@@ -110,7 +127,9 @@ describe('ReviewQueue: enqueue', () => {
 
   it('refuses bad input clearly and stores nothing', async () => {
     const before = await snapshot(env)
-    expect((await apiError(queue.enqueue(await input({ cropEmbedding: new Float32Array(5) })))).message).toMatch(/embedding/)
+    expect((await apiError(queue.enqueue(await input({ cropEmbedding: new Float32Array(5) })))).message).toMatch(
+      /embedding/
+    )
     expect((await apiError(queue.enqueue(await input({ eventId: '' })))).code).toBe('invalid_request')
     expect((await apiError(queue.enqueue(await input({ crop: Buffer.from('nope') })))).code).toBe('bad_image')
     expect((await apiError(queue.enqueue(await input({ snapshot: Buffer.from('nope') })))).code).toBe('bad_image')
@@ -121,7 +140,13 @@ describe('ReviewQueue: enqueue', () => {
 describe('ReviewQueue: decisions', () => {
   it('confirm with addToGallery adds the crop as a reference and updates the event', async () => {
     const it = await queued()
-    const done = await queue.decide({ itemId: it.id, version: 0, action: 'confirm', operator: 'alice', addToGallery: true })
+    const done = await queue.decide({
+      itemId: it.id,
+      version: 0,
+      action: 'confirm',
+      operator: 'alice',
+      addToGallery: true
+    })
     expect(done).toMatchObject({ status: 'confirmed', personId: ann, version: 1, decidedBy: 'alice' })
     const photos = env.gallery.get(ann).photos
     expect(photos).toHaveLength(1)
@@ -137,7 +162,13 @@ describe('ReviewQueue: decisions', () => {
     const a = await queued()
     await queue.decide({ itemId: a.id, version: 0, action: 'confirm', operator: 'alice' })
     const b = await queued({ trackId: 'tr2', cropQuality: { ...GOOD_QUALITY, score: 0.1 } })
-    const done = await queue.decide({ itemId: b.id, version: 0, action: 'confirm', operator: 'alice', addToGallery: true })
+    const done = await queue.decide({
+      itemId: b.id,
+      version: 0,
+      action: 'confirm',
+      operator: 'alice',
+      addToGallery: true
+    })
     expect(done.audit[0].addedPhotoId).toBeNull()
     expect(env.gallery.get(ann).photos).toHaveLength(0)
   })
@@ -146,7 +177,9 @@ describe('ReviewQueue: decisions', () => {
     const it = await queued()
     const done = await queue.decide({ itemId: it.id, version: 0, action: 'reject', operator: 'alice' })
     expect(done).toMatchObject({ status: 'rejected', personId: null })
-    expect(env.store.data.rejections).toEqual([{ cameraId: 'cam1', trackId: 'tr1', personId: ann, at: done.decidedAt, operator: 'alice' }])
+    expect(env.store.data.rejections).toEqual([
+      { cameraId: 'cam1', trackId: 'tr1', personId: ann, at: done.decidedAt, operator: 'alice' }
+    ])
     expect(events.last('ev1')).toEqual({ decision: 'rejected', personId: null, personName: null })
     expect(await queue.enqueue(await input())).toBeNull()
     expect(queue.list()).toHaveLength(1)
@@ -156,20 +189,50 @@ describe('ReviewQueue: decisions', () => {
 
   it('reassign to another person, with the crop added to that person', async () => {
     const it = await queued()
-    const done = await queue.decide({ itemId: it.id, version: 0, action: 'reassign', operator: 'alice', personId: bob, addToGallery: true })
+    const done = await queue.decide({
+      itemId: it.id,
+      version: 0,
+      action: 'reassign',
+      operator: 'alice',
+      personId: bob,
+      addToGallery: true
+    })
     expect(done).toMatchObject({ status: 'reassigned', personId: bob })
     expect(env.gallery.get(bob).photos).toHaveLength(1)
     expect(env.gallery.get(ann).photos).toHaveLength(0)
     expect(events.last('ev1')).toEqual({ decision: 'reassigned', personId: bob, personName: 'Bob' })
-    expect((await apiError(queue.decide({ itemId: (await queued({ trackId: 'x' })).id, version: 0, action: 'reassign', operator: 'a', personId: 'nobody' }))).code).toBe(
-      'not_found'
-    )
-    expect((await apiError(queue.decide({ itemId: (await queued({ trackId: 'y' })).id, version: 0, action: 'reassign', operator: 'a' }))).code).toBe('invalid_request')
+    expect(
+      (
+        await apiError(
+          queue.decide({
+            itemId: (await queued({ trackId: 'x' })).id,
+            version: 0,
+            action: 'reassign',
+            operator: 'a',
+            personId: 'nobody'
+          })
+        )
+      ).code
+    ).toBe('not_found')
+    expect(
+      (
+        await apiError(
+          queue.decide({ itemId: (await queued({ trackId: 'y' })).id, version: 0, action: 'reassign', operator: 'a' })
+        )
+      ).code
+    ).toBe('invalid_request')
   })
 
   it('newPerson creates the person and assigns the face', async () => {
     const it = await queued()
-    const done = await queue.decide({ itemId: it.id, version: 0, action: 'newPerson', operator: 'alice', newPersonName: 'Cleo', addToGallery: true })
+    const done = await queue.decide({
+      itemId: it.id,
+      version: 0,
+      action: 'newPerson',
+      operator: 'alice',
+      newPersonName: 'Cleo',
+      addToGallery: true
+    })
     const cleo = env.gallery.list().find((p) => p.name === 'Cleo')
     expect(cleo).toBeDefined()
     expect(done).toMatchObject({ status: 'reassigned', personId: cleo?.id })
@@ -179,18 +242,28 @@ describe('ReviewQueue: decisions', () => {
     // a taken name is a conflict and changes nothing
     const other = await queued({ trackId: 'tr9' })
     const before = await snapshot(env)
-    const e = await apiError(queue.decide({ itemId: other.id, version: 0, action: 'newPerson', operator: 'alice', newPersonName: 'cleo' }))
+    const e = await apiError(
+      queue.decide({ itemId: other.id, version: 0, action: 'newPerson', operator: 'alice', newPersonName: 'cleo' })
+    )
     expect(e.code).toBe('conflict')
     expect(await snapshot(env)).toEqual(before)
   })
 
   it('a second operator with the same version gets a conflict saying who decided and when; nothing is overwritten', async () => {
     const it = await queued()
-    const first = await queue.decide({ itemId: it.id, version: 0, action: 'confirm', operator: 'alice', addToGallery: true })
+    const first = await queue.decide({
+      itemId: it.id,
+      version: 0,
+      action: 'confirm',
+      operator: 'alice',
+      addToGallery: true
+    })
     const before = await snapshot(env)
     const e = await apiError(queue.decide({ itemId: it.id, version: 0, action: 'reject', operator: 'bob' }))
     expect(e.code).toBe('conflict')
-    expect(e.message).toMatch(/already confirmed by alice at 2026-11-29T12:00:0\dZ|already confirmed by alice at 2026-11-29T12:00:\d\d.000Z/)
+    expect(e.message).toMatch(
+      /already confirmed by alice at 2026-11-29T12:00:0\dZ|already confirmed by alice at 2026-11-29T12:00:\d\d.000Z/
+    )
     expect(e.details).toMatchObject({ decidedBy: 'alice', decidedAt: first.decidedAt, status: 'confirmed' })
     expect(await snapshot(env)).toEqual(before)
     expect(env.store.data.rejections).toEqual([])
@@ -200,7 +273,14 @@ describe('ReviewQueue: decisions', () => {
     const it = await queued()
     const results = await Promise.allSettled([
       queue.decide({ itemId: it.id, version: 0, action: 'confirm', operator: 'alice', addToGallery: true }),
-      queue.decide({ itemId: it.id, version: 0, action: 'reassign', operator: 'bob', personId: bob, addToGallery: true })
+      queue.decide({
+        itemId: it.id,
+        version: 0,
+        action: 'reassign',
+        operator: 'bob',
+        personId: bob,
+        addToGallery: true
+      })
     ])
     expect(results.map((r) => r.status).sort()).toEqual(['fulfilled', 'rejected'])
     const lost = results.find((r) => r.status === 'rejected') as PromiseRejectedResult
@@ -210,10 +290,14 @@ describe('ReviewQueue: decisions', () => {
   })
 
   it('unknown items and bad requests are clear errors', async () => {
-    expect((await apiError(queue.decide({ itemId: 'nope', version: 0, action: 'confirm', operator: 'a' }))).code).toBe('not_found')
+    expect((await apiError(queue.decide({ itemId: 'nope', version: 0, action: 'confirm', operator: 'a' }))).code).toBe(
+      'not_found'
+    )
     expect((await apiError(queue.undo({ itemId: 'nope', operator: 'a' }))).code).toBe('not_found')
     const it = await queued()
-    expect((await apiError(queue.decide({ itemId: it.id, version: 0, action: 'confirm', operator: ' ' }))).code).toBe('invalid_request')
+    expect((await apiError(queue.decide({ itemId: it.id, version: 0, action: 'confirm', operator: ' ' }))).code).toBe(
+      'invalid_request'
+    )
     expect((await apiError(queue.undo({ itemId: it.id, operator: 'a' }))).message).toMatch(/nothing to undo/)
   })
 
@@ -238,20 +322,38 @@ describe('ReviewQueue: decisions', () => {
     const it = await queued()
     const before = await snapshot(env)
     env.failWrites.on = true
-    await expect(queue.decide({ itemId: it.id, version: 0, action: 'newPerson', operator: 'a', newPersonName: 'Dora', addToGallery: true })).rejects.toThrow()
+    await expect(
+      queue.decide({
+        itemId: it.id,
+        version: 0,
+        action: 'newPerson',
+        operator: 'a',
+        newPersonName: 'Dora',
+        addToGallery: true
+      })
+    ).rejects.toThrow()
     await expect(queue.decide({ itemId: it.id, version: 0, action: 'reject', operator: 'a' })).rejects.toThrow(/ENOSPC/)
     env.failWrites.on = false
     expect(await snapshot(env)).toEqual(before)
     // the person and the photo are written (writes 1 and 2), the item's write (3) fails:
     // both are taken back
     env.failWrites.nth = 3
-    await expect(queue.decide({ itemId: it.id, version: 0, action: 'newPerson', operator: 'a', newPersonName: 'Dora', addToGallery: true })).rejects.toThrow(
-      /ENOSPC/
-    )
+    await expect(
+      queue.decide({
+        itemId: it.id,
+        version: 0,
+        action: 'newPerson',
+        operator: 'a',
+        newPersonName: 'Dora',
+        addToGallery: true
+      })
+    ).rejects.toThrow(/ENOSPC/)
     expect(env.gallery.list().map((p) => p.name)).toEqual(['Ann', 'Bob'])
     expect(await snapshot(env)).toEqual(before)
     env.failWrites.nth = 2
-    await expect(queue.decide({ itemId: it.id, version: 0, action: 'confirm', operator: 'a', addToGallery: true })).rejects.toThrow(/ENOSPC/)
+    await expect(
+      queue.decide({ itemId: it.id, version: 0, action: 'confirm', operator: 'a', addToGallery: true })
+    ).rejects.toThrow(/ENOSPC/)
     // taking the photo back touches Ann's updatedAt; everything else is as before
     const withoutUpdatedAt = (s: string): unknown => {
       const d = JSON.parse(s) as { people: { updatedAt?: number }[] }
@@ -305,7 +407,9 @@ describe('ReviewQueue: undo and audit trail', () => {
     const it = await queued()
     const a = await queue.decide({ itemId: it.id, version: 0, action: 'reassign', operator: 'alice', personId: bob })
     const b = await queue.undo({ itemId: it.id, operator: 'bob' })
-    const stale = await apiError(queue.decide({ itemId: it.id, version: a.version, action: 'confirm', operator: 'carol' }))
+    const stale = await apiError(
+      queue.decide({ itemId: it.id, version: a.version, action: 'confirm', operator: 'carol' })
+    )
     expect(stale.code).toBe('conflict')
     expect(stale.message).toMatch(/last change by bob \(undo\)/)
     const c = await queue.decide({ itemId: it.id, version: b.version, action: 'confirm', operator: 'carol' })

@@ -1,7 +1,15 @@
 import { describe, expect, it } from 'vitest'
 import { ApiError } from '../../src/shared/api'
 import type { ReviewItem } from '../../src/shared/types'
-import { applyDecision, applyUndo, assertDecidable, effectiveDecisions, eventDecisionOf, lastDecision, outcomeOf } from '../../src/main/review/state'
+import {
+  applyDecision,
+  applyUndo,
+  assertDecidable,
+  effectiveDecisions,
+  eventDecisionOf,
+  lastDecision,
+  outcomeOf
+} from '../../src/main/review/state'
 
 function item(over: Partial<ReviewItem> = {}): ReviewItem {
   return {
@@ -41,15 +49,27 @@ describe('review state machine', () => {
     const b = applyDecision(a, { action: 'confirm', operator: ' alice ', version: 0, at: 5000, addedPhotoId: 'ph1' })
     expect(b).toMatchObject({ status: 'confirmed', personId: 'ann', version: 1, decidedBy: 'alice', decidedAt: 5000 })
     expect(b.audit).toEqual([
-      { at: 5000, operator: 'alice', action: 'confirm', previous: { status: 'pending', personId: 'ann' }, next: { status: 'confirmed', personId: 'ann' }, addedPhotoId: 'ph1' }
+      {
+        at: 5000,
+        operator: 'alice',
+        action: 'confirm',
+        previous: { status: 'pending', personId: 'ann' },
+        next: { status: 'confirmed', personId: 'ann' },
+        addedPhotoId: 'ph1'
+      }
     ])
     expect(a.status).toBe('pending')
     expect(a.audit).toEqual([])
   })
 
   it('reject clears the person; reassign and newPerson set the new one', () => {
-    expect(applyDecision(item(), { action: 'reject', operator: 'a', version: 0, at: 1 })).toMatchObject({ status: 'rejected', personId: null })
-    expect(applyDecision(item(), { action: 'reassign', operator: 'a', version: 0, at: 1, personId: 'bob' })).toMatchObject({
+    expect(applyDecision(item(), { action: 'reject', operator: 'a', version: 0, at: 1 })).toMatchObject({
+      status: 'rejected',
+      personId: null
+    })
+    expect(
+      applyDecision(item(), { action: 'reassign', operator: 'a', version: 0, at: 1, personId: 'bob' })
+    ).toMatchObject({
       status: 'reassigned',
       personId: 'bob'
     })
@@ -66,7 +86,12 @@ describe('review state machine', () => {
   })
 
   it('a stale version is a conflict naming who changed it last; nothing is returned changed', () => {
-    const decided = applyDecision(item(), { action: 'confirm', operator: 'alice', version: 0, at: Date.UTC(2026, 0, 2, 3, 4, 5) })
+    const decided = applyDecision(item(), {
+      action: 'confirm',
+      operator: 'alice',
+      version: 0,
+      at: Date.UTC(2026, 0, 2, 3, 4, 5)
+    })
     const undone = applyUndo(decided, { operator: 'bob', at: Date.UTC(2026, 0, 2, 3, 5, 0) }).item
     expect(undone.status).toBe('pending')
     expect(undone.version).toBe(2)

@@ -88,7 +88,10 @@ describe('dispatch', () => {
     ;(b.handlers as unknown as Record<string, unknown>)['people.list'] = () => {
       throw 'plain string'
     }
-    expect(await dispatch(b, 'people.list', undefined, quiet)).toEqual({ ok: false, error: { code: 'internal', message: 'plain string' } })
+    expect(await dispatch(b, 'people.list', undefined, quiet)).toEqual({
+      ok: false,
+      error: { code: 'internal', message: 'plain string' }
+    })
     ;(b.handlers as unknown as Record<string, unknown>)['people.list'] = () => {
       throw undefined
     }

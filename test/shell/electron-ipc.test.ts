@@ -54,7 +54,10 @@ describe('Electron IPC', () => {
     const b = fakeBackend({ 'people.create': async (req) => ({ id: 'p', ...(req as object) }) })
     registerIpc({ source, trustedContentsIds: () => new Set([1]), backend: Promise.resolve(b) })
     expect(await call('people.create', event(), { name: 'Ada' })).toEqual({ ok: true, value: { id: 'p', name: 'Ada' } })
-    expect(await call('people.create', event(), { name: 7 })).toMatchObject({ ok: false, error: { code: 'invalid_request' } })
+    expect(await call('people.create', event(), { name: 7 })).toMatchObject({
+      ok: false,
+      error: { code: 'invalid_request' }
+    })
   })
 
   it.each([
@@ -66,7 +69,10 @@ describe('Electron IPC', () => {
   ])('rejects %s without touching the engine', async (_what, opts) => {
     const b = fakeBackend()
     registerIpc({ source, trustedContentsIds: () => new Set([1]), backend: Promise.resolve(b) })
-    expect(await call('people.list', event(opts), undefined)).toMatchObject({ ok: false, error: { code: 'unauthorized' } })
+    expect(await call('people.list', event(opts), undefined)).toMatchObject({
+      ok: false,
+      error: { code: 'unauthorized' }
+    })
     expect(b.calls).toHaveLength(0)
   })
 

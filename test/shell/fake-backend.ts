@@ -10,7 +10,9 @@ export interface FakeBackend extends VigilBackend {
   closed: boolean
 }
 
-export function fakeBackend(overrides: Partial<Record<keyof Handlers, (req: unknown) => Promise<unknown>>> = {}): FakeBackend {
+export function fakeBackend(
+  overrides: Partial<Record<keyof Handlers, (req: unknown) => Promise<unknown>>> = {}
+): FakeBackend {
   const calls: { channel: string; req: unknown }[] = []
   const listeners = new Set<(channel: PushChannel, payload: unknown) => void>()
   const handlers: Record<string, (req: unknown) => Promise<unknown>> = {}
@@ -20,7 +22,8 @@ export function fakeBackend(overrides: Partial<Record<keyof Handlers, (req: unkn
       const o = overrides[c]
       if (o) return o(req)
       if (c === 'people.list') return []
-      if (c === 'system.info') return { version: 'test', mode: 'browser', workers: [], queueDepth: 0, dataDir: '/tmp/x' }
+      if (c === 'system.info')
+        return { version: 'test', mode: 'browser', workers: [], queueDepth: 0, dataDir: '/tmp/x' }
       throw new ApiError('not_found', `fake backend has no ${c}`)
     }
   }

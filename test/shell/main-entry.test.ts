@@ -25,7 +25,10 @@ describe('browser-mode CLI parsing', () => {
       dataDir: resolve('rel'),
       staticDir: undefined
     })
-    expect(parseCli([], { VIGIL_TOKEN: 'from-env', VIGIL_DATA_DIR: '/d' })).toMatchObject({ token: 'from-env', dataDir: resolve('/d') })
+    expect(parseCli([], { VIGIL_TOKEN: 'from-env', VIGIL_DATA_DIR: '/d' })).toMatchObject({
+      token: 'from-env',
+      dataDir: resolve('/d')
+    })
     expect(parseCli(['--help'], {})).toBe('help')
   })
   it('refuses bad arguments clearly', () => {

@@ -3,12 +3,18 @@ import { checkHost, checkOrigin, displayUrl, isLoopbackHost, resolveToken } from
 import { parsePort } from '../../src/main/server/server'
 
 describe('token rule', () => {
-  it.each(['127.0.0.1', '::1', '[::1]', 'localhost', 'LOCALHOST', '127.1.2.3', '::ffff:127.0.0.1'])('%s is loopback', (h) => {
-    expect(isLoopbackHost(h)).toBe(true)
-  })
-  it.each(['0.0.0.0', '::', '192.168.1.10', '10.0.0.1', 'example.com', 'localhost.evil.com', '128.0.0.1'])('%s is not loopback', (h) => {
-    expect(isLoopbackHost(h)).toBe(false)
-  })
+  it.each(['127.0.0.1', '::1', '[::1]', 'localhost', 'LOCALHOST', '127.1.2.3', '::ffff:127.0.0.1'])(
+    '%s is loopback',
+    (h) => {
+      expect(isLoopbackHost(h)).toBe(true)
+    }
+  )
+  it.each(['0.0.0.0', '::', '192.168.1.10', '10.0.0.1', 'example.com', 'localhost.evil.com', '128.0.0.1'])(
+    '%s is not loopback',
+    (h) => {
+      expect(isLoopbackHost(h)).toBe(false)
+    }
+  )
 
   it('runs open on loopback unless a token is given', () => {
     expect(resolveToken('127.0.0.1', undefined)).toEqual({ token: undefined, generated: false })
@@ -18,14 +24,20 @@ describe('token rule', () => {
 
   it('generates a token for any non-loopback bind', () => {
     for (const host of ['0.0.0.0', '::', '192.168.1.10']) {
-      expect(resolveToken(host, undefined, () => 'generated-token-xyz')).toEqual({ token: 'generated-token-xyz', generated: true })
+      expect(resolveToken(host, undefined, () => 'generated-token-xyz')).toEqual({
+        token: 'generated-token-xyz',
+        generated: true
+      })
     }
     const real = resolveToken('0.0.0.0', undefined)
     expect(real.token?.length).toBeGreaterThanOrEqual(32)
   })
 
   it('keeps a given token but refuses a weak one off loopback', () => {
-    expect(resolveToken('0.0.0.0', 'a-long-enough-token-123')).toEqual({ token: 'a-long-enough-token-123', generated: false })
+    expect(resolveToken('0.0.0.0', 'a-long-enough-token-123')).toEqual({
+      token: 'a-long-enough-token-123',
+      generated: false
+    })
     expect(() => resolveToken('0.0.0.0', 'abc')).toThrow(/at least 16 characters/)
   })
 })

@@ -41,7 +41,9 @@ describe('preload bridge', () => {
 
   it('rejects with "[code] message" that the renderer decodes back', async () => {
     const api = buildApi(fakeIpc(() => ({ ok: false, error: { code: 'conflict', message: 'stale version 3' } })))
-    const err: unknown = await api.reviewDecide({ itemId: 'i', version: 3, action: 'confirm', operator: 'op' }).catch((e: unknown) => e)
+    const err: unknown = await api
+      .reviewDecide({ itemId: 'i', version: 3, action: 'confirm', operator: 'op' })
+      .catch((e: unknown) => e)
     expect(err).toBeInstanceOf(Error)
     expect((err as Error).message).toBe('[conflict] stale version 3')
     expect(decodeBridgeError(err)).toEqual({ code: 'conflict', message: 'stale version 3' })

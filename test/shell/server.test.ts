@@ -31,7 +31,10 @@ afterEach(async () => {
   await Promise.all(open.servers.splice(0).map((s) => s.close()))
 })
 
-async function serve(backend: FakeBackend = fakeBackend(), extra: Partial<Parameters<typeof startServer>[0]> = {}): Promise<RunningServer> {
+async function serve(
+  backend: FakeBackend = fakeBackend(),
+  extra: Partial<Parameters<typeof startServer>[0]> = {}
+): Promise<RunningServer> {
   const s = await startServer({ backend, staticDir, port: 0, version: '9.9.9', log: quiet, ...extra })
   open.servers.push(s)
   return s
@@ -50,7 +53,12 @@ interface RawResponse {
 }
 
 /** Raw HTTP so the request path reaches the server exactly as written (no client normalisation). */
-function get(s: RunningServer, path: string, headers: Record<string, string> = {}, method = 'GET'): Promise<RawResponse> {
+function get(
+  s: RunningServer,
+  path: string,
+  headers: Record<string, string> = {},
+  method = 'GET'
+): Promise<RawResponse> {
   return new Promise((done, fail) => {
     const req = request({ host: '127.0.0.1', port: s.port, path, method, headers }, (res) => {
       let body = ''
@@ -96,16 +104,23 @@ describe('browser-mode server: static files', () => {
     expect((await get(s, '/favicon.ico')).status).toBe(204)
   })
 
-  it.each(['/../secret.txt', '/..%2fsecret.txt', '/%2e%2e/secret.txt', '/assets/..%2f..%2fsecret.txt', '/..\\secret.txt', '/%2e%2e%5csecret.txt', '/.env', '/x%00.html', '/%E0%A4%A'])(
-    'refuses %s',
-    async (path) => {
-      const s = await serve()
-      const r = await get(s, path)
-      expect(r.body).not.toContain('do not serve me')
-      expect(r.body).not.toContain('SECRET')
-      expect([400, 403, 404]).toContain(r.status)
-    }
-  )
+  it.each([
+    '/../secret.txt',
+    '/..%2fsecret.txt',
+    '/%2e%2e/secret.txt',
+    '/assets/..%2f..%2fsecret.txt',
+    '/..\\secret.txt',
+    '/%2e%2e%5csecret.txt',
+    '/.env',
+    '/x%00.html',
+    '/%E0%A4%A'
+  ])('refuses %s', async (path) => {
+    const s = await serve()
+    const r = await get(s, path)
+    expect(r.body).not.toContain('do not serve me')
+    expect(r.body).not.toContain('SECRET')
+    expect([400, 403, 404]).toContain(r.status)
+  })
 
   it('answers HEAD without a body and refuses other methods', async () => {
     const s = await serve()
@@ -131,7 +146,9 @@ describe('browser-mode server: static files', () => {
 
   it('explains a port that is taken', async () => {
     const s = await serve()
-    await expect(startServer({ backend: fakeBackend(), staticDir, port: s.port, log: quiet })).rejects.toThrow(/already in use/)
+    await expect(startServer({ backend: fakeBackend(), staticDir, port: s.port, log: quiet })).rejects.toThrow(
+      /already in use/
+    )
   })
 })
 
@@ -168,7 +185,12 @@ describe('browser-mode server: WebSocket API', () => {
   it('answers an oversized message with too_large and stays connected', async () => {
     const s = await serve(fakeBackend(), { tuning: { maxMessageBytes: 1000 } })
     const c = await client(s)
-    c.send({ kind: 'invoke', id: 5, channel: 'people.addPhoto', payload: { personId: 'p', fileName: 'a.jpg', dataBase64: 'A'.repeat(5000) } })
+    c.send({
+      kind: 'invoke',
+      id: 5,
+      channel: 'people.addPhoto',
+      payload: { personId: 'p', fileName: 'a.jpg', dataBase64: 'A'.repeat(5000) }
+    })
     const r = await c.next((m) => m.kind === 'result' && m.id === 5)
     expect(r).toMatchObject({ envelope: { ok: false, error: { code: 'too_large' } } })
     expect((await c.invoke(6, 'people.list')).envelope.ok).toBe(true)
@@ -179,7 +201,9 @@ describe('browser-mode server: WebSocket API', () => {
     await expect(connect(s.url, { origin: 'http://evil.example' })).rejects.toThrow(/403/)
     await expect(connect(s.url, { origin: `http://localhost:${s.port + 1}` })).rejects.toThrow(/403/)
     await expect(connect(s.url, { origin: 'null' })).rejects.toThrow(/403/)
-    await expect(connect(s.url, { origin: 'http://evil.example', headers: { Host: 'evil.example' } })).rejects.toThrow(/403/)
+    await expect(connect(s.url, { origin: 'http://evil.example', headers: { Host: 'evil.example' } })).rejects.toThrow(
+      /403/
+    )
     // The page this server served may connect.
     const ok = await client(s, { origin: `http://127.0.0.1:${s.port}` })
     expect(ok.ws.readyState).toBe(WebSocket.OPEN)
@@ -202,7 +226,11 @@ describe('browser-mode server: WebSocket API', () => {
     await Promise.all([c1.next((m) => m.kind === 'hello'), c2.next((m) => m.kind === 'hello')])
     b.emit('review.changed', { pending: 3 })
     for (const c of [c1, c2]) {
-      expect(await c.next((m) => m.kind === 'push')).toEqual({ kind: 'push', channel: 'review.changed', payload: { pending: 3 } })
+      expect(await c.next((m) => m.kind === 'push')).toEqual({
+        kind: 'push',
+        channel: 'review.changed',
+        payload: { pending: 3 }
+      })
     }
   })
 

@@ -42,7 +42,10 @@ describe.skipIf(process.platform !== 'linux')('npm start mode choice', () => {
     expect(out).toMatch(/browser mode because the Electron binary .* does not exist/)
   })
   it('honours --browser and forwards the other flags to the server', () => {
-    const out = start(['--browser', '--port', '5001', '--token', 'abc'], { ELECTRON_OVERRIDE_DIST_PATH: fakeDist, DISPLAY: ':0' })
+    const out = start(['--browser', '--port', '5001', '--token', 'abc'], {
+      ELECTRON_OVERRIDE_DIST_PATH: fakeDist,
+      DISPLAY: ':0'
+    })
     expect(out).toContain('browser mode because --browser was given')
     expect(out).toContain('src/main/server/main.ts --port 5001 --token abc')
   })

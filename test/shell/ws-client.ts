@@ -17,7 +17,10 @@ export function wsUrl(httpUrl: string): string {
   return httpUrl.replace(/^http/, 'ws').replace(/\/$/, '') + '/api'
 }
 
-export async function connect(httpUrl: string, opts: { origin?: string; headers?: Record<string, string> } = {}): Promise<TestClient> {
+export async function connect(
+  httpUrl: string,
+  opts: { origin?: string; headers?: Record<string, string> } = {}
+): Promise<TestClient> {
   const ws = new WebSocket(wsUrl(httpUrl), { origin: opts.origin, headers: opts.headers })
   const messages: WsServerMessage[] = []
   const waiters: { pred: (m: WsServerMessage) => boolean; done: (m: WsServerMessage) => void }[] = []

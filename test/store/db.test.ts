@@ -45,7 +45,8 @@ async function countingStore(): Promise<{ store: Store; writes: { count: number 
 }
 
 const dbPath = (): string => join(dir, 'db.json')
-const onDisk = (): ReturnType<typeof emptyDb> => JSON.parse(readFileSync(dbPath(), 'utf8')) as ReturnType<typeof emptyDb>
+const onDisk = (): ReturnType<typeof emptyDb> =>
+  JSON.parse(readFileSync(dbPath(), 'utf8')) as ReturnType<typeof emptyDb>
 
 describe('Store: open and write', () => {
   it('creates an empty db on first open and persists mutations', async () => {
@@ -159,7 +160,11 @@ describe('Store: open and write', () => {
     const p3 = s.write()
     expect(p3).toBe(p2)
     await Promise.all([p1, p2, p3])
-    expect(onDisk().events.slice(-2).map((e) => e.id)).toEqual(['x1', 'x2'])
+    expect(
+      onDisk()
+        .events.slice(-2)
+        .map((e) => e.id)
+    ).toEqual(['x1', 'x2'])
     expect(writes.count).toBe(2)
   })
 
@@ -243,7 +248,9 @@ describe('Store: damaged and foreign files', () => {
 
   it('refuses to start when db.json cannot be read, without moving or replacing it', async () => {
     await mkdir(dbPath())
-    await expect(Store.open(dir, { logger: recordingLogger() })).rejects.toThrow(/cannot read .*db\.json.*Not starting with an empty database/)
+    await expect(Store.open(dir, { logger: recordingLogger() })).rejects.toThrow(
+      /cannot read .*db\.json.*Not starting with an empty database/
+    )
     expect((await readdir(dir)).filter((f) => f.startsWith('db.json.'))).toEqual([])
   })
 
@@ -260,7 +267,15 @@ describe('Store: damaged and foreign files', () => {
   })
 
   it('fills collections missing from an older file and keeps fields it does not know', async () => {
-    await writeFile(dbPath(), JSON.stringify({ schemaVersion: 1, events: [sampleEvent({ id: 'e' })], settings: { retentionDays: 7 }, extra: 'x' }))
+    await writeFile(
+      dbPath(),
+      JSON.stringify({
+        schemaVersion: 1,
+        events: [sampleEvent({ id: 'e' })],
+        settings: { retentionDays: 7 },
+        extra: 'x'
+      })
+    )
     const s = await openStore()
     expect(s.data.people).toEqual([])
     expect(s.data.rejections).toEqual([])
@@ -281,7 +296,9 @@ describe('Store: migrations hook', () => {
     expect(fromVersion).toBe(1)
     expect(data.schemaVersion).toBe(3)
     expect((data as unknown as { tags: string[] }).tags).toEqual(['v3'])
-    expect(() => upgrade({ ...emptyDb() }, 'db.json', { 1: (d) => ({ ...d }) }, 2)).toThrow(/did not produce schemaVersion 2/)
+    expect(() => upgrade({ ...emptyDb() }, 'db.json', { 1: (d) => ({ ...d }) }, 2)).toThrow(
+      /did not produce schemaVersion 2/
+    )
     expect(() => upgrade({ ...emptyDb() }, 'db.json', {}, 2)).toThrow(/no migration registered from schemaVersion 1/)
     expect(() => upgrade({ schemaVersion: 'x' })).toThrow(InvalidDbError)
   })
@@ -304,7 +321,10 @@ describe('Store: one process per data dir', () => {
   it('refuses a dir locked by another live process and takes over a dead one', async () => {
     const child = spawn(process.execPath, ['-e', 'setTimeout(() => {}, 20000)'], { stdio: 'ignore' })
     try {
-      await writeFile(join(dir, LOCK_NAME), JSON.stringify({ pid: child.pid, host: (await import('node:os')).hostname(), at: Date.now() }))
+      await writeFile(
+        join(dir, LOCK_NAME),
+        JSON.stringify({ pid: child.pid, host: (await import('node:os')).hostname(), at: Date.now() })
+      )
       const err = await Store.open(dir, { logger: recordingLogger() }).catch((e: unknown) => e)
       expect(err).toBeInstanceOf(ApiError)
       expect((err as ApiError).code).toBe('busy')
@@ -324,7 +344,8 @@ describe('Store: one process per data dir', () => {
 describe('Store: write cost with a large history', () => {
   it('writes 10 000 events quickly', async () => {
     const s = await openStore()
-    for (let i = 0; i < 10_000; i++) s.data.events.push(sampleEvent({ id: `big-${i}`, startedAt: 1_750_000_000_000 + i * 1000 }))
+    for (let i = 0; i < 10_000; i++)
+      s.data.events.push(sampleEvent({ id: `big-${i}`, startedAt: 1_750_000_000_000 + i * 1000 }))
     await s.write() // warm-up
     const times: number[] = []
     for (let i = 0; i < 5; i++) {

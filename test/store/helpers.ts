@@ -11,7 +11,12 @@ export async function tempDir(prefix = 'vigil-store-'): Promise<{ dir: string; c
 }
 
 /** Logger that records instead of printing, so tests can assert that problems were reported. */
-export function recordingLogger(): { warn: (m: string) => void; error: (m: string) => void; warns: string[]; errors: string[] } {
+export function recordingLogger(): {
+  warn: (m: string) => void
+  error: (m: string) => void
+  warns: string[]
+  errors: string[]
+} {
   const warns: string[] = []
   const errors: string[] = []
   return { warn: (m) => void warns.push(m), error: (m) => void errors.push(m), warns, errors }

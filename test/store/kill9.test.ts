@@ -26,7 +26,10 @@ interface Run {
 /** Starts the writer, waits until it is in its loop, kills it after a random delay. */
 function runAndKill(delayMs: number): Promise<Run> {
   return new Promise((resolvePromise, reject) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', writer, dir], { cwd: repoRoot, stdio: ['ignore', 'pipe', 'pipe'] })
+    const child = spawn(process.execPath, ['--import', 'tsx', writer, dir], {
+      cwd: repoRoot,
+      stdio: ['ignore', 'pipe', 'pipe']
+    })
     const printed: number[] = []
     let buf = ''
     let stderr = ''

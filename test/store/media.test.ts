@@ -44,7 +44,9 @@ describe('MediaStore', () => {
 
   it('refuses anything that is not a JPEG', async () => {
     const m = new MediaStore(dir)
-    const png = await sharp({ create: { width: 4, height: 4, channels: 3, background: '#fff' } }).png().toBuffer()
+    const png = await sharp({ create: { width: 4, height: 4, channels: 3, background: '#fff' } })
+      .png()
+      .toBuffer()
     expect(await codeOf(m.put('crops', png))).toBe('bad_image')
     expect(await codeOf(m.put('crops', Buffer.alloc(0)))).toBe('bad_image')
     expect(await codeOf(m.put('nope' as 'crops', await jpeg()))).toBe('invalid_request')
@@ -74,7 +76,11 @@ describe('MediaStore', () => {
   })
 
   it('parseMediaKey accepts exactly the stored shape', () => {
-    expect(parseMediaKey('snapshots/2026-11-29/abc-DEF_1.jpg')).toEqual({ kind: 'snapshots', day: '2026-11-29', name: 'abc-DEF_1.jpg' })
+    expect(parseMediaKey('snapshots/2026-11-29/abc-DEF_1.jpg')).toEqual({
+      kind: 'snapshots',
+      day: '2026-11-29',
+      name: 'abc-DEF_1.jpg'
+    })
     expect(() => parseMediaKey(42)).toThrow(/invalid media key/)
     expect(dayOf(Date.UTC(2026, 0, 2, 0, 0, 0))).toBe('2026-01-02')
   })
@@ -137,11 +143,15 @@ describe('encodeJpeg', () => {
   it('crops a region', async () => {
     const out = await encodeJpeg(gradient(320, 180), { crop: { x: 300, y: 170, w: 50, h: 50 } })
     expect(await sharp(out).metadata()).toMatchObject({ width: 20, height: 10 })
-    await expect(encodeJpeg(gradient(10, 10), { crop: { x: 20, y: 20, w: 5, h: 5 } })).rejects.toThrow(/outside the image/)
+    await expect(encodeJpeg(gradient(10, 10), { crop: { x: 20, y: 20, w: 5, h: 5 } })).rejects.toThrow(
+      /outside the image/
+    )
   })
 
   it('rejects a buffer that does not match the dimensions', async () => {
-    await expect(encodeJpeg({ data: new Uint8Array(10), width: 4, height: 4 })).rejects.toThrow(/expected 4×4×3 = 48 bytes/)
+    await expect(encodeJpeg({ data: new Uint8Array(10), width: 4, height: 4 })).rejects.toThrow(
+      /expected 4×4×3 = 48 bytes/
+    )
   })
 
   it('drawBoxOutline and clampBox handle boxes partly or wholly outside the image', () => {

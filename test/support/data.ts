@@ -31,14 +31,16 @@ export function hasModels(): boolean {
  */
 export function skipWithoutData(sub: string, suite: string): boolean {
   if (hasData(sub)) return false
-  if (process.env.VIGIL_REQUIRE_ALL === '1') throw new Error(`${suite}: test data ${join(DATA_DIR, sub)} not found and VIGIL_REQUIRE_ALL=1`)
+  if (process.env.VIGIL_REQUIRE_ALL === '1')
+    throw new Error(`${suite}: test data ${join(DATA_DIR, sub)} not found and VIGIL_REQUIRE_ALL=1`)
   console.warn(`[skip] ${suite}: test data ${join(DATA_DIR, sub)} not found (set VIGIL_DATA to the shared data folder)`)
   return true
 }
 
 export function skipWithoutModels(suite: string): boolean {
   if (hasModels()) return false
-  if (process.env.VIGIL_REQUIRE_ALL === '1') throw new Error(`${suite}: models missing in ${MODELS_DIR} and VIGIL_REQUIRE_ALL=1`)
+  if (process.env.VIGIL_REQUIRE_ALL === '1')
+    throw new Error(`${suite}: models missing in ${MODELS_DIR} and VIGIL_REQUIRE_ALL=1`)
   console.warn(`[skip] ${suite}: models missing in ${MODELS_DIR}; run \`npm run models\``)
   return true
 }

@@ -43,13 +43,29 @@ describe('geometry', () => {
 describe('assignMinCost', () => {
   it('finds the optimum where greedy fails', () => {
     // greedy takes (0,0)=1 then must take (1,1)=10 → 11; optimum (0,1)+(1,0) = 2+2 = 4
-    expect(assignMinCost([[1, 2], [2, 10]])).toEqual([[0, 1], [1, 0]])
+    expect(
+      assignMinCost([
+        [1, 2],
+        [2, 10]
+      ])
+    ).toEqual([
+      [0, 1],
+      [1, 0]
+    ])
   })
 
   it('handles rectangular matrices, forbidden pairs and maxCost', () => {
     expect(assignMinCost([[0.2, 0.9, 0.1]])).toEqual([[0, 2]])
     expect(assignMinCost([[0.2], [0.1], [0.5]])).toEqual([[1, 0]])
-    expect(assignMinCost([[Infinity, 0.5], [0.3, Infinity]])).toEqual([[0, 1], [1, 0]])
+    expect(
+      assignMinCost([
+        [Infinity, 0.5],
+        [0.3, Infinity]
+      ])
+    ).toEqual([
+      [0, 1],
+      [1, 0]
+    ])
     expect(assignMinCost([[Infinity, Infinity]])).toEqual([])
     expect(assignMinCost([[0.9, 0.95]], 0.8)).toEqual([])
     expect(assignMinCost([])).toEqual([])
@@ -66,7 +82,9 @@ describe('assignMinCost', () => {
     for (let trial = 0; trial < 300; trial++) {
       const rows = 1 + Math.floor(rnd() * 5)
       const cols = 1 + Math.floor(rnd() * 5)
-      const cost = Array.from({ length: rows }, () => Array.from({ length: cols }, () => (rnd() < 0.3 ? Infinity : rnd())))
+      const cost = Array.from({ length: rows }, () =>
+        Array.from({ length: cols }, () => (rnd() < 0.3 ? Infinity : rnd()))
+      )
       const got = assignMinCost(cost)
       const want = brute(cost, Infinity)
       expect(new Set(got.map((p) => p[0])).size).toBe(got.length)

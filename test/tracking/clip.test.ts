@@ -17,7 +17,12 @@ import { cameraConfig, dataDir, repoRoot, waitForStatus } from '../cameras/helpe
 const clip = join(dataDir, 'video/short_hamilton_clip.mp4')
 const refs = { lmm: join(dataDir, 'video/lin-manuel-miranda.png'), alex: join(dataDir, 'video/alex-lacamoire.png') }
 const models = join(repoRoot, 'models/fr_feature.onnx')
-const why = !existsSync(clip) || !existsSync(refs.lmm) ? `test data missing under ${dataDir} (set VIGIL_DATA)` : !existsSync(models) ? 'models missing (npm run models)' : null
+const why =
+  !existsSync(clip) || !existsSync(refs.lmm)
+    ? `test data missing under ${dataDir} (set VIGIL_DATA)`
+    : !existsSync(models)
+      ? 'models missing (npm run models)'
+      : null
 const skip = skipUnless('clip tracking test', [[why === null, why ?? '']])
 
 describe.skipIf(skip)('tracking on the Hamilton clip', () => {
@@ -46,7 +51,9 @@ describe.skipIf(skip)('tracking on the Hamilton clip', () => {
 
   it('forms a few stable tracks and the pooled decision identifies Lin-Manuel Miranda', async () => {
     expect(Object.keys(gallery)).toContain('lmm')
-    const src = new CameraSource(cameraConfig({ url: clip, loop: false, detectFps: 5, maxDetectWidth: 640 }), { ffmpegPath: locateFfmpeg().path })
+    const src = new CameraSource(cameraConfig({ url: clip, loop: false, detectFps: 5, maxDetectWidth: 640 }), {
+      ffmpegPath: locateFfmpeg().path
+    })
     const tracker = new FaceTracker('ham', { maxAgeMs: 2000 })
     const latch = new DecisionLatch()
     const ended: Track<unknown>[] = []
@@ -73,7 +80,11 @@ describe.skipIf(skip)('tracking on the Hamilton clip', () => {
       for (const t of u.active) {
         const d = decideTrack(t.evidence, match)
         if (!d) continue
-        const l = latch.observe(t.id, { band: d.band, personId: d.band === 'unknown' ? null : (d.candidates[0]?.personId ?? null), score: d.score })
+        const l = latch.observe(t.id, {
+          band: d.band,
+          personId: d.band === 'unknown' ? null : (d.candidates[0]?.personId ?? null),
+          score: d.score
+        })
         if (d.band === 'match') tracker.markDecided(t.id)
         void l
       }

@@ -1,12 +1,22 @@
 import { describe, expect, it } from 'vitest'
 import type { MatchResult } from '../../src/main/contracts'
 import { cosine } from '../../src/main/tracking/assign'
-import { decideTrack, DecisionLatch, l2normalize, poolEmbeddings, voteCandidates } from '../../src/main/tracking/pooling'
+import {
+  decideTrack,
+  DecisionLatch,
+  l2normalize,
+  poolEmbeddings,
+  voteCandidates
+} from '../../src/main/tracking/pooling'
 import type { Band } from '../../src/shared/types'
 import { near, randomUnit } from './helpers'
 
 /** A tiny gallery matcher: cosine against one reference per person, fixed thresholds. */
-function matcherFor(people: Record<string, Float32Array>, accept = 0.5, review = 0.3): (e: Float32Array) => MatchResult {
+function matcherFor(
+  people: Record<string, Float32Array>,
+  accept = 0.5,
+  review = 0.3
+): (e: Float32Array) => MatchResult {
   return (e) => {
     const candidates = Object.entries(people)
       .map(([personId, ref]) => ({ personId, name: personId.toUpperCase(), score: cosine(e, ref) }))
@@ -61,7 +71,11 @@ describe('poolEmbeddings', () => {
 
 describe('voteCandidates', () => {
   it('weights top-1 votes and ignores empty results', () => {
-    const r = (id: string, score: number): MatchResult => ({ band: 'match', candidates: [{ personId: id, name: id, score }], score })
+    const r = (id: string, score: number): MatchResult => ({
+      band: 'match',
+      candidates: [{ personId: id, name: id, score }],
+      score
+    })
     const empty: MatchResult = { band: 'unknown', candidates: [], score: 0 }
     const votes = voteCandidates([r('a', 0.6), r('b', 0.7), r('a', 0.5), empty], [0.2, 0.9, 0.3, 1])
     expect(votes.map((v) => [v.personId, v.votes, v.bestScore])).toEqual([
@@ -118,23 +132,40 @@ describe('decideTrack', () => {
 describe('DecisionLatch', () => {
   it('one event per track: unknown → review → match refine the same event', () => {
     const l = new DecisionLatch()
-    expect(l.observe('c-1', { band: 'unknown', personId: null, score: 0.1 })).toMatchObject({ kind: 'new', eventKey: 'c-1#1', personId: null })
+    expect(l.observe('c-1', { band: 'unknown', personId: null, score: 0.1 })).toMatchObject({
+      kind: 'new',
+      eventKey: 'c-1#1',
+      personId: null
+    })
     expect(l.observe('c-1', { band: 'review', personId: 'alice', score: 0.4 })).toMatchObject({
       kind: 'update',
       eventKey: 'c-1#1',
       personId: 'alice',
       improved: true
     })
-    expect(l.observe('c-1', { band: 'match', personId: 'alice', score: 0.6 })).toMatchObject({ kind: 'update', eventKey: 'c-1#1', improved: true })
-    expect(l.observe('c-1', { band: 'match', personId: 'alice', score: 0.55 })).toMatchObject({ kind: 'update', improved: false })
+    expect(l.observe('c-1', { band: 'match', personId: 'alice', score: 0.6 })).toMatchObject({
+      kind: 'update',
+      eventKey: 'c-1#1',
+      improved: true
+    })
+    expect(l.observe('c-1', { band: 'match', personId: 'alice', score: 0.55 })).toMatchObject({
+      kind: 'update',
+      improved: false
+    })
     expect(l.current('c-1')).toEqual({ eventKey: 'c-1#1', personId: 'alice', confirmed: true })
   })
 
   it('an established match is not undone by weaker evidence', () => {
     const l = new DecisionLatch()
     l.observe('t', { band: 'match', personId: 'alice', score: 0.7 })
-    expect(l.observe('t', { band: 'review', personId: 'bob', score: 0.4 })).toMatchObject({ kind: 'hold', personId: 'alice' })
-    expect(l.observe('t', { band: 'unknown', personId: null, score: 0.1 })).toMatchObject({ kind: 'hold', eventKey: 't#1' })
+    expect(l.observe('t', { band: 'review', personId: 'bob', score: 0.4 })).toMatchObject({
+      kind: 'hold',
+      personId: 'alice'
+    })
+    expect(l.observe('t', { band: 'unknown', personId: null, score: 0.1 })).toMatchObject({
+      kind: 'hold',
+      eventKey: 't#1'
+    })
   })
 
   it('a change of person needs consecutive matches, opens a new event, and going back reuses the old one', () => {
@@ -151,7 +182,11 @@ describe('DecisionLatch', () => {
       improved: true
     })
     l.observe('t', { band: 'match', personId: 'alice', score: 0.7 })
-    expect(l.observe('t', { band: 'match', personId: 'alice', score: 0.7 })).toMatchObject({ kind: 'change', eventKey: 't#1', previousPersonId: 'bob' })
+    expect(l.observe('t', { band: 'match', personId: 'alice', score: 0.7 })).toMatchObject({
+      kind: 'change',
+      eventKey: 't#1',
+      previousPersonId: 'bob'
+    })
     expect(l.end('t').sort()).toEqual(['t#1', 't#2'])
     expect(l.size).toBe(0)
     expect(l.end('t')).toEqual([])

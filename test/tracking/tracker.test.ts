@@ -12,7 +12,14 @@ describe('FaceTracker association', () => {
     const u1 = tr.update([face(box(105))], 200)
     const u2 = tr.update([face(box(110))], 400)
     expect(u1.created).toEqual([])
-    expect(u2.assigned[0]).toMatchObject({ id: 'cam1-1', hits: 3, firstSeen: 0, lastSeen: 400, box: box(110), confirmed: true })
+    expect(u2.assigned[0]).toMatchObject({
+      id: 'cam1-1',
+      hits: 3,
+      firstSeen: 0,
+      lastSeen: 400,
+      box: box(110),
+      confirmed: true
+    })
     expect(u0.assigned[0]!.confirmed).toBe(false)
   })
 
@@ -59,7 +66,10 @@ describe('FaceTracker association', () => {
     const u = tr.update([face(box(100), { embedding: near(bob, 0.9, 5) })], 200)
     expect(u.created.length).toBe(1)
     // Alice reappears 80 px away (2 box sizes; zero overlap) with a similar embedding → her track
-    const v = tr.update([face(box(180), { embedding: near(alice, 0.7, 6) }), face(box(100), { embedding: near(bob, 0.8, 7) })], 400)
+    const v = tr.update(
+      [face(box(180), { embedding: near(alice, 0.7, 6) }), face(box(100), { embedding: near(bob, 0.8, 7) })],
+      400
+    )
     expect(v.assigned.map((t) => t.id)).toEqual(['c-1', 'c-2'])
     // without embeddings the same jump is a new person
     const plain = new FaceTracker('p')
@@ -121,10 +131,18 @@ describe('FaceTracker evidence', () => {
   it('addEvidence attaches a late embedding; unknown tracks are an error', () => {
     const tr = new FaceTracker<number>('c', { keep: 1 })
     tr.update([face(box(100), { q: 0.4 })], 0, [1])
-    const rel = tr.addEvidence('c-1', { at: 50, box: box(100), quality: face(box(0), { q: 0.3 }).quality, embedding: randomUnit(9), ref: 2 })
+    const rel = tr.addEvidence('c-1', {
+      at: 50,
+      box: box(100),
+      quality: face(box(0), { q: 0.3 }).quality,
+      embedding: randomUnit(9),
+      ref: 2
+    })
     expect(rel).toEqual([1]) // embedded evidence outranks the sharper crop without one
     expect(tr.get('c-1')!.evidence[0]!.ref).toBe(2)
-    expect(() => tr.addEvidence('c-99', { at: 0, box: box(0), quality: face(box(0)).quality, embedding: randomUnit(1) })).toThrow(/no live track/)
+    expect(() =>
+      tr.addEvidence('c-99', { at: 0, box: box(0), quality: face(box(0)).quality, embedding: randomUnit(1) })
+    ).toThrow(/no live track/)
   })
 })
 

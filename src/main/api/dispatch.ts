@@ -7,7 +7,6 @@ import type { VigilBackend } from '../contracts'
 
 export type DispatchLogger = (message: string, err: unknown) => void
 
-
 const defaultLogger: DispatchLogger = (message, err) => {
   console.error(`[vigil] ${message}`, err)
 }
@@ -21,7 +20,11 @@ export function asApiErrorBody(err: unknown): ApiErrorBody | null {
   if (typeof err !== 'object' || err === null) return null
   const e = err as { name?: unknown; code?: unknown; message?: unknown; details?: unknown }
   if (e.name !== 'ApiError' || !isApiErrorCode(e.code)) return null
-  return cleanBody({ code: e.code, message: typeof e.message === 'string' ? e.message : String(e.code), details: e.details })
+  return cleanBody({
+    code: e.code,
+    message: typeof e.message === 'string' ? e.message : String(e.code),
+    details: e.details
+  })
 }
 
 // `details: undefined` would survive structured clone but not JSON; keep both transports identical.

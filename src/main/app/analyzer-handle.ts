@@ -59,7 +59,8 @@ export class AnalyzerHandle implements Analyzer {
     try {
       return await job(used)
     } catch (err) {
-      if (!this.closed && this.current !== used && err instanceof ApiError && err.code === 'internal') return job(this.current)
+      if (!this.closed && this.current !== used && err instanceof ApiError && err.code === 'internal')
+        return job(this.current)
       throw err
     }
   }

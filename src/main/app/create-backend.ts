@@ -127,7 +127,8 @@ export async function createBackend(opts: CreateBackendOptions): Promise<Backend
       throw new ApiError('invalid_request', 'review threshold must not exceed the accept threshold')
     }
     const poolChanged =
-      next.executionProvider !== prev.executionProvider || (patch.workers !== undefined && patch.workers !== pool.workers().length)
+      next.executionProvider !== prev.executionProvider ||
+      (patch.workers !== undefined && patch.workers !== pool.workers().length)
     if (poolChanged) {
       // start the new pool before storing: a provider that cannot start leaves everything as it was
       await pool.replace(() => startPool(next.workers, next.executionProvider))

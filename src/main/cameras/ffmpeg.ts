@@ -93,11 +93,16 @@ export function locateFfmpeg(opts: LocateOptions = {}): FfmpegLocation {
 
 function run(path: string, args: string[], timeoutMs: number): Promise<string> {
   return new Promise((resolve, reject) => {
-    execFile(path, args, { timeout: timeoutMs, maxBuffer: 4 * 1024 * 1024, windowsHide: true }, (err, stdout, stderr) => {
-      // `-h demuxer=…` exits 0 on every version; an error here means the binary itself is broken
-      if (err) reject(new Error(`${path} ${args.join(' ')} failed: ${err.message}`))
-      else resolve(`${stdout}\n${stderr}`)
-    })
+    execFile(
+      path,
+      args,
+      { timeout: timeoutMs, maxBuffer: 4 * 1024 * 1024, windowsHide: true },
+      (err, stdout, stderr) => {
+        // `-h demuxer=…` exits 0 on every version; an error here means the binary itself is broken
+        if (err) reject(new Error(`${path} ${args.join(' ')} failed: ${err.message}`))
+        else resolve(`${stdout}\n${stderr}`)
+      }
+    )
   })
 }
 
@@ -117,8 +122,7 @@ const infoCache = new Map<string, Promise<FfmpegInfo>>()
 
 /** Version and capabilities of the ffmpeg at `loc` (located when omitted); cached per path. */
 export function ffmpegInfo(loc?: FfmpegLocation | string): Promise<FfmpegInfo> {
-  const where: FfmpegLocation =
-    typeof loc === 'string' ? { path: loc, origin: 'configured' } : (loc ?? locateFfmpeg())
+  const where: FfmpegLocation = typeof loc === 'string' ? { path: loc, origin: 'configured' } : (loc ?? locateFfmpeg())
   let p = infoCache.get(where.path)
   if (!p) {
     p = (async () => {

@@ -90,7 +90,8 @@ export class RawFrameAssembler {
     if (!this.frameBytes) {
       this.pending.push(chunk)
       this.pendingBytes += chunk.length
-      if (this.pendingBytes > this.maxPendingBytes) throw new Error('frame size unknown after ' + this.pendingBytes + ' bytes')
+      if (this.pendingBytes > this.maxPendingBytes)
+        throw new Error('frame size unknown after ' + this.pendingBytes + ' bytes')
       return []
     }
     const out: Uint8Array[] = []

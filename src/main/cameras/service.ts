@@ -8,7 +8,13 @@ import type { Store } from '../store/db'
 import { CameraSource, initialStatus, type CameraSourceOptions } from './source'
 import { redactUrl } from './url'
 
-export const CAMERA_DEFAULTS = { enabled: true, detectFps: 5, maxDetectWidth: 640, minFaceSize: 24, loop: false } as const
+export const CAMERA_DEFAULTS = {
+  enabled: true,
+  detectFps: 5,
+  maxDetectWidth: 640,
+  minFaceSize: 24,
+  loop: false
+} as const
 
 export interface CameraServiceHooks {
   /** a new frame is waiting in the source; claim it with takeLatest() when ready (newest wins) */

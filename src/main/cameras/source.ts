@@ -211,7 +211,8 @@ export class CameraSource extends EventEmitter {
    * enabled=false stops ingest, enabled=true starts it.
    */
   update(config: CameraConfig): Promise<void> {
-    if (config.id !== this.config.id) return Promise.reject(new Error(`camera id cannot change (${this.config.id} → ${config.id})`))
+    if (config.id !== this.config.id)
+      return Promise.reject(new Error(`camera id cannot change (${this.config.id} → ${config.id})`))
     // serialised: two quick edits must not interleave their stop/start
     const next = this.updating.then(() => this.applyUpdate(config))
     this.updating = next.catch(() => {})
@@ -277,18 +278,28 @@ export class CameraSource extends EventEmitter {
       '-hide_banner',
       '-nostdin',
       '-nostats',
-      '-loglevel', 'info',
+      '-loglevel',
+      'info',
       ...inputArgs(url, { loop: c.loop, timeoutMs: this.opts.ioTimeoutMs, rtspTimeoutOption: info.rtspTimeoutOption }),
-      '-map', '0:v:0',
-      '-vf', `fps=fps=${fmtNum(c.detectFps)},${scaleFilter(c.maxDetectWidth)}`,
-      '-pix_fmt', 'rgb24',
-      '-f', 'rawvideo',
+      '-map',
+      '0:v:0',
+      '-vf',
+      `fps=fps=${fmtNum(c.detectFps)},${scaleFilter(c.maxDetectWidth)}`,
+      '-pix_fmt',
+      'rgb24',
+      '-f',
+      'rawvideo',
       'pipe:1',
-      '-map', '0:v:0',
-      '-vf', `fps=fps=${fmtNum(this.opts.previewFps)},${scaleFilter(this.opts.previewWidth)}`,
-      '-c:v', 'mjpeg',
-      '-q:v', String(this.opts.previewQuality),
-      '-f', 'mjpeg',
+      '-map',
+      '0:v:0',
+      '-vf',
+      `fps=fps=${fmtNum(this.opts.previewFps)},${scaleFilter(this.opts.previewWidth)}`,
+      '-c:v',
+      'mjpeg',
+      '-q:v',
+      String(this.opts.previewQuality),
+      '-f',
+      'mjpeg',
       'pipe:3'
     ]
     this.log(`[${c.id}] ffmpeg ${args.map((a) => redactUrl(a)).join(' ')}`)
@@ -471,7 +482,8 @@ export class CameraSource extends EventEmitter {
   private onTick(): void {
     const r = this.run
     const now = Date.now()
-    if (this.st.state === 'online' && this.onlineSince !== null && now - this.onlineSince >= STABLE_MS) this.failures = 0
+    if (this.st.state === 'online' && this.onlineSince !== null && now - this.onlineSince >= STABLE_MS)
+      this.failures = 0
     if (r && this.running) {
       const since = r.lastActivityAt ?? r.startedAt
       if (now - since > this.opts.watchdogMs) {
@@ -535,14 +547,19 @@ export function displaySize(input: Size | null, rotation: number, output: Size):
   const outAspect = output.width / output.height
   const inAspect = input.width / input.height
   const swAspect = input.height / input.width
-  if (Math.abs(outAspect - swAspect) < Math.abs(outAspect - inAspect) * 0.5) return { width: input.height, height: input.width }
+  if (Math.abs(outAspect - swAspect) < Math.abs(outAspect - inAspect) * 0.5)
+    return { width: input.height, height: input.width }
   return input
 }
 
 function killRun(run: Run): Promise<void> {
   run.killed = true
   const p = run.proc
-  if (p.exitCode !== null || p.signalCode !== null || p.pid === undefined) return run.closed.then(() => {}, () => {})
+  if (p.exitCode !== null || p.signalCode !== null || p.pid === undefined)
+    return run.closed.then(
+      () => {},
+      () => {}
+    )
   p.kill('SIGTERM')
   const t = setTimeout(() => {
     if (p.exitCode === null && p.signalCode === null) p.kill('SIGKILL')
@@ -562,7 +579,11 @@ export interface TestCameraOptions {
  * Grabs one frame of `url` as a JPEG data URL (for the "test" button of the camera form).
  * Never throws: every failure comes back as { ok: false, error } with a human, redacted reason.
  */
-export async function testCameraUrl(url: string, timeoutMs = 8000, opts: TestCameraOptions = {}): Promise<CameraTestResult> {
+export async function testCameraUrl(
+  url: string,
+  timeoutMs = 8000,
+  opts: TestCameraOptions = {}
+): Promise<CameraTestResult> {
   const fail = (error: string): CameraTestResult => ({ ok: false, width: null, height: null, preview: null, error })
   let src: ClassifiedUrl
   try {
@@ -580,14 +601,26 @@ export async function testCameraUrl(url: string, timeoutMs = 8000, opts: TestCam
     '-hide_banner',
     '-nostdin',
     '-nostats',
-    '-loglevel', 'info',
-    ...inputArgs(src, { loop: false, realtime: false, timeoutMs: Math.min(5000, timeoutMs), rtspTimeoutOption: info.rtspTimeoutOption }),
-    '-map', '0:v:0',
-    '-frames:v', '1',
-    '-vf', scaleFilter(opts.width ?? 640),
-    '-c:v', 'mjpeg',
-    '-q:v', '4',
-    '-f', 'image2pipe',
+    '-loglevel',
+    'info',
+    ...inputArgs(src, {
+      loop: false,
+      realtime: false,
+      timeoutMs: Math.min(5000, timeoutMs),
+      rtspTimeoutOption: info.rtspTimeoutOption
+    }),
+    '-map',
+    '0:v:0',
+    '-frames:v',
+    '1',
+    '-vf',
+    scaleFilter(opts.width ?? 640),
+    '-c:v',
+    'mjpeg',
+    '-q:v',
+    '4',
+    '-f',
+    'image2pipe',
     'pipe:1'
   ]
   return new Promise<CameraTestResult>((resolve) => {
@@ -633,7 +666,13 @@ export async function testCameraUrl(url: string, timeoutMs = 8000, opts: TestCam
         return
       }
       const reason = reasonFromStderr(stderr.lines())
-      settle(fail(timedOut ? `timeout after ${Math.round(timeoutMs / 1000)} s${reason && reason !== 'timeout' ? ` (${reason})` : ''}` : (reason ?? 'no video frame received')))
+      settle(
+        fail(
+          timedOut
+            ? `timeout after ${Math.round(timeoutMs / 1000)} s${reason && reason !== 'timeout' ? ` (${reason})` : ''}`
+            : (reason ?? 'no video frame received')
+        )
+      )
     })
   })
 }

@@ -33,18 +33,33 @@ interface ReasonRule {
 // Ordered: the most specific cause wins when ffmpeg prints several (e.g. "moov atom not found"
 // followed by "Invalid data found").
 const RULES: ReasonRule[] = [
-  { test: /401 Unauthorized|Unauthorized|authorization failed|authentication failed/i, reason: 'authentication failed' },
+  {
+    test: /401 Unauthorized|Unauthorized|authorization failed|authentication failed/i,
+    reason: 'authentication failed'
+  },
   { test: /403 Forbidden|Forbidden|access denied/i, reason: 'access forbidden' },
   // case-sensitive: "moov atom not found" is a broken file, not a missing one
-  { test: /HTTP error 404|404 Not Found|Server returned 404|No such file or directory|Stream not found|does not exist/, reason: 'not found' },
+  {
+    test: /HTTP error 404|404 Not Found|Server returned 404|No such file or directory|Stream not found|does not exist/,
+    reason: 'not found'
+  },
   { test: /Connection refused/i, reason: 'connection refused' },
-  { test: /Failed to resolve hostname|Name or service not known|nodename nor servname|No address associated|Temporary failure in name resolution/i, reason: 'host not found' },
+  {
+    test: /Failed to resolve hostname|Name or service not known|nodename nor servname|No address associated|Temporary failure in name resolution/i,
+    reason: 'host not found'
+  },
   { test: /Network is unreachable|No route to host|Host is unreachable/i, reason: 'host unreachable' },
   { test: /timed out|\btimeout\b(?!=)/i, reason: 'timeout' },
   { test: /Permission denied/i, reason: 'permission denied' },
   { test: /Device or resource busy/i, reason: 'device busy' },
-  { test: /Protocol not found|Unknown input format|Protocol not on whitelist/i, reason: 'unsupported protocol or format' },
-  { test: /Invalid data found when processing input|moov atom not found|could not find codec parameters/i, reason: 'not a video stream' },
+  {
+    test: /Protocol not found|Unknown input format|Protocol not on whitelist/i,
+    reason: 'unsupported protocol or format'
+  },
+  {
+    test: /Invalid data found when processing input|moov atom not found|could not find codec parameters/i,
+    reason: 'not a video stream'
+  },
   { test: /matches no streams|does not contain any stream|no video stream/i, reason: 'no video stream' },
   { test: /Connection reset by peer|Broken pipe|End of file|Input\/output error/i, reason: 'connection lost' }
 ]
@@ -59,7 +74,8 @@ export function reasonFromStderr(all: readonly string[]): string | null {
   // unknown failure: the last line that looks like an error, redacted and short, beats nothing
   for (let i = lines.length - 1; i >= 0; i--) {
     const l = lines[i]
-    if (l && /error|fail|invalid|cannot|unable/i.test(l)) return redactUrl(l.replace(/^\[[^\]]+\]\s*/, '')).slice(0, 160)
+    if (l && /error|fail|invalid|cannot|unable/i.test(l))
+      return redactUrl(l.replace(/^\[[^\]]+\]\s*/, '')).slice(0, 160)
   }
   return null
 }
@@ -119,7 +135,8 @@ export class StderrReader {
     const size = parseVideoStreamSize(line)
     if (size) {
       if (this.section.kind === 'input' && this.section.index === 0 && !this.inputSize) this.inputSize = size
-      if (this.section.kind === 'output' && !this.outputSizes.has(this.section.index)) this.outputSizes.set(this.section.index, size)
+      if (this.section.kind === 'output' && !this.outputSizes.has(this.section.index))
+        this.outputSizes.set(this.section.index, size)
       return
     }
     const rot = this.section.kind === 'input' ? parseRotation(line) : null

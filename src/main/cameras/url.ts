@@ -71,8 +71,13 @@ export function classifyUrl(raw: string): ClassifiedUrl {
   if (url.startsWith('/') || /^[a-z]:[\\/]/i.test(url) || url.startsWith('\\\\')) {
     return { kind: 'file', input: url, secure: false, mjpeg: false, live: false }
   }
-  if (scheme) throw new CameraUrlError(`unsupported URL scheme "${scheme}:" (use rtsp, rtsps, http, https, file, v4l2, dshow or avfoundation)`)
-  throw new CameraUrlError('camera URL must be an absolute file path or have a scheme (rtsp://, http://, file://, v4l2:, …)')
+  if (scheme)
+    throw new CameraUrlError(
+      `unsupported URL scheme "${scheme}:" (use rtsp, rtsps, http, https, file, v4l2, dshow or avfoundation)`
+    )
+  throw new CameraUrlError(
+    'camera URL must be an absolute file path or have a scheme (rtsp://, http://, file://, v4l2:, …)'
+  )
 }
 
 function requireHost(url: string): void {
@@ -128,13 +133,18 @@ export function inputArgs(c: ClassifiedUrl, opts: InputArgOptions = {}): string[
       return ['-rtsp_transport', 'tcp', opts.rtspTimeoutOption ?? '-timeout', timeoutUs, '-i', c.input]
     case 'http':
       return [
-        '-reconnect', '1',
-        '-reconnect_streamed', '1',
-        '-reconnect_delay_max', '5',
-        '-rw_timeout', timeoutUs,
+        '-reconnect',
+        '1',
+        '-reconnect_streamed',
+        '1',
+        '-reconnect_delay_max',
+        '5',
+        '-rw_timeout',
+        timeoutUs,
         // no forced -f mpjpeg for MJPEG-looking URLs: ffmpeg recognises multipart from the content,
         // and a wrong guess (a snapshot URL, an HLS playlist) would fail instead of being probed
-        '-i', c.input
+        '-i',
+        c.input
       ]
     case 'file':
       return [...(opts.realtime === false ? [] : ['-re']), ...(opts.loop ? ['-stream_loop', '-1'] : []), '-i', c.input]

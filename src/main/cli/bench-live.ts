@@ -39,7 +39,12 @@ function treeRssMb(): { engine: number; ffmpeg: number } {
     .trim()
     .split('\n')
     .map((l) => l.trim().split(/\s+/))
-    .map(([pid, ppid, rss, ...comm]) => ({ pid: Number(pid), ppid: Number(ppid), rss: Number(rss), comm: comm.join(' ') }))
+    .map(([pid, ppid, rss, ...comm]) => ({
+      pid: Number(pid),
+      ppid: Number(ppid),
+      rss: Number(rss),
+      comm: comm.join(' ')
+    }))
   const kids = new Map<number, typeof rows>()
   for (const r of rows) kids.set(r.ppid, [...(kids.get(r.ppid) ?? []), r])
   let engine = 0
@@ -102,7 +107,8 @@ async function measure(backend: Backend, clip: string, n: number, seconds: numbe
 
 async function soak(backend: Backend, clip: string, n: number, seconds: number, fps: number): Promise<void> {
   const ids: string[] = []
-  for (let i = 0; i < n; i++) ids.push((await backend.cameras.create({ name: `soak ${i + 1}`, url: clip, loop: true, detectFps: fps })).id)
+  for (let i = 0; i < n; i++)
+    ids.push((await backend.cameras.create({ name: `soak ${i + 1}`, url: clip, loop: true, detectFps: fps })).id)
   await sleep(10_000)
   const samples: { t: number; rss: number }[] = []
   const t0 = Date.now()
@@ -113,7 +119,9 @@ async function soak(backend: Backend, clip: string, n: number, seconds: number, 
   const first = samples.slice(0, 3).reduce((a, s) => a + s.rss, 0) / Math.min(3, samples.length)
   const last = samples.slice(-3).reduce((a, s) => a + s.rss, 0) / Math.min(3, samples.length)
   console.log(`soak ${n} cameras × ${seconds} s: engine RSS ${samples.map((s) => s.rss.toFixed(0)).join(' ')} MB`)
-  console.log(`soak: first 30 s mean ${first.toFixed(1)} MB, last 30 s mean ${last.toFixed(1)} MB, drift ${(last - first).toFixed(1)} MB`)
+  console.log(
+    `soak: first 30 s mean ${first.toFixed(1)} MB, last 30 s mean ${last.toFixed(1)} MB, drift ${(last - first).toFixed(1)} MB`
+  )
   for (const id of ids) await backend.cameras.remove(id)
 }
 
@@ -129,15 +137,30 @@ async function main(): Promise<void> {
     }
   })
   const counts = values.cameras.split(',').map((s) => Number(s.trim()))
-  if (counts.some((c) => !Number.isInteger(c) || c < 1 || c > 64)) throw new UsageError('--cameras takes a list of whole numbers 1..64, e.g. 1,2,4,8')
+  if (counts.some((c) => !Number.isInteger(c) || c < 1 || c > 64))
+    throw new UsageError('--cameras takes a list of whole numbers 1..64, e.g. 1,2,4,8')
   const seconds = Number(values.seconds)
   const fps = Number(values.fps)
   let clip = values.clip ? resolve(values.clip) : join(dataDir(), 'video/short_hamilton_clip.mp4')
   const dir = await mkdtemp(join(tmpdir(), 'vigil-bench-live-'))
   if (!existsSync(clip)) {
-    console.warn(`bench:live: ${clip} not found; generating a synthetic 640×360 clip (no faces: measures ingest and detection only)`)
+    console.warn(
+      `bench:live: ${clip} not found; generating a synthetic 640×360 clip (no faces: measures ingest and detection only)`
+    )
     clip = join(dir, 'synthetic.mp4')
-    const ff = spawnSync('ffmpeg', ['-v', 'error', '-f', 'lavfi', '-i', 'testsrc=size=640x360:rate=30', '-t', '10', '-pix_fmt', 'yuv420p', clip])
+    const ff = spawnSync('ffmpeg', [
+      '-v',
+      'error',
+      '-f',
+      'lavfi',
+      '-i',
+      'testsrc=size=640x360:rate=30',
+      '-t',
+      '10',
+      '-pix_fmt',
+      'yuv420p',
+      clip
+    ])
     if (ff.status !== 0) throw new Error('could not generate a synthetic clip with ffmpeg')
   }
   const backend = await createBackend({
@@ -155,13 +178,26 @@ async function main(): Promise<void> {
       const path = join(dataDir(), file)
       if (!existsSync(path)) continue
       const p = await backend.gallery.create({ name })
-      await backend.gallery.addPhoto({ personId: p.id, fileName: file, dataBase64: (await readFile(path)).toString('base64') })
+      await backend.gallery.addPhoto({
+        personId: p.id,
+        fileName: file,
+        dataBase64: (await readFile(path)).toString('base64')
+      })
     }
-    console.log(`bench:live: clip ${clip}, detection ${fps} fps per camera, ${backend.pool.workers().length} inference workers (${backend.pool.workers().map((w) => w.provider).join(', ')}), ${seconds} s per count`)
+    console.log(
+      `bench:live: clip ${clip}, detection ${fps} fps per camera, ${backend.pool.workers().length} inference workers (${backend.pool
+        .workers()
+        .map((w) => w.provider)
+        .join(', ')}), ${seconds} s per count`
+    )
     const rows: Row[] = []
     for (const n of counts) rows.push(await measure(backend, clip, n, seconds, fps))
     if (values.soak) await soak(backend, clip, Math.max(...counts), Number(values.soak), fps)
-    console.log(JSON.stringify({ cameras: rows.map(({ n, fps, p50Ms, p95Ms, rssMb, cpuPct }) => ({ n, fps, p50Ms, p95Ms, rssMb, cpuPct })) }))
+    console.log(
+      JSON.stringify({
+        cameras: rows.map(({ n, fps, p50Ms, p95Ms, rssMb, cpuPct }) => ({ n, fps, p50Ms, p95Ms, rssMb, cpuPct }))
+      })
+    )
   } finally {
     await backend.close()
     await rm(dir, { recursive: true, force: true })

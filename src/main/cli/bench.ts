@@ -59,7 +59,8 @@ function parseArgs(argv: string[]): Args {
     else if (arg === '--queries') a.queries = num()
     else if (arg === '--provider') {
       const p = argv[++i]
-      if (!['cpu', 'cuda', 'dml', 'coreml'].includes(p ?? '')) throw new UsageError(`unknown provider ${String(p)}\n${USAGE}`)
+      if (!['cpu', 'cuda', 'dml', 'coreml'].includes(p ?? ''))
+        throw new UsageError(`unknown provider ${String(p)}\n${USAGE}`)
       a.provider = p as ExecutionProvider
     } else if (arg === '--help' || arg === '-h') {
       console.log(USAGE)
@@ -77,16 +78,27 @@ async function loadImages(limit: number): Promise<{ images: Uint8Array[]; source
     for (let i = 0; files.length < limit && people.some((p) => i < p.files.length); i++) {
       for (const p of people) if (i < p.files.length && files.length < limit) files.push(p.files[i])
     }
-    return { images: await Promise.all(files.map(async (f) => new Uint8Array(await readFile(f)))), source: `${files.length} lfw-subset photos` }
+    return {
+      images: await Promise.all(files.map(async (f) => new Uint8Array(await readFile(f)))),
+      source: `${files.length} lfw-subset photos`
+    }
   }
-  console.warn(`WARNING: ${join(dataDir(), 'lfw-subset')} not found (set VIGIL_DATA); benchmarking generated face-free images: faces/s will be 0 and images/s is shown instead`)
+  console.warn(
+    `WARNING: ${join(dataDir(), 'lfw-subset')} not found (set VIGIL_DATA); benchmarking generated face-free images: faces/s will be 0 and images/s is shown instead`
+  )
   const n = Math.min(limit, 40)
   const images: Uint8Array[] = []
   for (let i = 0; i < n; i++) {
     const w = 250
     const data = Buffer.alloc(w * w * 3)
     for (let p = 0; p < data.length; p++) data[p] = (p * (i + 7)) & 0xff
-    images.push(new Uint8Array(await sharp(data, { raw: { width: w, height: w, channels: 3 } }).jpeg().toBuffer()))
+    images.push(
+      new Uint8Array(
+        await sharp(data, { raw: { width: w, height: w, channels: 3 } })
+          .jpeg()
+          .toBuffer()
+      )
+    )
   }
   return { images, source: `${n} generated images` }
 }
@@ -120,7 +132,10 @@ interface Run {
  * Every image REPEATS times, one job at a time, in round-robin passes (image 1..n, then again), so
  * a burst of load from elsewhere lands on different images in different passes.
  */
-async function repeatedRuns(analyze: (bytes: Uint8Array) => Promise<AnalyzeResult>, images: Uint8Array[]): Promise<Run[][]> {
+async function repeatedRuns(
+  analyze: (bytes: Uint8Array) => Promise<AnalyzeResult>,
+  images: Uint8Array[]
+): Promise<Run[][]> {
   const runs: Run[][] = images.map(() => [])
   for (let pass = 0; pass < REPEATS; pass++) {
     for (let i = 0; i < images.length; i++) {
@@ -152,7 +167,9 @@ async function sequential(pool: InferencePool, images: Uint8Array[]): Promise<Se
       const inWorker = Object.values(r.timings).reduce((s, v) => s + (v ?? 0), 0)
       overhead.push(ms - inWorker)
       for (const s of PER_IMAGE) if (r.timings[s] !== undefined) push(perStage, s, r.timings[s] as number)
-      if (r.faces.length > 0) for (const s of PER_FACE) if (r.timings[s] !== undefined) push(perStage, s, (r.timings[s] as number) / r.faces.length)
+      if (r.faces.length > 0)
+        for (const s of PER_FACE)
+          if (r.timings[s] !== undefined) push(perStage, s, (r.timings[s] as number) / r.faces.length)
     }
   }
   const faces = runs.reduce((s, rs) => s + rs[0].r.faces.length, 0)
@@ -225,7 +242,10 @@ async function throughput(pool: InferencePool, images: Uint8Array[]): Promise<Ra
   return { faces, images: images.length, seconds, cpuMs: cpu0 !== null && cpu1 !== null ? cpu1 - cpu0 : null }
 }
 
-async function inProcessRatio(images: Uint8Array[], provider: ExecutionProvider): Promise<{ ratio: number; e2ePerImageMs: number }> {
+async function inProcessRatio(
+  images: Uint8Array[],
+  provider: ExecutionProvider
+): Promise<{ ratio: number; e2ePerImageMs: number }> {
   // same libvips settings as a pool worker with one thread (see worker-entry.ts)
   sharp.concurrency(1)
   sharp.cache(false)
@@ -241,8 +261,16 @@ async function inProcessRatio(images: Uint8Array[], provider: ExecutionProvider)
 
 /** Median pool overhead for raw camera frames: what the IPC copy of 691 kB costs per job. */
 async function frameOverhead(pool: InferencePool, images: Uint8Array[]): Promise<number> {
-  const { data, info } = await sharp(images[0]).resize(640, 360, { fit: 'fill' }).removeAlpha().raw().toBuffer({ resolveWithObject: true })
-  const frame: RgbImage = { data: new Uint8Array(data.buffer, data.byteOffset, data.length), width: info.width, height: info.height }
+  const { data, info } = await sharp(images[0])
+    .resize(640, 360, { fit: 'fill' })
+    .removeAlpha()
+    .raw()
+    .toBuffer({ resolveWithObject: true })
+  const frame: RgbImage = {
+    data: new Uint8Array(data.buffer, data.byteOffset, data.length),
+    width: info.width,
+    height: info.height
+  }
   const xs: number[] = []
   for (let i = 0; i < 40; i++) {
     const t = performance.now()
@@ -262,7 +290,13 @@ function matchBench(queries: number): { p50: number; p99: number; buildMs: numbe
   const refs: MatcherReference[] = []
   for (let i = 0; i < N; i++) {
     const p = Math.floor(i / PER_PERSON)
-    refs.push({ personId: `p${p}`, name: `Person ${p}`, photoId: `r${i}`, embedding: randomUnit(r, DIM), threshold: null })
+    refs.push({
+      personId: `p${p}`,
+      name: `Person ${p}`,
+      photoId: `r${i}`,
+      embedding: randomUnit(r, DIM),
+      threshold: null
+    })
   }
   const m = new Matcher({ dim: DIM })
   const t0 = performance.now()
@@ -298,23 +332,42 @@ function matchBench(queries: number): { p50: number; p99: number; buildMs: numbe
 async function main(): Promise<void> {
   const args = parseArgs(process.argv.slice(2))
   const cores = os.availableParallelism()
-  console.log(`vigil bench — ${os.cpus()[0]?.model ?? 'cpu'} × ${cores}, load average ${os.loadavg().map((l) => l.toFixed(2)).join(' ')}`)
+  console.log(
+    `vigil bench — ${os.cpus()[0]?.model ?? 'cpu'} × ${cores}, load average ${os
+      .loadavg()
+      .map((l) => l.toFixed(2))
+      .join(' ')}`
+  )
   console.log('note: wall-clock numbers; anything else running on this machine makes them worse')
   const { images, source } = await loadImages(args.limit)
   if (images.length === 0) throw new UsageError('no images to benchmark')
   console.log(`images: ${source}`)
 
-  const one = await InferencePool.create({ size: 1, threadsPerWorker: 1, provider: args.provider, maxQueue: images.length })
-  const many = await InferencePool.create({ size: args.workers, threadsPerWorker: 1, provider: args.provider, maxQueue: images.length })
+  const one = await InferencePool.create({
+    size: 1,
+    threadsPerWorker: 1,
+    provider: args.provider,
+    maxQueue: images.length
+  })
+  const many = await InferencePool.create({
+    size: args.workers,
+    threadsPerWorker: 1,
+    provider: args.provider,
+    maxQueue: images.length
+  })
   let seq: Sequential
   let ipcMsPerFrame: number
   const trials1: Rate[] = []
   const trialsN: Rate[] = []
   try {
-    console.log(`provider: requested ${args.provider}, got ${[...one.workers(), ...many.workers()].map((w) => w.provider).join(', ')}`)
+    console.log(
+      `provider: requested ${args.provider}, got ${[...one.workers(), ...many.workers()].map((w) => w.provider).join(', ')}`
+    )
     // warm-up: first runs pay for lazy initialisation inside onnxruntime and sharp
     for (const img of images.slice(0, Math.min(10, images.length))) await one.analyzeEncoded(img)
-    await Promise.all(images.slice(0, Math.min(images.length, 10 * args.workers)).map((img) => many.analyzeEncoded(img)))
+    await Promise.all(
+      images.slice(0, Math.min(images.length, 10 * args.workers)).map((img) => many.analyzeEncoded(img))
+    )
     seq = await sequential(one, images)
     ipcMsPerFrame = await frameOverhead(one, images)
     // Alternating trials, median of each: other load on the machine comes and goes, and
@@ -326,7 +379,9 @@ async function main(): Promise<void> {
   } finally {
     await Promise.all([one.close(), many.close()])
   }
-  const stageLine = Object.entries(seq.stagesMs).map(([k, v]) => `${k} ${v.toFixed(2)}`).join(', ')
+  const stageLine = Object.entries(seq.stagesMs)
+    .map(([k, v]) => `${k} ${v.toFixed(2)}`)
+    .join(', ')
   console.log(`stages (median ms; decode/detect per image, the rest per face): ${stageLine}`)
   console.log(
     `sequential, 1 worker: ${seq.e2ePerImageMs.toFixed(2)} ms per image end to end, ${seq.modelPerImageMs.toFixed(2)} ms of it in onnxruntime, ` +
@@ -336,7 +391,9 @@ async function main(): Promise<void> {
     `overhead ratio (end to end ÷ model time): ${seq.overheadRatio.toFixed(3)} (target ≤ 1.25); beyond the models, per image: ` +
       `decode ${seq.overheadSplit.decode.toFixed(2)} ms, pool ${seq.overheadSplit.pool.toFixed(2)} ms, rest of the pipeline ${seq.overheadSplit.pipeline.toFixed(2)} ms`
   )
-  console.log(`640×360 RGB frame through the pool: ${ipcMsPerFrame.toFixed(3)} ms overhead per frame (IPC copy + scheduling)`)
+  console.log(
+    `640×360 RGB frame through the pool: ${ipcMsPerFrame.toFixed(3)} ms overhead per frame (IPC copy + scheduling)`
+  )
 
   const useFaces = seq.faces > 0
   const unit = useFaces ? 'faces/s' : 'images/s'

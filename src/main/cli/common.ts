@@ -17,7 +17,19 @@ export function hasDataDir(sub = ''): boolean {
   return existsSync(join(dataDir(), sub))
 }
 
-export const IMAGE_EXTENSIONS = new Set(['.jpg', '.jpeg', '.png', '.webp', '.gif', '.bmp', '.tif', '.tiff', '.avif', '.heic', '.heif'])
+export const IMAGE_EXTENSIONS = new Set([
+  '.jpg',
+  '.jpeg',
+  '.png',
+  '.webp',
+  '.gif',
+  '.bmp',
+  '.tif',
+  '.tiff',
+  '.avif',
+  '.heic',
+  '.heif'
+])
 
 export function isImageFile(name: string): boolean {
   return IMAGE_EXTENSIONS.has(extname(name).toLowerCase())
@@ -62,7 +74,8 @@ export async function listPersonFolders(dir: string): Promise<PersonFolder[]> {
   const root = resolve(dir)
   const st = await stat(root).catch(() => null)
   if (!st) throw new UsageError(`${root} does not exist`)
-  if (!st.isDirectory()) throw new UsageError(`${root} is not a directory (expected one sub-folder of images per person)`)
+  if (!st.isDirectory())
+    throw new UsageError(`${root} is not a directory (expected one sub-folder of images per person)`)
   const people: PersonFolder[] = []
   for (const name of (await listEntries(root, 'dir')).sort((a, b) => a.localeCompare(b))) {
     const files = (await listEntries(join(root, name), 'file'))

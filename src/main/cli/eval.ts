@@ -62,7 +62,8 @@ function parseArgs(argv: string[]): Args {
       if (!Number.isInteger(a.threads) || a.threads < 1) throw new UsageError('--threads needs a positive integer')
     } else if (arg === '--tune') {
       const [k, v] = next().split('=')
-      if (!(k in DEFAULT_TUNING) || v === undefined) throw new UsageError(`--tune: unknown field ${k}; fields: ${Object.keys(DEFAULT_TUNING).join(', ')}`)
+      if (!(k in DEFAULT_TUNING) || v === undefined)
+        throw new UsageError(`--tune: unknown field ${k}; fields: ${Object.keys(DEFAULT_TUNING).join(', ')}`)
       const def = DEFAULT_TUNING[k as keyof PipelineTuning]
       const val = typeof def === 'number' ? Number(v) : typeof def === 'boolean' ? v === 'true' : v
       ;(a.tuning as Record<string, unknown>)[k] = val
@@ -116,7 +117,15 @@ async function analyseAll(p: FacePipeline, files: string[], flip: boolean, base:
       const res = await p.analyzeEncoded(bytes, { flipAugment: flip })
       const ms = performance.now() - t0
       const main = pickMainFace(res)
-      out.push({ file, embedding: main?.embedding ?? null, faces: res.faces.length, ms, timings: res.timings, modelMs: res.modelMs, error: null })
+      out.push({
+        file,
+        embedding: main?.embedding ?? null,
+        faces: res.faces.length,
+        ms,
+        timings: res.timings,
+        modelMs: res.modelMs,
+        error: null
+      })
     } catch (err) {
       const ms = performance.now() - t0
       out.push({ file, embedding: null, faces: 0, ms, timings: {}, modelMs: 0, error: (err as Error).message })
@@ -148,7 +157,9 @@ function printTimings(items: Analysed[]): void {
     return `${s} ${perFace.toFixed(1)}`
   })
   const model = ok.reduce((acc, i) => acc + i.modelMs, 0) / Math.max(1, ok.length)
-  console.log(`timing (ms; decode/detect per image, others per face): ${parts.join(', ')}; model time ${model.toFixed(1)} per image`)
+  console.log(
+    `timing (ms; decode/detect per image, others per face): ${parts.join(', ')}; model time ${model.toFixed(1)} per image`
+  )
 }
 
 function printCalibration(genuine: number[], impostor: number[]): void {
@@ -162,7 +173,9 @@ function printCalibration(genuine: number[], impostor: number[]): void {
   console.log(
     `  impostor n=${im.length}: min ${fmt(Math.min(...im))}  median ${fmt(percentile(im, 50))}  p99 ${fmt(percentile(im, 99))}  p99.9 ${fmt(percentile(im, 99.9))}  max ${fmt(Math.max(...im))}`
   )
-  console.log(`  separation d′ ${fmt(dPrime(g, im), 2)}, margin (genuine min − impostor max) ${fmt(Math.min(...g) - Math.max(...im))}`)
+  console.log(
+    `  separation d′ ${fmt(dPrime(g, im), 2)}, margin (genuine min − impostor max) ${fmt(Math.min(...g) - Math.max(...im))}`
+  )
   const accept = thresholdForFalseAcceptRate(im, 0)
   // Review exists to catch the genuine pairs that fall below accept; if accept alone already
   // keeps 99 % of them, review still has to sit some distance lower to be of any use.
@@ -245,12 +258,14 @@ async function evalPairs(p: FacePipeline, csvPath: string, flip: boolean): Promi
   const ia = header.indexOf('a')
   const ib = header.indexOf('b')
   const is = header.indexOf('same')
-  if (ia < 0 || ib < 0 || is < 0) throw new UsageError(`${abs}: the header must name the columns a,b,same (got ${header.join(',') || 'nothing'})`)
+  if (ia < 0 || ib < 0 || is < 0)
+    throw new UsageError(`${abs}: the header must name the columns a,b,same (got ${header.join(',') || 'nothing'})`)
   if (rows.length === 0) throw new UsageError(`${abs} has a header but no pairs`)
   const base = dirname(abs)
   const pairs = rows.map((r, k) => {
     const line = k + 2
-    if (r.length < header.length) throw new UsageError(`pairs CSV line ${line}: expected ${header.length} fields, got ${r.length}`)
+    if (r.length < header.length)
+      throw new UsageError(`pairs CSV line ${line}: expected ${header.length} fields, got ${r.length}`)
     if (!r[ia].trim() || !r[ib].trim()) throw new UsageError(`pairs CSV line ${line}: empty image path`)
     return { a: resolve(base, r[ia].trim()), b: resolve(base, r[ib].trim()), same: parseSame(r[is], line) }
   })
@@ -258,7 +273,9 @@ async function evalPairs(p: FacePipeline, csvPath: string, flip: boolean): Promi
   const unreadable: string[] = []
   for (const f of unique) await readFile(f).catch(() => unreadable.push(relative(base, f)))
   if (unreadable.length) {
-    throw new UsageError(`${unreadable.length} image(s) listed in ${abs} cannot be read: ${unreadable.slice(0, 5).join(', ')}${unreadable.length > 5 ? ', …' : ''}`)
+    throw new UsageError(
+      `${unreadable.length} image(s) listed in ${abs} cannot be read: ${unreadable.slice(0, 5).join(', ')}${unreadable.length > 5 ? ', …' : ''}`
+    )
   }
   console.log(`eval: ${pairs.length} pairs over ${unique.length} images from ${abs}`)
   console.log(`provider ${p.provider}, flip augment ${flip ? 'on' : 'off'}`)
@@ -268,7 +285,8 @@ async function evalPairs(p: FacePipeline, csvPath: string, flip: boolean): Promi
   const emb = new Map(items.map((i) => [i.file, i.embedding]))
   const genuine: number[] = []
   const impostor: number[] = []
-  for (const x of pairs) (x.same ? genuine : impostor).push(pairScore(emb.get(x.a) ?? null, emb.get(x.b) ?? null, x.same))
+  for (const x of pairs)
+    (x.same ? genuine : impostor).push(pairScore(emb.get(x.a) ?? null, emb.get(x.b) ?? null, x.same))
   const best = bestThreshold(genuine, impostor)
   const auc = rocAuc(genuine, impostor)
   const facesFound = items.filter((i) => i.embedding).length

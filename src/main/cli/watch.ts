@@ -91,8 +91,16 @@ async function run(
       const person = existing ?? (await backend.gallery.create({ name: folder.person }))
       for (const file of folder.files) {
         const bytes = await readFile(file)
-        const r = await backend.gallery.addPhoto({ personId: person.id, fileName: basename(file), dataBase64: bytes.toString('base64') })
-        out(r.ok ? { type: 'enrol', person: person.name, file, ok: true } : { type: 'enrol', person: person.name, file, ok: false, code: r.code, message: r.message })
+        const r = await backend.gallery.addPhoto({
+          personId: person.id,
+          fileName: basename(file),
+          dataBase64: bytes.toString('base64')
+        })
+        out(
+          r.ok
+            ? { type: 'enrol', person: person.name, file, ok: true }
+            : { type: 'enrol', person: person.name, file, ok: false, code: r.code, message: r.message }
+        )
       }
     }
   }
@@ -107,8 +115,7 @@ async function run(
       if (printed.get(e.id) === sig) return
       printed.set(e.id, sig)
       out({ type: 'event', ...e })
-    }
-    else if (channel === 'camera.status') {
+    } else if (channel === 'camera.status') {
       const v = payload as { id: string; name: string; status: unknown }
       out({ type: 'camera', id: v.id, name: v.name, status: v.status })
     } else if (channel === 'review.changed') {
@@ -131,7 +138,12 @@ async function run(
     await backend.cameras.create({ name, url: target, detectFps: fps, loop: !!values.loop && isFile })
     process.stderr.write(`watching ${redactUrl(url)}\n`)
   }
-  out({ type: 'ready', dataDir: backend.store.dataDir, cameras: backend.store.data.cameras.length, people: backend.gallery.list().length })
+  out({
+    type: 'ready',
+    dataDir: backend.store.dataDir,
+    cameras: backend.store.data.cameras.length,
+    people: backend.gallery.list().length
+  })
 }
 
 main().catch((err: unknown) => {

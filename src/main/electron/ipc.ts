@@ -15,7 +15,10 @@ export interface IpcContext {
   backend: Promise<VigilBackend>
 }
 
-export function senderRejection(event: IpcMainInvokeEvent, ctx: Pick<IpcContext, 'source' | 'trustedContentsIds'>): string | null {
+export function senderRejection(
+  event: IpcMainInvokeEvent,
+  ctx: Pick<IpcContext, 'source' | 'trustedContentsIds'>
+): string | null {
   if (!ctx.trustedContentsIds().has(event.sender.id)) return 'sender is not a console window'
   const frame = event.senderFrame
   if (!frame) return 'sender frame is gone'
@@ -37,7 +40,10 @@ export function registerIpc(ctx: IpcContext): () => void {
       try {
         backend = await ctx.backend
       } catch (err) {
-        return errorEnvelope('internal', `the engine failed to start: ${err instanceof Error ? err.message : String(err)}`)
+        return errorEnvelope(
+          'internal',
+          `the engine failed to start: ${err instanceof Error ? err.message : String(err)}`
+        )
       }
       return dispatch(backend, channel, payload)
     })
@@ -48,7 +54,11 @@ export function registerIpc(ctx: IpcContext): () => void {
 }
 
 /** Forwards engine pushes to the window while it shows the console. */
-export function forwardPushes(backend: VigilBackend, getWindow: () => BrowserWindow | null, source: AppSource): () => void {
+export function forwardPushes(
+  backend: VigilBackend,
+  getWindow: () => BrowserWindow | null,
+  source: AppSource
+): () => void {
   return backend.onPush((channel: PushChannel, payload: unknown) => {
     const win = getWindow()
     if (!win || win.isDestroyed() || win.webContents.isDestroyed()) return

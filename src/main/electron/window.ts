@@ -20,7 +20,11 @@ export function windowPaths(mainOutDir: string): WindowPaths {
   }
 }
 
-export async function createMainWindow(paths: WindowPaths, source: AppSource, devUrl: string | undefined): Promise<BrowserWindow> {
+export async function createMainWindow(
+  paths: WindowPaths,
+  source: AppSource,
+  devUrl: string | undefined
+): Promise<BrowserWindow> {
   const win = new BrowserWindow({
     width: 1440,
     height: 900,

@@ -74,23 +74,29 @@ function checkInput(e: TrackEventInput): void {
   if (!isId(e.trackId)) throw bad('track event: trackId must be a non-empty string')
   if (!BANDS.includes(e.band)) throw bad(`track event: band must be one of ${BANDS.join(', ')}`)
   if (e.personId !== null && !isId(e.personId)) throw bad('track event: personId must be a non-empty string or null')
-  if (e.personName !== null && typeof e.personName !== 'string') throw bad('track event: personName must be a string or null')
+  if (e.personName !== null && typeof e.personName !== 'string')
+    throw bad('track event: personName must be a string or null')
   if (typeof e.score !== 'number' || !Number.isFinite(e.score)) throw bad('track event: score must be a finite number')
   if (!isBox(e.box)) throw bad('track event: box must have finite x, y, w, h')
   if (typeof e.at !== 'number' || !Number.isFinite(e.at) || e.at < 0) throw bad('track event: at must be epoch ms')
   if (e.crop !== undefined && !Buffer.isBuffer(e.crop)) throw bad('track event: crop must be a Buffer')
   if (e.snapshot !== undefined && !Buffer.isBuffer(e.snapshot)) throw bad('track event: snapshot must be a Buffer')
-  if (e.reviewItemId !== undefined && !isId(e.reviewItemId)) throw bad('track event: reviewItemId must be a non-empty string')
+  if (e.reviewItemId !== undefined && !isId(e.reviewItemId))
+    throw bad('track event: reviewItemId must be a non-empty string')
   if (!DECISIONS.includes(e.decision)) throw bad(`track event: decision must be one of ${DECISIONS.join(', ')}`)
 }
 
 function checkPatch(p: EventPatch): void {
   if (typeof p !== 'object' || p === null) throw bad('event patch must be an object')
-  if (p.decision !== undefined && !DECISIONS.includes(p.decision)) throw bad(`event patch: decision must be one of ${DECISIONS.join(', ')}`)
+  if (p.decision !== undefined && !DECISIONS.includes(p.decision))
+    throw bad(`event patch: decision must be one of ${DECISIONS.join(', ')}`)
   if (p.band !== undefined && !BANDS.includes(p.band)) throw bad(`event patch: band must be one of ${BANDS.join(', ')}`)
-  if (p.personId !== undefined && p.personId !== null && !isId(p.personId)) throw bad('event patch: personId must be a non-empty string or null')
-  if (p.personName !== undefined && p.personName !== null && typeof p.personName !== 'string') throw bad('event patch: personName must be a string or null')
-  if (p.reviewItemId !== undefined && p.reviewItemId !== null && !isId(p.reviewItemId)) throw bad('event patch: reviewItemId must be a non-empty string or null')
+  if (p.personId !== undefined && p.personId !== null && !isId(p.personId))
+    throw bad('event patch: personId must be a non-empty string or null')
+  if (p.personName !== undefined && p.personName !== null && typeof p.personName !== 'string')
+    throw bad('event patch: personName must be a string or null')
+  if (p.reviewItemId !== undefined && p.reviewItemId !== null && !isId(p.reviewItemId))
+    throw bad('event patch: reviewItemId must be a non-empty string or null')
 }
 
 const cloneEvent = (e: EventRecord): EventRecord => ({ ...e, box: { ...e.box } })
@@ -165,7 +171,8 @@ export class EventLog {
     const cropKey = e.crop && (improves || pre?.crop === null) ? await this.putMedia('crops', e.crop, e.at) : null
     let snapKey: MediaKey | null = null
     try {
-      snapKey = e.snapshot && (improves || pre?.snapshot === null) ? await this.putMedia('snapshots', e.snapshot, e.at) : null
+      snapKey =
+        e.snapshot && (improves || pre?.snapshot === null) ? await this.putMedia('snapshots', e.snapshot, e.at) : null
     } catch (err) {
       if (cropKey) await this.dropUncommitted([cropKey])
       throw err
@@ -337,7 +344,10 @@ export class EventLog {
   /** All matching events (offset/limit apply only when given), newest first. */
   exportCsv(q: EventQuery = {}): string {
     const sorted = filterSorted(this.store.data.events, q)
-    const rows = q.offset !== undefined || q.limit !== undefined ? sorted.slice(q.offset ?? 0, (q.offset ?? 0) + (q.limit ?? sorted.length)) : sorted
+    const rows =
+      q.offset !== undefined || q.limit !== undefined
+        ? sorted.slice(q.offset ?? 0, (q.offset ?? 0) + (q.limit ?? sorted.length))
+        : sorted
     const names = new Map(this.store.data.cameras.map((c) => [c.id, c.name]))
     return toCsv(rows, (id) => names.get(id))
   }
@@ -474,7 +484,8 @@ export function startRetention(
     running = true
     try {
       const r = await log.purge(getDays())
-      if (r.events > 0 || r.files > 0) logger.warn(`[retention] removed ${r.events} events, ${r.reviews} review items, ${r.files} files`)
+      if (r.events > 0 || r.files > 0)
+        logger.warn(`[retention] removed ${r.events} events, ${r.reviews} review items, ${r.files} files`)
       opts.onPurged?.(r)
     } catch (err) {
       logger.error(`[retention] purge failed: ${err instanceof Error ? err.message : String(err)}`)

@@ -13,7 +13,8 @@ const isNonNegInt = (v: unknown): boolean => typeof v === 'number' && Number.isI
 export function checkQuery(q: EventQuery): void {
   if (typeof q !== 'object' || q === null) throw new ApiError('invalid_request', 'event query must be an object')
   for (const k of ['from', 'to', 'offset'] as const) {
-    if (q[k] !== undefined && !isNonNegInt(q[k])) throw new ApiError('invalid_request', `event query: ${k} must be a non-negative integer`)
+    if (q[k] !== undefined && !isNonNegInt(q[k]))
+      throw new ApiError('invalid_request', `event query: ${k} must be a non-negative integer`)
   }
   if (q.limit !== undefined && (!isNonNegInt(q.limit) || q.limit < 1 || q.limit > MAX_LIMIT)) {
     throw new ApiError('invalid_request', `event query: limit must be an integer in 1..${MAX_LIMIT}`)
@@ -61,7 +62,10 @@ export function scoreBin(score: number, bins = HISTOGRAM_BINS): number {
 }
 
 /** Events counted in the hour they started, per camera; histogram of their scores. */
-export function computeStats(events: readonly EventRecord[], q: { from?: number; to?: number; cameraId?: string; personId?: string }): EventStats {
+export function computeStats(
+  events: readonly EventRecord[],
+  q: { from?: number; to?: number; cameraId?: string; personId?: string }
+): EventStats {
   const counts = new Map<string, HourCount>()
   const histogram = new Array<number>(HISTOGRAM_BINS).fill(0)
   for (const e of events) {
@@ -75,7 +79,9 @@ export function computeStats(events: readonly EventRecord[], q: { from?: number;
     else counts.set(k, { cameraId: e.cameraId, hour, count: 1 })
     histogram[scoreBin(e.score)]++
   }
-  const perHour = [...counts.values()].sort((a, b) => a.hour - b.hour || (a.cameraId < b.cameraId ? -1 : a.cameraId > b.cameraId ? 1 : 0))
+  const perHour = [...counts.values()].sort(
+    (a, b) => a.hour - b.hour || (a.cameraId < b.cameraId ? -1 : a.cameraId > b.cameraId ? 1 : 0)
+  )
   return { perHour, confidenceHistogram: histogram }
 }
 
@@ -93,7 +99,10 @@ export function csvField(value: string | number | null, text = true): string {
 export const CSV_COLUMNS = ['id', 'startedAt', 'updatedAt', 'camera', 'person', 'band', 'decision', 'score'] as const
 
 /** CRLF-terminated rows, header first; timestamps ISO 8601 UTC; camera by name when known. */
-export function toCsv(events: readonly EventRecord[], cameraName: (id: string) => string | undefined = () => undefined): string {
+export function toCsv(
+  events: readonly EventRecord[],
+  cameraName: (id: string) => string | undefined = () => undefined
+): string {
   const lines = [CSV_COLUMNS.join(',')]
   for (const e of events) {
     lines.push(

@@ -71,7 +71,13 @@ async function main(): Promise<void> {
   }
   await pipe.close()
   const people = [...new Set(photos.map((p) => p.person))]
-  const result: Record<string, unknown> = { set, photos: photos.length, people: people.length, refsPerPerson: refsPer, splits }
+  const result: Record<string, unknown> = {
+    set,
+    photos: photos.length,
+    people: people.length,
+    refsPerPerson: refsPer,
+    splits
+  }
   for (const aggregate of ['max', 'top2mean'] as Aggregate[]) {
     const r = rng(7)
     let correct = 0
@@ -88,9 +94,16 @@ async function main(): Promise<void> {
       const stranger = people[s % people.length]
       for (const person of people) {
         const mine = photos.filter((p) => p.person === person)
-        const order = mine.map((p) => ({ p, k: r() })).sort((a, b) => a.k - b.k).map((x) => x.p)
+        const order = mine
+          .map((p) => ({ p, k: r() }))
+          .sort((a, b) => a.k - b.k)
+          .map((x) => x.p)
         if (person !== stranger) {
-          order.slice(0, refsPer).forEach((p) => refs.push({ personId: person, name: person, photoId: p.file, embedding: p.ref, threshold: null }))
+          order
+            .slice(0, refsPer)
+            .forEach((p) =>
+              refs.push({ personId: person, name: person, photoId: p.file, embedding: p.ref, threshold: null })
+            )
         }
         queries.push(...order.slice(refsPer))
       }

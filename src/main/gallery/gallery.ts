@@ -60,7 +60,14 @@ export function toPerson(p: StoredPerson): Person {
 }
 
 export function toReferencePhoto(ph: StoredPhoto): ReferencePhoto {
-  return { id: ph.id, personId: ph.personId, media: ph.media, addedAt: ph.addedAt, source: ph.source, quality: ph.quality }
+  return {
+    id: ph.id,
+    personId: ph.personId,
+    media: ph.media,
+    addedAt: ph.addedAt,
+    source: ph.source,
+    quality: ph.quality
+  }
 }
 
 const nameKey = (name: string): string => name.trim().normalize('NFC').toLocaleLowerCase('en')
@@ -81,7 +88,8 @@ function checkNotes(notes: unknown): string {
 
 function checkThreshold(t: unknown): number | null {
   if (t === null) return null
-  if (typeof t !== 'number' || !Number.isFinite(t) || t < 0 || t > 1) throw invalid('threshold must be a number from 0 to 1, or null for the global one')
+  if (typeof t !== 'number' || !Number.isFinite(t) || t < 0 || t > 1)
+    throw invalid('threshold must be a number from 0 to 1, or null for the global one')
   return t
 }
 
@@ -93,13 +101,17 @@ export function qualityProblems(q: FaceQuality): string[] {
   const R = QUALITY_RAMPS
   const ramp = (v: number, lo: number, hi: number): number => Math.min(1, Math.max(0, (v - lo) / (hi - lo)))
   const factors: { value: number; text: string }[] = [
-    { value: ramp(q.sizePx, R.sizePx[0], R.sizePx[1]), text: `the face is too small (${Math.round(q.sizePx)} px; ${R.sizePx[1]} px or more is best)` },
+    {
+      value: ramp(q.sizePx, R.sizePx[0], R.sizePx[1]),
+      text: `the face is too small (${Math.round(q.sizePx)} px; ${R.sizePx[1]} px or more is best)`
+    },
     {
       value: ramp(q.blur, R.blur[0], R.blur[1]),
       text: `the face is blurry (sharpness ${Math.round(q.blur)}; ${R.blur[1]} or more is sharp)`
     },
     {
-      value: (1 - ramp(Math.abs(q.yawDeg), R.yaw[0], R.yaw[1])) * (1 - ramp(Math.abs(q.pitchDeg), R.pitch[0], R.pitch[1])),
+      value:
+        (1 - ramp(Math.abs(q.yawDeg), R.yaw[0], R.yaw[1])) * (1 - ramp(Math.abs(q.pitchDeg), R.pitch[0], R.pitch[1])),
       text: `the face is turned away (yaw ${Math.round(q.yawDeg)}°, pitch ${Math.round(q.pitchDeg)}°; a frontal face is best)`
     },
     {
@@ -117,7 +129,11 @@ function enrolFace(f: DetectedFace): EnrolFace {
   return { box: f.box, quality: f.quality }
 }
 
-const fail = (code: Exclude<EnrolResult, { ok: true }>['code'], message: string, faces: EnrolFace[] = []): EnrolResult => ({
+const fail = (
+  code: Exclude<EnrolResult, { ok: true }>['code'],
+  message: string,
+  faces: EnrolFace[] = []
+): EnrolResult => ({
   ok: false,
   code,
   message,
@@ -206,7 +222,9 @@ export class Gallery {
           refs.push({ personId: p.id, name: p.name, photoId: ph.id, embedding, threshold })
           seen.add(ph.id)
         } catch (e) {
-          this.log.warn(`[gallery] photo ${ph.id} of ${p.name} has an unusable embedding and is not matched: ${(e as Error).message}`)
+          this.log.warn(
+            `[gallery] photo ${ph.id} of ${p.name} has an unusable embedding and is not matched: ${(e as Error).message}`
+          )
         }
       }
     }
@@ -231,7 +249,15 @@ export class Gallery {
     const notes = input.notes === undefined ? '' : checkNotes(input.notes)
     const threshold = input.threshold === undefined ? null : checkThreshold(input.threshold)
     const now = Date.now()
-    const person: StoredPerson = { id: randomUUID(), name, notes, threshold, createdAt: now, updatedAt: now, photos: [] }
+    const person: StoredPerson = {
+      id: randomUUID(),
+      name,
+      notes,
+      threshold,
+      createdAt: now,
+      updatedAt: now,
+      photos: []
+    }
     await this.commit(
       (d) => {
         this.assertNameFree(d, name, null)
@@ -262,7 +288,13 @@ export class Gallery {
       },
       (d) => {
         const target = d.people.find((x) => x.id === id)
-        if (target) Object.assign(target, { name: before.name, notes: before.notes, threshold: before.threshold, updatedAt: before.updatedAt })
+        if (target)
+          Object.assign(target, {
+            name: before.name,
+            notes: before.notes,
+            threshold: before.threshold,
+            updatedAt: before.updatedAt
+          })
       }
     )
     this.m.updatePerson(id, { name: p.name, threshold: p.threshold })
@@ -299,14 +331,23 @@ export class Gallery {
   async addPhoto(input: AddPhotoInput): Promise<EnrolResult> {
     this.stored(input.personId)
     const bytes = decodeUpload(typeof input.dataBase64 === 'string' ? input.dataBase64 : '')
-    if (!bytes || bytes.length === 0) return fail('bad_image', `${input.fileName || 'the upload'} is empty or not base64-encoded image data`)
+    if (!bytes || bytes.length === 0)
+      return fail('bad_image', `${input.fileName || 'the upload'} is empty or not base64-encoded image data`)
     if (bytes.length > MAX_UPLOAD_BYTES) {
-      return fail('too_large', `${input.fileName || 'the image'} is ${(bytes.length / 1048576).toFixed(1)} MB; the limit is ${MAX_UPLOAD_BYTES / 1048576} MB`)
+      return fail(
+        'too_large',
+        `${input.fileName || 'the image'} is ${(bytes.length / 1048576).toFixed(1)} MB; the limit is ${MAX_UPLOAD_BYTES / 1048576} MB`
+      )
     }
 
     let analysis: AnalyzeResult
     try {
-      analysis = await this.analyzer.analyzeEncoded(bytes, { embed: true, minFaceSize: ENROL_MIN_FACE_PX, maxFaces: ENROL_MAX_FACES, flipAugment: this.flip })
+      analysis = await this.analyzer.analyzeEncoded(bytes, {
+        embed: true,
+        minFaceSize: ENROL_MIN_FACE_PX,
+        maxFaces: ENROL_MAX_FACES,
+        flipAugment: this.flip
+      })
     } catch (e) {
       if (e instanceof ApiError && (e.code === 'bad_image' || e.code === 'too_large' || e.code === 'busy')) {
         const msg =
@@ -321,12 +362,19 @@ export class Gallery {
     const faces = enrolCandidates(analysis.faces)
     const listed = faces.map(enrolFace)
     if (faces.length === 0) {
-      return fail('no_face', `no face found in ${input.fileName || 'the photo'}; use a photo where the face is clearly visible and at least ${ENROL_MIN_FACE_PX} px tall`)
+      return fail(
+        'no_face',
+        `no face found in ${input.fileName || 'the photo'}; use a photo where the face is clearly visible and at least ${ENROL_MIN_FACE_PX} px tall`
+      )
     }
     let face: DetectedFace
     if (input.faceIndex !== undefined) {
       if (!Number.isInteger(input.faceIndex) || input.faceIndex < 0 || input.faceIndex >= faces.length) {
-        return fail('multiple_faces', `face ${input.faceIndex} does not exist: the photo has ${faces.length} face${faces.length === 1 ? '' : 's'} (0–${faces.length - 1})`, listed)
+        return fail(
+          'multiple_faces',
+          `face ${input.faceIndex} does not exist: the photo has ${faces.length} face${faces.length === 1 ? '' : 's'} (0–${faces.length - 1})`,
+          listed
+        )
       }
       face = faces[input.faceIndex]
     } else if (faces.length > 1) {
@@ -336,7 +384,8 @@ export class Gallery {
     }
 
     const min = this.getSettings().minEnrolQuality
-    if (!face.embedding) return fail('low_quality', 'the face could not be measured for recognition; try a clearer photo', listed)
+    if (!face.embedding)
+      return fail('low_quality', 'the face could not be measured for recognition; try a clearer photo', listed)
     if (face.quality.score < min) {
       return fail(
         'low_quality',
@@ -349,12 +398,21 @@ export class Gallery {
     try {
       jpeg = await sharp(bytes, { limitInputPixels: MAX_PIXELS, failOn: 'error' })
         .rotate()
-        .resize({ width: STORED_PHOTO_MAX_SIDE, height: STORED_PHOTO_MAX_SIDE, fit: 'inside', withoutEnlargement: true })
+        .resize({
+          width: STORED_PHOTO_MAX_SIDE,
+          height: STORED_PHOTO_MAX_SIDE,
+          fit: 'inside',
+          withoutEnlargement: true
+        })
         .flatten({ background: '#ffffff' })
         .jpeg({ quality: 90 })
         .toBuffer()
     } catch (e) {
-      return fail('bad_image', `${input.fileName || 'the photo'} could not be re-encoded for storage: ${(e as Error).message}`, listed)
+      return fail(
+        'bad_image',
+        `${input.fileName || 'the photo'} could not be re-encoded for storage: ${(e as Error).message}`,
+        listed
+      )
     }
     const photo = await this.storePhoto(input.personId, jpeg, face.embedding, face.quality, 'upload')
     return { ok: true, photo }
@@ -411,7 +469,13 @@ export class Gallery {
     return toPerson(p)
   }
 
-  private async storePhoto(personId: string, jpeg: Buffer, embedding: Float32Array, quality: FaceQuality, source: 'upload' | 'review'): Promise<ReferencePhoto> {
+  private async storePhoto(
+    personId: string,
+    jpeg: Buffer,
+    embedding: Float32Array,
+    quality: FaceQuality,
+    source: 'upload' | 'review'
+  ): Promise<ReferencePhoto> {
     const key = await this.media.put('photos', jpeg)
     const photo: StoredPhoto = {
       id: randomUUID(),

@@ -26,7 +26,13 @@ async function main(): Promise<void> {
   for (let i = 0; i < nRefs; i++) {
     const p = Math.floor(i / perPerson)
     if (!centres[p]) centres[p] = unit(Float32Array.from({ length: DIM }, () => gauss(r)))
-    refs.push({ personId: `p${p}`, name: `Person ${p}`, photoId: `ph${i}`, embedding: around(centres[p], noise, r), threshold: null })
+    refs.push({
+      personId: `p${p}`,
+      name: `Person ${p}`,
+      photoId: `ph${i}`,
+      embedding: around(centres[p], noise, r),
+      threshold: null
+    })
   }
   const m = new Matcher({ aggregate })
   let t = performance.now()
@@ -35,7 +41,11 @@ async function main(): Promise<void> {
   const thresholds = { accept: 0.5, review: 0.35 }
   const queries: Float32Array[] = []
   for (let i = 0; i < nQueries; i++) {
-    queries.push(i % 2 === 0 ? around(centres[Math.floor(r() * centres.length)], noise, r) : unit(Float32Array.from({ length: DIM }, () => gauss(r))))
+    queries.push(
+      i % 2 === 0
+        ? around(centres[Math.floor(r() * centres.length)], noise, r)
+        : unit(Float32Array.from({ length: DIM }, () => gauss(r)))
+    )
   }
   for (let i = 0; i < 20; i++) m.match(queries[i % queries.length], thresholds)
   const times: number[] = []

@@ -237,7 +237,12 @@ export class Matcher {
     }
     this.lastRescored = rescored
     const order = scored.map((_, i) => i)
-    order.sort((a, b) => scored[b].score - scored[a].score || cmp(scored[a].name, scored[b].name) || cmp(scored[a].personId, scored[b].personId))
+    order.sort(
+      (a, b) =>
+        scored[b].score - scored[a].score ||
+        cmp(scored[a].name, scored[b].name) ||
+        cmp(scored[a].personId, scored[b].personId)
+    )
     const best = scored[order[0]]
     return {
       band: bandOf(best.score, thresholds, thresholdsOf[order[0]]),

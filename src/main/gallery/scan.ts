@@ -33,7 +33,13 @@ export function dotF32(a: Float32Array, aOff: number, b: Float32Array, dim: numb
 }
 
 /** Reference exact scan: out[i] = refs[i] · q. Used as fallback and as the oracle in tests. */
-export function scanF32(refs: Float32Array, n: number, dim: number, q: Float32Array, out: Float64Array | Float32Array): void {
+export function scanF32(
+  refs: Float32Array,
+  n: number,
+  dim: number,
+  q: Float32Array,
+  out: Float64Array | Float32Array
+): void {
   for (let i = 0, o = 0; i < n; i++, o += dim) out[i] = dotF32(refs, o, q, dim)
 }
 
@@ -138,8 +144,12 @@ function kernelBytes(): Uint8Array {
     const unroll = 4
     const group = (off: number, acc: number): number[] => [
       ...get(acc),
-      ...get(L.J), ...simd(0x01), ...memarg(off, 3), // v128.load8x8_s
-      ...get(L.QP), ...simd(0x00), ...memarg(off * 2, 4), // v128.load (8 × i16)
+      ...get(L.J),
+      ...simd(0x01),
+      ...memarg(off, 3), // v128.load8x8_s
+      ...get(L.QP),
+      ...simd(0x00),
+      ...memarg(off * 2, 4), // v128.load (8 × i16)
       ...simd(0xba), // i32x4.dot_i16x8_s
       ...simd(0xae), // i32x4.add
       ...set(acc)
@@ -148,22 +158,46 @@ function kernelBytes(): Uint8Array {
     const sumInto = (a: number, b: number): number[] => [...get(a), ...get(b), ...simd(0xae), ...set(a)]
     const lane = (i: number): number[] => [...get(L.ACC[0]), ...simd(0x1b), i] // i32x4.extract_lane
     return [
-      ...zero, ...set(L.ACC[0]),
-      ...zero, ...set(L.ACC[1]),
-      ...zero, ...set(L.ACC[2]),
-      ...zero, ...set(L.ACC[3]),
-      ...get(L.Q), ...set(L.QP),
-      ...get(L.J), ...get(L.STRIDE), i32add, ...set(L.ROWEND),
-      0x03, 0x40, // loop $cols
+      ...zero,
+      ...set(L.ACC[0]),
+      ...zero,
+      ...set(L.ACC[1]),
+      ...zero,
+      ...set(L.ACC[2]),
+      ...zero,
+      ...set(L.ACC[3]),
+      ...get(L.Q),
+      ...set(L.QP),
+      ...get(L.J),
+      ...get(L.STRIDE),
+      i32add,
+      ...set(L.ROWEND),
+      0x03,
+      0x40, // loop $cols
       ...Array.from({ length: unroll }, (_, g) => group(g * 8, L.ACC[g % 4])).flat(),
-      ...get(L.QP), ...i32const(16 * unroll), i32add, ...set(L.QP), // 8·unroll × i16
-      ...get(L.J), ...i32const(8 * unroll), i32add, ...tee(L.J),
-      ...get(L.ROWEND), 0x49, 0x0d, 0, // br_if $cols (j < row end)
+      ...get(L.QP),
+      ...i32const(16 * unroll),
+      i32add,
+      ...set(L.QP), // 8·unroll × i16
+      ...get(L.J),
+      ...i32const(8 * unroll),
+      i32add,
+      ...tee(L.J),
+      ...get(L.ROWEND),
+      0x49,
+      0x0d,
+      0, // br_if $cols (j < row end)
       0x0b,
       ...sumInto(L.ACC[0], L.ACC[1]),
       ...sumInto(L.ACC[2], L.ACC[3]),
       ...sumInto(L.ACC[0], L.ACC[2]),
-      ...lane(0), ...lane(1), i32add, ...lane(2), i32add, ...lane(3), i32add
+      ...lane(0),
+      ...lane(1),
+      i32add,
+      ...lane(2),
+      i32add,
+      ...lane(3),
+      i32add
     ]
   }
 
@@ -172,20 +206,52 @@ function kernelBytes(): Uint8Array {
     const [J, N, STRIDE, Q, OUT, END, QP, ROWEND] = [0, 1, 2, 3, 4, 5, 6, 7]
     const L = { J, QP, Q, ROWEND, STRIDE, ACC: [8, 9, 10, 11] }
     return [
-      2, 3, I32, 4, V128,
-      ...get(N), 0x45, 0x04, 0x40, 0x0f, 0x0b, // if (n == 0) return
-      ...get(OUT), ...get(N), ...i32const(4), 0x6c, i32add, ...set(END),
-      0x03, 0x40, // loop $rows
-      ...get(OUT), ...rowDot(L), 0x36, 2, 0, // i32.store
-      ...get(OUT), ...i32const(4), i32add, ...tee(OUT),
-      ...get(END), 0x49, 0x0d, 0, // br_if $rows (out < end)
+      2,
+      3,
+      I32,
+      4,
+      V128,
+      ...get(N),
+      0x45,
+      0x04,
+      0x40,
+      0x0f,
+      0x0b, // if (n == 0) return
+      ...get(OUT),
+      ...get(N),
+      ...i32const(4),
+      0x6c,
+      i32add,
+      ...set(END),
+      0x03,
+      0x40, // loop $rows
+      ...get(OUT),
+      ...rowDot(L),
+      0x36,
+      2,
+      0, // i32.store
+      ...get(OUT),
+      ...i32const(4),
+      i32add,
+      ...tee(OUT),
+      ...get(END),
+      0x49,
+      0x0d,
+      0, // br_if $rows (out < end)
       0x0b,
       0x0b
     ]
   })()
 
   const bytes = [
-    0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00,
+    0x00,
+    0x61,
+    0x73,
+    0x6d,
+    0x01,
+    0x00,
+    0x00,
+    0x00,
     ...section(1, [1, 0x60, 5, I32, I32, I32, I32, I32, 0]),
     ...section(2, [1, ...name('env'), ...name('mem'), 0x02, 0x00, 1]),
     ...section(3, [1, 0]),
@@ -349,7 +415,6 @@ export class Int8Scan {
       out[i] = a0 + a1
     }
   }
-
 }
 
 function align64(n: number): number {

@@ -22,7 +22,8 @@ export function decodeVector(b64: string, dim: number | null = EMBEDDING_DIM): F
     throw new Error('embedding is not a base64 string')
   }
   const bytes = Buffer.from(b64, 'base64')
-  if (bytes.length % 4 !== 0) throw new Error(`embedding has ${bytes.length} bytes, not a whole number of float32 values`)
+  if (bytes.length % 4 !== 0)
+    throw new Error(`embedding has ${bytes.length} bytes, not a whole number of float32 values`)
   const n = bytes.length / 4
   if (dim !== null && n !== dim) throw new Error(`embedding has ${n} values, expected ${dim}`)
   // Copy: the Buffer may sit at an offset of a shared pool that is not 4-byte aligned.

@@ -12,7 +12,13 @@ function sharpFailure(err: unknown): ApiError {
   if (/pixel limit/i.test(msg)) {
     return new ApiError('too_large', `image is larger than ${MAX_PIXELS / 1e6} megapixels`)
   }
-  return new ApiError('bad_image', `not a readable image (${msg.replace(/^Input /, '').replace(/\s+/g, ' ').trim()})`)
+  return new ApiError(
+    'bad_image',
+    `not a readable image (${msg
+      .replace(/^Input /, '')
+      .replace(/\s+/g, ' ')
+      .trim()})`
+  )
 }
 
 /** Reads only the header: format and dimensions, with the 40 MP limit enforced. */
@@ -27,11 +33,12 @@ export async function probeImage(bytes: Uint8Array): Promise<{ format: string; w
     throw sharpFailure(err)
   }
   const { width, height, format } = meta
-  if (!width || !height || !format) throw new ApiError('bad_image', 'not a readable image (no dimensions in the header)')
+  if (!width || !height || !format)
+    throw new ApiError('bad_image', 'not a readable image (no dimensions in the header)')
   if (width * height > MAX_PIXELS) {
     throw new ApiError(
       'too_large',
-      `image is ${width}×${height} (${(width * height / 1e6).toFixed(1)} MP); the limit is ${MAX_PIXELS / 1e6} MP`,
+      `image is ${width}×${height} (${((width * height) / 1e6).toFixed(1)} MP); the limit is ${MAX_PIXELS / 1e6} MP`,
       { width, height }
     )
   }
@@ -58,7 +65,11 @@ export async function decodeImage(bytes: Uint8Array): Promise<RgbImage> {
       .raw()
       .toBuffer({ resolveWithObject: true })
     if (info.channels !== 3) throw new Error(`decoded to ${info.channels} channels`)
-    return { data: new Uint8Array(data.buffer, data.byteOffset, data.byteLength), width: info.width, height: info.height }
+    return {
+      data: new Uint8Array(data.buffer, data.byteOffset, data.byteLength),
+      width: info.width,
+      height: info.height
+    }
   } catch (err) {
     const failure = sharpFailure(err)
     // Only on refusal is the header read again, so the message can quote the real dimensions.
@@ -78,7 +89,10 @@ export function clampBox(box: Box, width: number, height: number): Box | null {
 }
 
 /** JPEG of the whole image or of a region (clamped to the image), e.g. an event crop. */
-export async function encodeJpeg(img: RgbImage, opts: { region?: Box; quality?: number; maxWidth?: number } = {}): Promise<Buffer> {
+export async function encodeJpeg(
+  img: RgbImage,
+  opts: { region?: Box; quality?: number; maxWidth?: number } = {}
+): Promise<Buffer> {
   if (img.data.length !== img.width * img.height * 3) {
     throw new ApiError('bad_image', `RGB buffer is ${img.data.length} bytes, expected ${img.width * img.height * 3}`)
   }

@@ -34,13 +34,12 @@ export function f1Of(c: Confusion): number {
  */
 export function rocAuc(genuine: readonly number[], impostor: readonly number[]): number {
   if (genuine.length === 0 || impostor.length === 0) return NaN
-  const all = [
-    ...genuine.map((s) => ({ s, pos: true })),
-    ...impostor.map((s) => ({ s, pos: false }))
-  ].sort((a, b) => a.s - b.s || 0)
+  const all = [...genuine.map((s) => ({ s, pos: true })), ...impostor.map((s) => ({ s, pos: false }))].sort(
+    (a, b) => a.s - b.s || 0
+  )
   let negBelow = 0
   let wins = 0
-  for (let i = 0; i < all.length; ) {
+  for (let i = 0; i < all.length;) {
     let j = i
     let posInGroup = 0
     let negInGroup = 0

@@ -44,7 +44,8 @@ export async function readManifest(modelsDir: string): Promise<Manifest> {
     throw new ApiError('internal', `model manifest ${path} is not valid JSON (${(err as Error).message})`)
   }
   const models = (parsed as { models?: unknown }).models
-  if (!models || typeof models !== 'object') throw new ApiError('internal', `model manifest ${path} has no "models" section`)
+  if (!models || typeof models !== 'object')
+    throw new ApiError('internal', `model manifest ${path} has no "models" section`)
   for (const [name, m] of Object.entries(models as Record<string, unknown>)) {
     const mm = m as Partial<ManifestModel>
     if (typeof mm.file !== 'string' || typeof mm.sha256 !== 'string' || !/^[0-9a-f]{64}$/.test(mm.sha256)) {
@@ -55,7 +56,9 @@ export async function readManifest(modelsDir: string): Promise<Manifest> {
 }
 
 async function sha256File(path: string): Promise<string> {
-  return createHash('sha256').update(await readFile(path)).digest('hex')
+  return createHash('sha256')
+    .update(await readFile(path))
+    .digest('hex')
 }
 
 /** Hashing ~13 MB costs ~30 ms; a pool starting several workers should not pay it per worker. */
@@ -89,7 +92,9 @@ export async function verifyModels(modelsDir: string, names?: readonly ModelName
     if (verified.get(path) !== key) {
       const got = await sha256File(path)
       if (got !== m.sha256) {
-        problems.push(`${m.file} (${name}) is corrupt or a different version (sha256 ${got.slice(0, 12)}…, expected ${m.sha256.slice(0, 12)}…)`)
+        problems.push(
+          `${m.file} (${name}) is corrupt or a different version (sha256 ${got.slice(0, 12)}…, expected ${m.sha256.slice(0, 12)}…)`
+        )
         continue
       }
       verified.set(path, key)
@@ -97,7 +102,9 @@ export async function verifyModels(modelsDir: string, names?: readonly ModelName
     paths[name] = path
   }
   if (problems.length) {
-    throw new ApiError('internal', `face models in ${modelsDir} are not usable: ${problems.join('; ')}; ${FIX_HINT}`, { problems })
+    throw new ApiError('internal', `face models in ${modelsDir} are not usable: ${problems.join('; ')}; ${FIX_HINT}`, {
+      problems
+    })
   }
   return paths
 }

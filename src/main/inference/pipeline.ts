@@ -5,7 +5,16 @@ import { Tensor } from 'onnxruntime-node'
 import { ApiError } from '../../shared/api'
 import type { Box, ExecutionProvider, Point, WorkerInfo } from '../../shared/types'
 import type { AnalyzeOptions, AnalyzeResult, Analyzer, DetectedFace, RgbImage, Stage } from '../contracts'
-import { ARCFACE_REF_112, type Affine, applyAffine, estimateSimilarity, invertAffine, mirrorRgb, similarityScale, warpAffineRgb } from './align'
+import {
+  ARCFACE_REF_112,
+  type Affine,
+  applyAffine,
+  estimateSimilarity,
+  invertAffine,
+  mirrorRgb,
+  similarityScale,
+  warpAffineRgb
+} from './align'
 import { decodeImage } from './image'
 import { landmarks68to5, unpackPoints } from './landmarks'
 import { createSession, defaultModelsDir, verifyModels } from './models'
@@ -145,7 +154,10 @@ export function decodeDetections(
 }
 
 /** The landmark crop rectangle for a detector box under the given tuning. */
-export function landmarkRect(box: Box, t: Pick<PipelineTuning, 'landmarkSquare' | 'landmarkScale' | 'landmarkShiftY'>): Box {
+export function landmarkRect(
+  box: Box,
+  t: Pick<PipelineTuning, 'landmarkSquare' | 'landmarkScale' | 'landmarkShiftY'>
+): Box {
   const cx = box.x + box.w / 2
   const cy = box.y + box.h / 2 + t.landmarkShiftY * box.h
   const w = (t.landmarkSquare ? Math.max(box.w, box.h) : box.w) * t.landmarkScale
@@ -202,7 +214,13 @@ export class FacePipeline implements Analyzer {
     private readonly detect: ort.InferenceSession,
     private readonly landmark: ort.InferenceSession,
     private readonly feature: ort.InferenceSession,
-    info: { provider: ExecutionProvider; requested: ExecutionProvider; fallbackReason: string | null; tuning: PipelineTuning; workerId: number }
+    info: {
+      provider: ExecutionProvider
+      requested: ExecutionProvider
+      fallbackReason: string | null
+      tuning: PipelineTuning
+      workerId: number
+    }
   ) {
     this.provider = info.provider
     this.requestedProvider = info.requested
@@ -271,7 +289,11 @@ export class FacePipeline implements Analyzer {
     // The SIMD kernel's output is used in place (no 0.9 MB copy); otherwise a reused tensor.
     let ran =
       resamplingFor(img, DETECT_W, DETECT_H, t.detectorResize) === 'bilinear'
-        ? (await withResizedChw(img, DETECT_W, DETECT_H, t.detectorInput, (chw) => timedRun(new Tensor('float32', chw, DETECT_DIMS))))?.value
+        ? (
+            await withResizedChw(img, DETECT_W, DETECT_H, t.detectorInput, (chw) =>
+              timedRun(new Tensor('float32', chw, DETECT_DIMS))
+            )
+          )?.value
         : undefined
     if (!ran) {
       const input = this.detectInput.take()
@@ -308,7 +330,10 @@ export class FacePipeline implements Analyzer {
     } finally {
       this.landmarkInput.give(input.tensor)
     }
-    const pts = unpackPoints(out.output.data as Float32Array).map((p) => ({ x: rect.x + p.x * rect.w, y: rect.y + p.y * rect.h }))
+    const pts = unpackPoints(out.output.data as Float32Array).map((p) => ({
+      x: rect.x + p.x * rect.w,
+      y: rect.y + p.y * rect.h
+    }))
     return { points: pts, modelMs }
   }
 
@@ -430,7 +455,13 @@ export function padImage(img: RgbImage, pad: number): RgbImage {
 }
 
 /** Maps a result on the padded image back to the original, adding the first attempt's timings. */
-function shiftResult(r: AnalyzeResult, pad: number, width: number, height: number, first: AnalyzeResult): AnalyzeResult {
+function shiftResult(
+  r: AnalyzeResult,
+  pad: number,
+  width: number,
+  height: number,
+  first: AnalyzeResult
+): AnalyzeResult {
   const timings = { ...first.timings }
   for (const [k, v] of Object.entries(r.timings) as [Stage, number][]) timings[k] = (timings[k] ?? 0) + v
   const faces = r.faces.map((f) => {
@@ -448,11 +479,21 @@ function shiftResult(r: AnalyzeResult, pad: number, width: number, height: numbe
 }
 
 function validateRgb(img: RgbImage): void {
-  if (!img || !(img.data instanceof Uint8Array) || !Number.isInteger(img.width) || !Number.isInteger(img.height) || img.width < 1 || img.height < 1) {
+  if (
+    !img ||
+    !(img.data instanceof Uint8Array) ||
+    !Number.isInteger(img.width) ||
+    !Number.isInteger(img.height) ||
+    img.width < 1 ||
+    img.height < 1
+  ) {
     throw new ApiError('bad_image', 'raw frame must have positive integer width/height and a Uint8Array of RGB bytes')
   }
   if (img.data.length !== img.width * img.height * 3) {
-    throw new ApiError('bad_image', `raw frame is ${img.data.length} bytes, expected ${img.width}×${img.height}×3 = ${img.width * img.height * 3}`)
+    throw new ApiError(
+      'bad_image',
+      `raw frame is ${img.data.length} bytes, expected ${img.width}×${img.height}×3 = ${img.width * img.height * 3}`
+    )
   }
 }
 

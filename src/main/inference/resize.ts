@@ -319,7 +319,13 @@ export function rgbToNormalisedChw(img: RgbImage, order: 'rgb' | 'bgr', out?: Fl
  * intermediate image. Neighbouring output columns often share their source columns (always when
  * upscaling), so the 12 taps are only re-read when the column pair changes.
  */
-export function resizeBilinearToChw(img: RgbImage, width: number, height: number, order: 'rgb' | 'bgr', out?: Float32Array): Float32Array {
+export function resizeBilinearToChw(
+  img: RgbImage,
+  width: number,
+  height: number,
+  order: 'rgb' | 'bgr',
+  out?: Float32Array
+): Float32Array {
   const { data, width: W, height: H } = img
   const n = width * height
   const dst = chwBuffer(out, n)
@@ -387,7 +393,12 @@ export function resizeBilinearToChw(img: RgbImage, width: number, height: number
 }
 
 /** Which resampling resizeToChw / resizeRgb apply for a mode ('auto': area when shrinking 2× or more on both axes). */
-export function resamplingFor(img: RgbImage, width: number, height: number, mode: 'auto' | 'bilinear' | 'area'): 'area' | 'bilinear' | 'none' {
+export function resamplingFor(
+  img: RgbImage,
+  width: number,
+  height: number,
+  mode: 'auto' | 'bilinear' | 'area'
+): 'area' | 'bilinear' | 'none' {
   if (mode === 'area' || (mode === 'auto' && img.width >= 2 * width && img.height >= 2 * height)) return 'area'
   if (mode === 'auto' && img.width === width && img.height === height) return 'none'
   return 'bilinear'

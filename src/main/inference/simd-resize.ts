@@ -79,8 +79,24 @@ function hpassBody(): number[] {
 
 export function resizeModuleBytes(): Uint8Array {
   return buildModule([
-    { name: 'vblend', params: [I32, I32, I32, F32, I32], locals: [[1, I32], [2, V128]], code: vblendBody() },
-    { name: 'hpass', params: [I32, I32, I32, I32, I32, I32], locals: [[1, I32], [4, V128]], code: hpassBody() }
+    {
+      name: 'vblend',
+      params: [I32, I32, I32, F32, I32],
+      locals: [
+        [1, I32],
+        [2, V128]
+      ],
+      code: vblendBody()
+    },
+    {
+      name: 'hpass',
+      params: [I32, I32, I32, I32, I32, I32],
+      locals: [
+        [1, I32],
+        [4, V128]
+      ],
+      code: hpassBody()
+    }
   ])
 }
 
@@ -165,7 +181,13 @@ export function simdResizeAvailable(): boolean {
  * returns false, leaving `out` untouched, when the kernel is unavailable, busy (lent to
  * withResizedChw) or the source too big.
  */
-export function resizeBilinearToChwSimd(img: RgbImage, width: number, height: number, order: 'rgb' | 'bgr', out: Float32Array): boolean {
+export function resizeBilinearToChwSimd(
+  img: RgbImage,
+  width: number,
+  height: number,
+  order: 'rgb' | 'bgr',
+  out: Float32Array
+): boolean {
   if (img.data.length > SIMD_MAX_SOURCE_BYTES) return false
   const k = getKernel()
   if (!k || k.lent) return false

@@ -213,7 +213,9 @@ export class LiveProcessor {
     if (this.cams.get(cam.cameraId) !== cam) return
     cam.frames++
     cam.faces += res.faces.length
-    const refs = res.faces.map((f) => (f.embedding ? { image: frame.image, box: f.box, scale: frame.scale, at } : undefined))
+    const refs = res.faces.map((f) =>
+      f.embedding ? { image: frame.image, box: f.box, scale: frame.scale, at } : undefined
+    )
     const upd = cam.tracker.update(res.faces, at, refs)
     const thresholds = this.o.settings().thresholds
     const matcher = this.o.gallery.matcher()
@@ -263,7 +265,14 @@ export class LiveProcessor {
   private trackState(cam: CameraState, trackId: string): TrackState {
     let st = cam.tracks.get(trackId)
     if (!st) {
-      st = { events: new Map(), queued: new Set(), lastDecision: null, bestStored: new Map(), lastUpsert: new Map(), lastInput: new Map() }
+      st = {
+        events: new Map(),
+        queued: new Set(),
+        lastDecision: null,
+        bestStored: new Map(),
+        lastUpsert: new Map(),
+        lastInput: new Map()
+      }
       cam.tracks.set(trackId, st)
     }
     return st
@@ -273,7 +282,13 @@ export class LiveProcessor {
    * Turns a track decision into an event. A match is acted on at once; review and unknown wait for
    * enough evidence (a track often starts blurred or turned away), unknown until the track ends.
    */
-  private async onDecision(cam: CameraState, track: Track<FrameRef>, d: TrackDecision, at: number, ending: boolean): Promise<void> {
+  private async onDecision(
+    cam: CameraState,
+    track: Track<FrameRef>,
+    d: TrackDecision,
+    at: number,
+    ending: boolean
+  ): Promise<void> {
     const st = this.trackState(cam, track.id)
     const top: Candidate | undefined = d.candidates[0]
     let band: Band = d.band

@@ -17,7 +17,10 @@ import { applyDecision, applyUndo, assertDecidable, eventDecisionOf } from './st
 
 export type QueueStore = Pick<Store, 'data' | 'mutate'>
 export type QueueMedia = Pick<MediaStore, 'put' | 'read' | 'remove'>
-export type QueueGallery = Pick<Gallery, 'find' | 'create' | 'delete' | 'addReferenceFromCrop' | 'removePhoto' | 'enrolQualityOk'>
+export type QueueGallery = Pick<
+  Gallery,
+  'find' | 'create' | 'delete' | 'addReferenceFromCrop' | 'removePhoto' | 'enrolQualityOk'
+>
 export type EventPatchLike = Partial<Pick<EventRecord, 'decision' | 'personId' | 'personName' | 'reviewItemId'>>
 export interface QueueEvents {
   update(id: string, patch: EventPatchLike): Promise<unknown>
@@ -71,7 +74,9 @@ export class ReviewQueue {
 
   /** An operator said this track is not this person: it is never queued for them again. */
   isRejected(cameraId: string, trackId: string, personId: string): boolean {
-    return this.store.data.rejections.some((r) => r.cameraId === cameraId && r.trackId === trackId && r.personId === personId)
+    return this.store.data.rejections.some(
+      (r) => r.cameraId === cameraId && r.trackId === trackId && r.personId === personId
+    )
   }
 
   pendingCount(): number {
@@ -120,7 +125,8 @@ export class ReviewQueue {
       if (typeof v !== 'string' || v.length === 0) throw invalid(`review item: ${k} must be a non-empty string`)
     }
     if (!Array.isArray(input.candidates)) throw invalid('review item: candidates must be an array')
-    if (!Buffer.isBuffer(input.crop) || !Buffer.isBuffer(input.snapshot)) throw invalid('review item: crop and snapshot must be JPEG buffers')
+    if (!Buffer.isBuffer(input.crop) || !Buffer.isBuffer(input.snapshot))
+      throw invalid('review item: crop and snapshot must be JPEG buffers')
     try {
       assertEmbedding(input.cropEmbedding, EMBEDDING_DIM)
     } catch (e) {
@@ -130,7 +136,11 @@ export class ReviewQueue {
     const d = this.store.data
     if (personId !== null && this.isRejected(input.cameraId, input.trackId, personId)) return null
     const waiting = d.review.find(
-      (r) => r.status === 'pending' && r.cameraId === input.cameraId && r.trackId === input.trackId && r.personId === personId
+      (r) =>
+        r.status === 'pending' &&
+        r.cameraId === input.cameraId &&
+        r.trackId === input.trackId &&
+        r.personId === personId
     )
     if (waiting) {
       if (input.cropQuality.score > waiting.cropQuality.score) await this.betterCrop(waiting.id, input)
@@ -170,13 +180,21 @@ export class ReviewQueue {
       await this.removeFile(snapshot)
       throw e
     }
-    await this.updateEvent(item.eventId, { decision: 'pending', reviewItemId: item.id, personId, personName: this.nameOf(item, personId) })
+    await this.updateEvent(item.eventId, {
+      decision: 'pending',
+      reviewItemId: item.id,
+      personId,
+      personName: this.nameOf(item, personId)
+    })
     this.changed()
     return toReviewItem(item)
   }
 
   /** Both images or neither: a failed snapshot write takes the crop file back. */
-  private async putImages(input: Pick<EnqueueInput, 'crop' | 'snapshot'>, at: number): Promise<{ crop: string; snapshot: string }> {
+  private async putImages(
+    input: Pick<EnqueueInput, 'crop' | 'snapshot'>,
+    at: number
+  ): Promise<{ crop: string; snapshot: string }> {
     const crop = await this.media.put('crops', input.crop, at)
     try {
       return { crop, snapshot: await this.media.put('snapshots', input.snapshot, at) }
@@ -189,13 +207,23 @@ export class ReviewQueue {
   private async betterCrop(itemId: string, input: EnqueueInput): Promise<void> {
     const at = this.now()
     const { crop, snapshot } = await this.putImages(input, at)
-    let old: Pick<StoredReviewItem, 'crop' | 'snapshot' | 'box' | 'cropQuality' | 'candidates' | 'cropEmbedding'> | null = null
+    let old: Pick<
+      StoredReviewItem,
+      'crop' | 'snapshot' | 'box' | 'cropQuality' | 'candidates' | 'cropEmbedding'
+    > | null = null
     try {
       await this.commit(
         (db) => {
           const it = db.review.find((r) => r.id === itemId)
           if (!it) return
-          old = { crop: it.crop, snapshot: it.snapshot, box: it.box, cropQuality: it.cropQuality, candidates: it.candidates, cropEmbedding: it.cropEmbedding }
+          old = {
+            crop: it.crop,
+            snapshot: it.snapshot,
+            box: it.box,
+            cropQuality: it.cropQuality,
+            candidates: it.candidates,
+            cropEmbedding: it.cropEmbedding
+          }
           it.crop = crop
           it.snapshot = snapshot
           it.box = { ...input.box }
@@ -225,7 +253,8 @@ export class ReviewQueue {
 
   private async doDecide(input: DecideInput): Promise<ReviewItem> {
     if (!input || typeof input.itemId !== 'string') throw invalid('itemId is required')
-    if (typeof input.version !== 'number' || !Number.isInteger(input.version)) throw invalid('version must be an integer')
+    if (typeof input.version !== 'number' || !Number.isInteger(input.version))
+      throw invalid('version must be an integer')
     if (typeof input.operator !== 'string' || input.operator.trim() === '') throw invalid('operator name is required')
     const before = this.item(input.itemId)
     // a stale or already decided item is refused before anything else happens
@@ -237,7 +266,10 @@ export class ReviewQueue {
       case 'confirm':
         if (!before.personId) throw invalid('nothing to confirm: this face has no proposed person; reassign it instead')
         if (!this.gallery.find(before.personId)) {
-          throw new ApiError('not_found', `the proposed person ${this.nameOf(before, before.personId) ?? before.personId} no longer exists; reassign the face instead`)
+          throw new ApiError(
+            'not_found',
+            `the proposed person ${this.nameOf(before, before.personId) ?? before.personId} no longer exists; reassign the face instead`
+          )
         }
         target = before.personId
         break
@@ -246,11 +278,13 @@ export class ReviewQueue {
         break
       case 'reassign':
         if (!input.personId) throw invalid('reassign needs personId: the person the face belongs to')
-        if (!this.gallery.find(input.personId)) throw new ApiError('not_found', `person ${input.personId} does not exist`)
+        if (!this.gallery.find(input.personId))
+          throw new ApiError('not_found', `person ${input.personId} does not exist`)
         target = input.personId
         break
       case 'newPerson': {
-        if (typeof input.newPersonName !== 'string' || input.newPersonName.trim() === '') throw invalid('newPerson needs newPersonName')
+        if (typeof input.newPersonName !== 'string' || input.newPersonName.trim() === '')
+          throw invalid('newPerson needs newPersonName')
         // duplicate names come back as 'conflict' from the gallery, before anything changed
         const p = await this.gallery.create({ name: input.newPersonName })
         createdPersonId = p.id
@@ -275,7 +309,13 @@ export class ReviewQueue {
       })
       const rejection: Rejection | null =
         input.action === 'reject' && before.personId !== null
-          ? { cameraId: before.cameraId, trackId: before.trackId, personId: before.personId, at, operator: next.decidedBy ?? input.operator }
+          ? {
+              cameraId: before.cameraId,
+              trackId: before.trackId,
+              personId: before.personId,
+              at,
+              operator: next.decidedBy ?? input.operator
+            }
           : null
       await this.commit(
         (db) => {
@@ -295,12 +335,16 @@ export class ReviewQueue {
     } catch (e) {
       // undo the gallery side effects of a decision that did not happen
       if (addedPhotoId !== null && target !== null) {
-        await this.gallery.removePhoto(target, addedPhotoId).catch((err: unknown) => this.log.warn(`[review] could not take back photo ${addedPhotoId}: ${String(err)}`))
+        await this.gallery
+          .removePhoto(target, addedPhotoId)
+          .catch((err: unknown) => this.log.warn(`[review] could not take back photo ${addedPhotoId}: ${String(err)}`))
       }
       // the person was created by this very call and holds nothing else: take it back too
       if (createdPersonId !== null) {
         const id = createdPersonId
-        await this.gallery.delete(id).catch((err: unknown) => this.log.warn(`[review] could not take back new person ${id}: ${String(err)}`))
+        await this.gallery
+          .delete(id)
+          .catch((err: unknown) => this.log.warn(`[review] could not take back new person ${id}: ${String(err)}`))
       }
       throw e
     }
@@ -324,10 +368,16 @@ export class ReviewQueue {
     try {
       jpeg = await this.media.read(item.crop)
     } catch (e) {
-      this.log.warn(`[review] crop ${item.crop} of item ${item.id} cannot be read (${(e as Error).message}); crop not added`)
+      this.log.warn(
+        `[review] crop ${item.crop} of item ${item.id} cannot be read (${(e as Error).message}); crop not added`
+      )
       return null
     }
-    const photo = await this.gallery.addReferenceFromCrop(personId, { jpeg, embedding, quality: item.cropQuality }, 'review')
+    const photo = await this.gallery.addReferenceFromCrop(
+      personId,
+      { jpeg, embedding, quality: item.cropQuality },
+      'review'
+    )
     return photo.id
   }
 
@@ -336,12 +386,17 @@ export class ReviewQueue {
     const before = this.item(input.itemId)
     const { item: next, undone } = applyUndo(before, { operator: input.operator, at: this.now() })
     const rejectionOf = (r: Rejection): boolean =>
-      undone.action === 'reject' && r.cameraId === before.cameraId && r.trackId === before.trackId && r.personId === undone.previous.personId && r.at === undone.at
+      undone.action === 'reject' &&
+      r.cameraId === before.cameraId &&
+      r.trackId === before.trackId &&
+      r.personId === undone.previous.personId &&
+      r.at === undone.at
     let removedRejections: Rejection[] = []
     await this.commit(
       (db) => {
         const i = this.indexOf(db, before.id)
-        if (db.review[i].version !== before.version) throw new ApiError('conflict', 'the item changed during undo; reload and try again')
+        if (db.review[i].version !== before.version)
+          throw new ApiError('conflict', 'the item changed during undo; reload and try again')
         db.review[i] = { ...next, cropEmbedding: db.review[i].cropEmbedding }
         removedRejections = db.rejections.filter(rejectionOf)
         db.rejections = db.rejections.filter((r) => !rejectionOf(r))
@@ -358,7 +413,9 @@ export class ReviewQueue {
         await this.gallery.removePhoto(undone.next.personId, undone.addedPhotoId)
       } catch (e) {
         if (!(e instanceof ApiError && e.code === 'not_found')) {
-          this.log.warn(`[review] undo of item ${before.id}: reference photo ${undone.addedPhotoId} could not be removed: ${(e as Error).message}`)
+          this.log.warn(
+            `[review] undo of item ${before.id}: reference photo ${undone.addedPhotoId} could not be removed: ${(e as Error).message}`
+          )
         }
       }
     }
@@ -386,7 +443,8 @@ export class ReviewQueue {
       await this.events.update(eventId, patch)
     } catch (e) {
       // the decision stands even when its event is gone (retention) or cannot be written now
-      if (!(e instanceof ApiError && e.code === 'not_found')) this.log.warn(`[review] event ${eventId} not updated: ${(e as Error).message}`)
+      if (!(e instanceof ApiError && e.code === 'not_found'))
+        this.log.warn(`[review] event ${eventId} not updated: ${(e as Error).message}`)
     }
   }
 
@@ -398,7 +456,8 @@ export class ReviewQueue {
 
   private indexOf(db: DbSchema, id: string): number {
     const i = db.review.findIndex((r) => r.id === id)
-    if (i < 0) throw new ApiError('not_found', `review item ${id} does not exist (it may have been removed by retention)`)
+    if (i < 0)
+      throw new ApiError('not_found', `review item ${id} does not exist (it may have been removed by retention)`)
     return i
   }
 

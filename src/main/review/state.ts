@@ -30,7 +30,8 @@ export interface Decision {
 const iso = (ms: number | null): string => (ms === null ? 'an unknown time' : new Date(ms).toISOString())
 
 function checkOperator(operator: unknown): string {
-  if (typeof operator !== 'string' || operator.trim().length === 0) throw new ApiError('invalid_request', 'operator name is required')
+  if (typeof operator !== 'string' || operator.trim().length === 0)
+    throw new ApiError('invalid_request', 'operator name is required')
   return operator.trim()
 }
 
@@ -86,7 +87,11 @@ export function assertDecidable(item: ReviewItem, version: number): void {
 export function outcomeOf(item: Pick<ReviewItem, 'personId'>, action: ReviewAction, personId?: string | null): Outcome {
   switch (action) {
     case 'confirm':
-      if (!item.personId) throw new ApiError('invalid_request', 'nothing to confirm: this face has no proposed person; reassign it instead')
+      if (!item.personId)
+        throw new ApiError(
+          'invalid_request',
+          'nothing to confirm: this face has no proposed person; reassign it instead'
+        )
       return { status: 'confirmed', personId: item.personId }
     case 'reject':
       // "not that person": the face stays unidentified
@@ -128,10 +133,18 @@ export function applyDecision(item: ReviewItem, d: Decision): ReviewItem {
  * Reverts the last decision still in effect. Returns the new item and the entry that was undone
  * (its addedPhotoId and action tell the caller what side effects to revert).
  */
-export function applyUndo(item: ReviewItem, u: { operator: string; at: number }): { item: ReviewItem; undone: AuditEntry } {
+export function applyUndo(
+  item: ReviewItem,
+  u: { operator: string; at: number }
+): { item: ReviewItem; undone: AuditEntry } {
   const operator = checkOperator(u.operator)
   const undone = lastDecision(item)
-  if (!undone) throw new ApiError('conflict', 'nothing to undo: this item has no decision in effect', { itemId: item.id, status: item.status, version: item.version })
+  if (!undone)
+    throw new ApiError('conflict', 'nothing to undo: this item has no decision in effect', {
+      itemId: item.id,
+      status: item.status,
+      version: item.version
+    })
   const entry: AuditEntry = {
     at: u.at,
     operator,

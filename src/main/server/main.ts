@@ -16,7 +16,10 @@ const USAGE = `usage: node --import tsx src/main/server/main.ts [options]
   --static-dir <dir>  built console to serve (default out/renderer)`
 
 /** Same place Electron's app.getPath('userData')/data points to, so both modes share one gallery. */
-export function defaultDataDir(env: NodeJS.ProcessEnv = process.env, platform: NodeJS.Platform = process.platform): string {
+export function defaultDataDir(
+  env: NodeJS.ProcessEnv = process.env,
+  platform: NodeJS.Platform = process.platform
+): string {
   if (env.VIGIL_DATA_DIR) return resolve(env.VIGIL_DATA_DIR)
   const home = homedir()
   const appData =
@@ -79,7 +82,10 @@ async function loadCreateBackend(): Promise<CreateBackend> {
     mod = (await import(spec)) as { createBackend?: unknown }
   } catch (err) {
     const code = (err as { code?: unknown }).code
-    if (code === 'ERR_MODULE_NOT_FOUND' && !override) throw new Error(`the engine (src/main/app/create-backend.ts) is not available in this checkout: ${(err as Error).message}`)
+    if (code === 'ERR_MODULE_NOT_FOUND' && !override)
+      throw new Error(
+        `the engine (src/main/app/create-backend.ts) is not available in this checkout: ${(err as Error).message}`
+      )
     throw err
   }
   if (typeof mod.createBackend !== 'function') throw new Error(`${spec} does not export createBackend`)
@@ -112,7 +118,14 @@ async function main(): Promise<void> {
   const backend = await createBackend({ mode: 'browser', dataDir: cli.dataDir, modelsDir })
   let server: RunningServer
   try {
-    server = await startServer({ backend, host: cli.host, port: cli.port, token: cli.token, staticDir: cli.staticDir, version: packageVersion() })
+    server = await startServer({
+      backend,
+      host: cli.host,
+      port: cli.port,
+      token: cli.token,
+      staticDir: cli.staticDir,
+      version: packageVersion()
+    })
   } catch (err) {
     await backend.close().catch(() => undefined)
     throw err
@@ -121,7 +134,9 @@ async function main(): Promise<void> {
   console.log(`Vigil browser mode: open ${server.url}`)
   console.log(`  data: ${cli.dataDir}`)
   if (server.token) {
-    console.log(`  access token: ${server.token}${server.tokenGenerated ? ' (generated: this address is reachable from other machines)' : ''}`)
+    console.log(
+      `  access token: ${server.token}${server.tokenGenerated ? ' (generated: this address is reachable from other machines)' : ''}`
+    )
     // The console reads ?token= once, then drops it from the address bar; the server never logs URLs.
     console.log(`  with token:   ${server.url}?token=${encodeURIComponent(server.token)}`)
   }

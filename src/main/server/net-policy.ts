@@ -5,7 +5,10 @@ import { isIP } from 'node:net'
 
 /** Hostnames that only this machine can reach. */
 export function isLoopbackHost(host: string): boolean {
-  const h = host.trim().toLowerCase().replace(/^\[(.*)\]$/, '$1')
+  const h = host
+    .trim()
+    .toLowerCase()
+    .replace(/^\[(.*)\]$/, '$1')
   if (h === 'localhost' || h === '::1' || h === '0:0:0:0:0:0:0:1') return true
   // 127.0.0.0/8 is all loopback; an IPv4-mapped form of it too.
   const v4 = h.startsWith('::ffff:') ? h.slice(7) : h
@@ -33,7 +36,9 @@ export function resolveToken(
   const given = token?.trim() ? token.trim() : undefined
   if (given !== undefined) {
     if (!isLoopbackHost(host) && given.length < MIN_TOKEN_LENGTH) {
-      throw new Error(`--token must be at least ${MIN_TOKEN_LENGTH} characters when binding to ${host} (not a loopback address)`)
+      throw new Error(
+        `--token must be at least ${MIN_TOKEN_LENGTH} characters when binding to ${host} (not a loopback address)`
+      )
     }
     return { token: given, generated: false }
   }

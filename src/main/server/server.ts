@@ -56,7 +56,8 @@ export function packageVersion(): string {
 export function parsePort(raw: string | number | undefined): number | undefined {
   if (raw === undefined || raw === '') return undefined
   const n = typeof raw === 'number' ? raw : Number(raw)
-  if (!Number.isInteger(n) || n < 0 || n > 65535) throw new Error(`invalid port ${JSON.stringify(raw)}: expected an integer 0..65535`)
+  if (!Number.isInteger(n) || n < 0 || n > 65535)
+    throw new Error(`invalid port ${JSON.stringify(raw)}: expected an integer 0..65535`)
   return n
 }
 
@@ -75,7 +76,13 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
   const staticDir = resolve(opts.staticDir ?? DEFAULT_STATIC_DIR)
   const headers = securityHeaders(CSP_BROWSER)
   const log: DispatchLogger = opts.log ?? ((m, e) => console.error(`[vigil] ${m}`, e))
-  const hub = new WsHub({ backend: opts.backend, version: opts.version ?? packageVersion(), token, tuning: opts.tuning, log })
+  const hub = new WsHub({
+    backend: opts.backend,
+    version: opts.version ?? packageVersion(),
+    token,
+    tuning: opts.tuning,
+    log
+  })
   let port = requestedPort
 
   const server = createServer((req: IncomingMessage, res: ServerResponse) => {
@@ -119,7 +126,9 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
       server.off('listening', onListening)
       fail(
         err.code === 'EADDRINUSE'
-          ? new Error(`port ${requestedPort} on ${host} is already in use (choose another with --port or VIGIL_PORT, 0 = any free port)`)
+          ? new Error(
+              `port ${requestedPort} on ${host} is already in use (choose another with --port or VIGIL_PORT, 0 = any free port)`
+            )
           : err.code === 'EADDRNOTAVAIL' || err.code === 'ENOTFOUND'
             ? new Error(`cannot bind to ${host}: no such local address`)
             : err

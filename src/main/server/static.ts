@@ -35,8 +35,7 @@ export function mimeOf(path: string): string {
 
 export type StaticTarget =
   /** wantsPage: when no such file exists, answer with index.html rather than 404 */
-  | { kind: 'path'; path: string; wantsPage: boolean }
-  | { kind: 'refused'; status: 400 | 403; reason: string }
+  { kind: 'path'; path: string; wantsPage: boolean } | { kind: 'refused'; status: 400 | 403; reason: string }
 
 /**
  * Maps a request URL to a path inside root, refusing anything that could escape it: encoded
@@ -53,14 +52,16 @@ export function resolveStaticPath(root: string, rawUrl: string): StaticTarget {
   } catch {
     return { kind: 'refused', status: 400, reason: 'malformed percent-encoding' }
   }
-  if (decoded.includes('\0') || decoded.includes('\\')) return { kind: 'refused', status: 400, reason: 'illegal character in path' }
+  if (decoded.includes('\0') || decoded.includes('\\'))
+    return { kind: 'refused', status: 400, reason: 'illegal character in path' }
   const segments = decoded.split('/')
   if (segments.some((s) => s === '..')) return { kind: 'refused', status: 403, reason: 'path traversal refused' }
   if (segments.some((s) => s.startsWith('.') && s !== '.' && s !== '')) {
     return { kind: 'refused', status: 403, reason: 'hidden files are not served' }
   }
   const full = resolve(base, '.' + decoded)
-  if (full !== base && !full.startsWith(base + sep)) return { kind: 'refused', status: 403, reason: 'path traversal refused' }
+  if (full !== base && !full.startsWith(base + sep))
+    return { kind: 'refused', status: 403, reason: 'path traversal refused' }
   const last = segments[segments.length - 1] ?? ''
   // Only extension-less paths are client routes; a missing /assets/x.js must 404, not return HTML.
   return { kind: 'path', path: full, wantsPage: extname(last) === '' || extname(last) === '.html' }

@@ -117,7 +117,14 @@ export class WsHub {
   }
 
   private attach(ws: WebSocket): void {
-    const c: Client = { ws, authed: this.tokenDigest === null, authFailures: 0, inFlight: 0, alive: true, pending: new Map() }
+    const c: Client = {
+      ws,
+      authed: this.tokenDigest === null,
+      authFailures: 0,
+      inFlight: 0,
+      alive: true,
+      pending: new Map()
+    }
     this.clients.add(c)
     ws.on('pong', () => {
       c.alive = true
@@ -138,7 +145,10 @@ export class WsHub {
   }
 
   private sendHello(c: Client): void {
-    this.send(c, JSON.stringify({ kind: 'hello', version: this.opts.version, needsToken: !c.authed } satisfies WsServerMessage))
+    this.send(
+      c,
+      JSON.stringify({ kind: 'hello', version: this.opts.version, needsToken: !c.authed } satisfies WsServerMessage)
+    )
   }
 
   private answer(c: Client, id: number, envelope: Envelope<unknown>): void {
@@ -147,7 +157,11 @@ export class WsHub {
       text = JSON.stringify({ kind: 'result', id, envelope } satisfies WsServerMessage)
     } catch (err) {
       this.log('result could not be serialised', err)
-      text = JSON.stringify({ kind: 'result', id, envelope: errorEnvelope('internal', 'result could not be serialised') } satisfies WsServerMessage)
+      text = JSON.stringify({
+        kind: 'result',
+        id,
+        envelope: errorEnvelope('internal', 'result could not be serialised')
+      } satisfies WsServerMessage)
     }
     this.send(c, text)
   }
@@ -160,7 +174,12 @@ export class WsHub {
     const size = rawSize(data)
     const text = rawText(data)
     if (size > this.tuning.maxMessageBytes) {
-      this.fail(c, recoverId(text), 'too_large', `message of ${size} bytes exceeds the ${this.tuning.maxMessageBytes}-byte limit`)
+      this.fail(
+        c,
+        recoverId(text),
+        'too_large',
+        `message of ${size} bytes exceeds the ${this.tuning.maxMessageBytes}-byte limit`
+      )
       return
     }
     let msg: unknown
@@ -181,7 +200,12 @@ export class WsHub {
     }
     const id = typeof m.id === 'number' && Number.isSafeInteger(m.id) ? m.id : null
     if (m.kind !== 'invoke') {
-      this.fail(c, id ?? UNKNOWN_ID, 'invalid_request', `unknown message kind ${JSON.stringify(m.kind)?.slice(0, 50) ?? 'undefined'}`)
+      this.fail(
+        c,
+        id ?? UNKNOWN_ID,
+        'invalid_request',
+        `unknown message kind ${JSON.stringify(m.kind)?.slice(0, 50) ?? 'undefined'}`
+      )
       return
     }
     if (id === null) {

@@ -54,8 +54,12 @@ export class Store {
   private readonly log: StoreLogger
   private running: Promise<void> | null = null
   private queued: Promise<void> | null = null
-  private soon: { timer: ReturnType<typeof setTimeout>; promise: Promise<void>; resolve: () => void; reject: (e: unknown) => void } | null =
-    null
+  private soon: {
+    timer: ReturnType<typeof setTimeout>
+    promise: Promise<void>
+    resolve: () => void
+    reject: (e: unknown) => void
+  } | null = null
   private releaseLock: (() => Promise<void>) | null
   private closed = false
 
@@ -200,7 +204,9 @@ async function load(adapter: DurableJsonFile<DbSchema>, log: StoreLogger, opts: 
   try {
     text = await adapter.readText()
   } catch (e) {
-    throw new Error(`cannot read ${file}: ${errMsg(e)}. Not starting with an empty database; fix the file's permissions or the disk.`)
+    throw new Error(
+      `cannot read ${file}: ${errMsg(e)}. Not starting with an empty database; fix the file's permissions or the disk.`
+    )
   }
   const parse = (t: string, name: string): { data: DbSchema; fromVersion: number } =>
     upgrade(JSON.parse(t) as unknown, name, opts.migrations, opts.targetVersion)
@@ -210,7 +216,11 @@ async function load(adapter: DurableJsonFile<DbSchema>, log: StoreLogger, opts: 
     const fromBackup = await tryBackup(adapter, parse, log)
     if (fromBackup) {
       log.error(`[store] ${file} is missing; restored the previous version from ${adapter.backup}`)
-      return { data: fromBackup, opened: { kind: 'recovered-from-backup', movedAside: null, reason: 'db.json missing' }, needsWrite: true }
+      return {
+        data: fromBackup,
+        opened: { kind: 'recovered-from-backup', movedAside: null, reason: 'db.json missing' },
+        needsWrite: true
+      }
     }
     return { data: emptyDb(), opened: { kind: 'created' }, needsWrite: true }
   }
@@ -222,7 +232,9 @@ async function load(adapter: DurableJsonFile<DbSchema>, log: StoreLogger, opts: 
       // keep the original until the user is sure the upgrade went well
       const keep = `${file}.pre-v${data.schemaVersion}-${fileStamp(Date.now())}`
       await writeFile(keep, text, { flag: 'wx' })
-      log.warn(`[store] migrated ${file} from schemaVersion ${fromVersion} to ${data.schemaVersion}; original kept as ${keep}`)
+      log.warn(
+        `[store] migrated ${file} from schemaVersion ${fromVersion} to ${data.schemaVersion}; original kept as ${keep}`
+      )
     }
     return { data, opened: { kind: 'loaded', fromVersion }, needsWrite: migrated }
   } catch (e) {
@@ -233,8 +245,14 @@ async function load(adapter: DurableJsonFile<DbSchema>, log: StoreLogger, opts: 
     log.error(`[store] ${file} is corrupt (${reason}); moved it to ${aside}. Nothing was deleted.`)
     const fromBackup = await tryBackup(adapter, parse, log)
     if (fromBackup) {
-      log.error(`[store] restored the previous version from ${adapter.backup}; the very last change before the corruption may be missing`)
-      return { data: fromBackup, opened: { kind: 'recovered-from-backup', movedAside: aside, reason }, needsWrite: true }
+      log.error(
+        `[store] restored the previous version from ${adapter.backup}; the very last change before the corruption may be missing`
+      )
+      return {
+        data: fromBackup,
+        opened: { kind: 'recovered-from-backup', movedAside: aside, reason },
+        needsWrite: true
+      }
     }
     log.error(`[store] no usable backup; starting with an EMPTY database. Recover data from ${aside}.`)
     return { data: emptyDb(), opened: { kind: 'reset-empty', movedAside: aside, reason }, needsWrite: true }

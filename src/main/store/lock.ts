@@ -60,7 +60,10 @@ export async function acquireLock(dataDir: string): Promise<() => Promise<void>>
       () => 0
     )
     const stale =
-      held === null || held.pid === process.pid || mtime < bootedAt || (held.host === mine.host && !isProcessAlive(held.pid))
+      held === null ||
+      held.pid === process.pid ||
+      mtime < bootedAt ||
+      (held.host === mine.host && !isProcessAlive(held.pid))
     if (!stale) {
       const where = held.host === mine.host ? `process ${held.pid}` : `process ${held.pid} on host ${held.host}`
       throw new ApiError(

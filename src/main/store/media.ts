@@ -26,9 +26,14 @@ export const dayOf = (ms: number): string => new Date(ms).toISOString().slice(0,
 
 /** Parses a key or throws ApiError('invalid_request'). Pure: no file-system access. */
 export function parseMediaKey(key: unknown): { kind: MediaKind; day: string; name: string } {
-  if (typeof key !== 'string' || key.length > 200) throw new ApiError('invalid_request', 'invalid media key: not a short string')
+  if (typeof key !== 'string' || key.length > 200)
+    throw new ApiError('invalid_request', 'invalid media key: not a short string')
   const m = KEY_RE.exec(key)
-  if (!m) throw new ApiError('invalid_request', `invalid media key ${JSON.stringify(key)}: expected <kind>/<yyyy-mm-dd>/<id>.jpg`)
+  if (!m)
+    throw new ApiError(
+      'invalid_request',
+      `invalid media key ${JSON.stringify(key)}: expected <kind>/<yyyy-mm-dd>/<id>.jpg`
+    )
   return { kind: m[1] as MediaKind, day: m[2], name: `${m[3]}.jpg` }
 }
 
@@ -65,8 +70,10 @@ export class MediaStore {
 
   /** Stores a JPEG atomically (temp file, fsync, rename) and returns its key. `at` picks the day folder. */
   async put(kind: MediaKind, jpeg: Buffer, at: number = Date.now()): Promise<MediaKey> {
-    if (!(MEDIA_KINDS as readonly string[]).includes(kind)) throw new ApiError('invalid_request', `unknown media kind ${JSON.stringify(kind)}`)
-    if (!Buffer.isBuffer(jpeg) || !isJpeg(jpeg)) throw new ApiError('bad_image', 'media must be a JPEG (missing FF D8 FF header)')
+    if (!(MEDIA_KINDS as readonly string[]).includes(kind))
+      throw new ApiError('invalid_request', `unknown media kind ${JSON.stringify(kind)}`)
+    if (!Buffer.isBuffer(jpeg) || !isJpeg(jpeg))
+      throw new ApiError('bad_image', 'media must be a JPEG (missing FF D8 FF header)')
     const key = `${kind}/${dayOf(at)}/${randomUUID()}.jpg`
     const file = this.path(key)
     const dir = join(this.root, kind, dayOf(at))
@@ -178,7 +185,12 @@ export function clampBox(box: Box, w: number, h: number): { x0: number; y0: numb
 }
 
 /** Copy of `img` with the outline of `box` drawn `thickness` px wide, inside the box edge. */
-export function drawBoxOutline(img: RgbImage, box: Box, color: readonly [number, number, number], thickness: number): RgbImage {
+export function drawBoxOutline(
+  img: RgbImage,
+  box: Box,
+  color: readonly [number, number, number],
+  thickness: number
+): RgbImage {
   const out = new Uint8Array(img.data)
   const r = clampBox(box, img.width, img.height)
   if (!r) return { data: out, width: img.width, height: img.height }
@@ -203,8 +215,17 @@ export function drawBoxOutline(img: RgbImage, box: Box, color: readonly [number,
 
 export async function encodeJpeg(rgb: RgbImage, opts: EncodeOptions = {}): Promise<Buffer> {
   const { width, height } = rgb
-  if (!Number.isInteger(width) || !Number.isInteger(height) || width < 1 || height < 1 || rgb.data.length !== width * height * 3) {
-    throw new ApiError('invalid_request', `encodeJpeg: expected ${width}×${height}×3 = ${width * height * 3} bytes of RGB, got ${rgb.data.length}`)
+  if (
+    !Number.isInteger(width) ||
+    !Number.isInteger(height) ||
+    width < 1 ||
+    height < 1 ||
+    rgb.data.length !== width * height * 3
+  ) {
+    throw new ApiError(
+      'invalid_request',
+      `encodeJpeg: expected ${width}×${height}×3 = ${width * height * 3} bytes of RGB, got ${rgb.data.length}`
+    )
   }
   const quality = Math.min(100, Math.max(1, Math.round(opts.quality ?? 82)))
   let img = rgb
@@ -214,7 +235,9 @@ export async function encodeJpeg(rgb: RgbImage, opts: EncodeOptions = {}): Promi
     const t = Math.max(2, Math.round((2 * width) / outW), Math.round(Math.min(width, height) / 240))
     img = drawBoxOutline(img, opts.box, opts.color ?? [255, 176, 0], t)
   }
-  let pipe = sharp(Buffer.from(img.data.buffer, img.data.byteOffset, img.data.byteLength), { raw: { width, height, channels: 3 } })
+  let pipe = sharp(Buffer.from(img.data.buffer, img.data.byteOffset, img.data.byteLength), {
+    raw: { width, height, channels: 3 }
+  })
   let curW = width
   if (opts.crop) {
     const r = clampBox(opts.crop, width, height)
@@ -223,7 +246,8 @@ export async function encodeJpeg(rgb: RgbImage, opts: EncodeOptions = {}): Promi
     curW = r.x1 - r.x0
   }
   if (opts.maxWidth !== undefined) {
-    if (!Number.isFinite(opts.maxWidth) || opts.maxWidth < 1) throw new ApiError('invalid_request', 'encodeJpeg: maxWidth must be ≥ 1')
+    if (!Number.isFinite(opts.maxWidth) || opts.maxWidth < 1)
+      throw new ApiError('invalid_request', 'encodeJpeg: maxWidth must be ≥ 1')
     if (curW > opts.maxWidth) pipe = pipe.resize({ width: Math.round(opts.maxWidth) })
   }
   return pipe.jpeg({ quality, mozjpeg: false }).toBuffer()

@@ -1,14 +1,7 @@
 // Shape of the lowdb document (db.json in the data dir). Images are files beside it (see media.ts),
 // never inside the JSON. Embeddings are stored as base64 of a little-endian Float32Array so a
 // 512-d vector costs ~2.7 kB of JSON instead of ~10 kB of decimal text.
-import type {
-  CameraConfig,
-  EventRecord,
-  FaceQuality,
-  Person,
-  ReviewItem,
-  Settings
-} from '../../shared/types'
+import type { CameraConfig, EventRecord, FaceQuality, Person, ReviewItem, Settings } from '../../shared/types'
 
 export interface StoredPhoto {
   id: string

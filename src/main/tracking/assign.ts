@@ -50,7 +50,8 @@ export function assignMinCost(cost: readonly (readonly number[])[], maxCost = In
   // forbidden pairs get a cost larger than any sum of allowed ones, so they are only chosen
   // when nothing else is possible, and are then filtered out
   let maxAllowed = 0
-  for (const r of cost) for (const c of r) if (Number.isFinite(c) && c <= maxCost) maxAllowed = Math.max(maxAllowed, Math.abs(c))
+  for (const r of cost)
+    for (const c of r) if (Number.isFinite(c) && c <= maxCost) maxAllowed = Math.max(maxAllowed, Math.abs(c))
   const forbidden = (maxAllowed + 1) * (Math.min(rows, cols) + 1)
   const allowed = (c: number): boolean => Number.isFinite(c) && c <= maxCost
   const transpose = rows > cols

@@ -63,7 +63,8 @@ export interface Vote {
  * Sorted by weight, then votes, then best score.
  */
 export function voteCandidates(results: readonly MatchResult[], weights?: readonly number[]): Vote[] {
-  if (weights && weights.length !== results.length) throw new Error(`${weights.length} weights for ${results.length} results`)
+  if (weights && weights.length !== results.length)
+    throw new Error(`${weights.length} weights for ${results.length} results`)
   const by = new Map<string, Vote>()
   results.forEach((r, i) => {
     const top = r.candidates[0]
@@ -120,7 +121,10 @@ export function decideTrack(
   const top: Candidate | undefined = res.candidates[0]
   if (minAgreement > 0 && usable.length >= 2 && top) {
     const per = usable.map((e) => match(e.embedding!))
-    votes = voteCandidates(per, usable.map((e) => e.quality.score))
+    votes = voteCandidates(
+      per,
+      usable.map((e) => e.quality.score)
+    )
     const total = votes.reduce((s, v) => s + v.weight, 0)
     const mine = votes.find((v) => v.personId === top.personId)?.weight ?? 0
     agreement = total > 0 ? mine / total : 0
@@ -129,7 +133,16 @@ export function decideTrack(
       downgraded = true
     }
   }
-  return { band, candidates: res.candidates, score: res.score, pooled, used: usable.length, agreement, votes, downgraded }
+  return {
+    band,
+    candidates: res.candidates,
+    score: res.score,
+    pooled,
+    used: usable.length,
+    agreement,
+    votes,
+    downgraded
+  }
 }
 
 // ---- one event per track and person ------------------------------------------------------------
@@ -278,7 +291,13 @@ export class DecisionLatch {
   }
 
   private open(trackId: string, n: number, personId: string | null, d: LatchInput): EventState {
-    return { key: `${trackId}#${n}`, personId, confirmed: d.band === 'match' && personId !== null, bestScore: d.score, bestBand: d.band }
+    return {
+      key: `${trackId}#${n}`,
+      personId,
+      confirmed: d.band === 'match' && personId !== null,
+      bestScore: d.score,
+      bestBand: d.band
+    }
   }
 
   private better(ev: EventState, d: LatchInput): boolean {

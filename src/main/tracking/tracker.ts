@@ -126,7 +126,8 @@ export class FaceTracker<R = unknown> {
    */
   update(faces: readonly DetectedFace[], at: number, refs?: readonly (R | undefined)[]): TrackUpdate<R> {
     if (!Number.isFinite(at)) throw new TypeError(`update: time must be a finite number, got ${String(at)}`)
-    if (refs && refs.length !== faces.length) throw new TypeError(`update: ${refs.length} refs for ${faces.length} faces`)
+    if (refs && refs.length !== faces.length)
+      throw new TypeError(`update: ${refs.length} refs for ${faces.length} faces`)
     faces.forEach((f, i) => checkFace(f, i))
     // a clock step backwards (NTP) must not make ages negative
     const now = Math.max(at, this.lastAt)
@@ -166,7 +167,10 @@ export class FaceTracker<R = unknown> {
    * Adds an embedding computed after update() (e.g. a second, embed-only pass on the faces
    * shouldEmbed() picked). Unknown track ids are an error: the track may have ended meanwhile.
    */
-  addEvidence(trackId: string, e: { at: number; box: Box; quality: FaceQuality; embedding: Float32Array; ref?: R }): R[] {
+  addEvidence(
+    trackId: string,
+    e: { at: number; box: Box; quality: FaceQuality; embedding: Float32Array; ref?: R }
+  ): R[] {
     const t = this.tracks.get(trackId)
     if (!t) throw new Error(`no live track ${trackId}`)
     const released: R[] = []
@@ -304,7 +308,8 @@ export class FaceTracker<R = unknown> {
       t.appearance = n
       return
     }
-    if (t.appearance.length !== n.length) throw new Error(`embedding length changed: ${t.appearance.length} → ${n.length}`)
+    if (t.appearance.length !== n.length)
+      throw new Error(`embedding length changed: ${t.appearance.length} → ${n.length}`)
     const a = t.appearance
     for (let i = 0; i < a.length; i++) a[i] = (1 - APPEARANCE_EMA) * a[i]! + APPEARANCE_EMA * n[i]!
     t.appearance = normalized(a)

@@ -136,7 +136,10 @@ export interface WasmModule {
 export interface WasmApi {
   validate(bytes: Uint8Array): boolean
   Module: new (bytes: Uint8Array) => WasmModule
-  Instance: new (mod: WasmModule, imports: Record<string, Record<string, unknown>>) => { exports: Record<string, unknown> }
+  Instance: new (
+    mod: WasmModule,
+    imports: Record<string, Record<string, unknown>>
+  ) => { exports: Record<string, unknown> }
   Memory: new (desc: { initial: number; maximum?: number }) => WasmMemory
 }
 

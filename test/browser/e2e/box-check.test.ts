@@ -4,7 +4,10 @@ import { describe, expect, it } from 'vitest'
 import { drawBoxOutline, encodeJpeg } from '../../../src/main/store/media'
 import { BURNT_COLOURS, decodeDataUrl, outlineHitRate, type Rgb } from './box-check'
 
-async function snapshot(box: { x: number; y: number; w: number; h: number }, colour: Rgb): Promise<Awaited<ReturnType<typeof decodeDataUrl>>> {
+async function snapshot(
+  box: { x: number; y: number; w: number; h: number },
+  colour: Rgb
+): Promise<Awaited<ReturnType<typeof decodeDataUrl>>> {
   const width = 320
   const height = 180
   const data = new Uint8Array(width * height * 3)

@@ -44,7 +44,13 @@ function near(img: RawImage, x: number, y: number, colours: readonly Rgb[]): boo
  * pixel within `tol` px. JPEG smears the thin outline and boxes are rounded on both sides, hence
  * the tolerance; a box off by a face width scores near 0.
  */
-export function outlineHitRate(img: RawImage, rect: Rect, colours: readonly Rgb[] = BURNT_COLOURS, tol = 3, perSide = 12): number {
+export function outlineHitRate(
+  img: RawImage,
+  rect: Rect,
+  colours: readonly Rgb[] = BURNT_COLOURS,
+  tol = 3,
+  perSide = 12
+): number {
   const pts: [number, number][] = []
   for (let k = 1; k <= perSide; k++) {
     const fx = rect.x + (rect.w * k) / (perSide + 1)
@@ -56,7 +62,8 @@ export function outlineHitRate(img: RawImage, rect: Rect, colours: readonly Rgb[
     const cx = Math.round(px)
     const cy = Math.round(py)
     let hit = false
-    for (let dy = -tol; dy <= tol && !hit; dy++) for (let dx = -tol; dx <= tol && !hit; dx++) hit = near(img, cx + dx, cy + dy, colours)
+    for (let dy = -tol; dy <= tol && !hit; dy++)
+      for (let dx = -tol; dx <= tol && !hit; dx++) hit = near(img, cx + dx, cy + dy, colours)
     if (hit) hits++
   }
   return pts.length ? hits / pts.length : 0
@@ -78,8 +85,11 @@ export async function snapshotBoxAgreement(snap: Locator): Promise<{ rate: numbe
   const src = await snap.locator('img').first().getAttribute('src')
   if (!src) throw new Error('snapshot has no image')
   const r = snap.locator('svg rect').first()
-  const [x, y, w, h] = await Promise.all(['x', 'y', 'width', 'height'].map(async (a) => Number(await r.getAttribute(a))))
+  const [x, y, w, h] = await Promise.all(
+    ['x', 'y', 'width', 'height'].map(async (a) => Number(await r.getAttribute(a)))
+  )
   const rect = { x: x ?? NaN, y: y ?? NaN, w: w ?? NaN, h: h ?? NaN }
-  if (![rect.x, rect.y, rect.w, rect.h].every(Number.isFinite)) throw new Error(`snapshot box has no geometry: ${JSON.stringify(rect)}`)
+  if (![rect.x, rect.y, rect.w, rect.h].every(Number.isFinite))
+    throw new Error(`snapshot box has no geometry: ${JSON.stringify(rect)}`)
   return { rate: outlineHitRate(await decodeDataUrl(src), rect), rect }
 }

@@ -25,7 +25,11 @@ const CHROMIUM_ARGS = [
 export function chromiumAvailable(): { ok: boolean; why?: string } {
   if (!existsSync(CHROMIUM_PATH)) return { ok: false, why: `no Chromium at ${CHROMIUM_PATH} (set VIGIL_CHROMIUM)` }
   const r = spawnSync(CHROMIUM_PATH, ['--version'], { encoding: 'utf8', timeout: 15_000 })
-  if (r.status !== 0) return { ok: false, why: `${CHROMIUM_PATH} --version failed: ${(r.stderr || String(r.error ?? '')).trim().slice(0, 200)}` }
+  if (r.status !== 0)
+    return {
+      ok: false,
+      why: `${CHROMIUM_PATH} --version failed: ${(r.stderr || String(r.error ?? '')).trim().slice(0, 200)}`
+    }
   return { ok: true }
 }
 
@@ -94,7 +98,10 @@ export async function startVigil(opts: StartOptions = {}): Promise<VigilServer> 
   const exited = new Promise<number | null>((done) => child.on('exit', (code) => done(code)))
 
   const url = await new Promise<string>((done, fail) => {
-    const timer = setTimeout(() => fail(new Error(`server printed no URL within ${opts.timeoutMs ?? 90_000} ms:\n${out}`)), opts.timeoutMs ?? 90_000)
+    const timer = setTimeout(
+      () => fail(new Error(`server printed no URL within ${opts.timeoutMs ?? 90_000} ms:\n${out}`)),
+      opts.timeoutMs ?? 90_000
+    )
     const check = (): void => {
       const m = /Vigil browser mode: open (http:\/\/\S+)/.exec(out)
       if (m?.[1]) {

@@ -2,7 +2,16 @@
 // fixture page and the fake engine, so it runs before the console and the engine exist.
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { chromiumAvailable, guardedPage, launchChromium, repoRoot, shot, startVigil, type LaunchedBrowser, type VigilServer } from './browser'
+import {
+  chromiumAvailable,
+  guardedPage,
+  launchChromium,
+  repoRoot,
+  shot,
+  startVigil,
+  type LaunchedBrowser,
+  type VigilServer
+} from './browser'
 import { skipUnless } from '../../support/data'
 
 const chrome = chromiumAvailable()

@@ -40,7 +40,9 @@ export function resolveWorkerEntry(
   const candidates = workerEntryCandidates(moduleDir)
   const file = candidates.find((c) => exists(c))
   if (!file) {
-    throw new Error(`inference worker entry not found; looked for: ${candidates.join(', ')} (pass workerEntry to InferencePool.create)`)
+    throw new Error(
+      `inference worker entry not found; looked for: ${candidates.join(', ')} (pass workerEntry to InferencePool.create)`
+    )
   }
   return { file, needsTsLoader: TS_FILE.test(file) }
 }
@@ -55,7 +57,9 @@ export function tsLoaderExecArgv(fromModuleUrl: string): string[] {
   try {
     loader = require.resolve('tsx')
   } catch {
-    throw new Error('the inference worker entry is TypeScript but the "tsx" loader is not installed; build the app or pass a .js workerEntry')
+    throw new Error(
+      'the inference worker entry is TypeScript but the "tsx" loader is not installed; build the app or pass a .js workerEntry'
+    )
   }
   return ['--import', pathToFileURL(loader).href]
 }

@@ -119,19 +119,24 @@ function defaultParallelism(): number {
 
 function positiveInt(name: string, v: number | undefined, fallback: number): number {
   if (v === undefined) return fallback
-  if (!Number.isInteger(v) || v < 1) throw new ApiError('invalid_request', `${name} must be a positive integer, got ${String(v)}`)
+  if (!Number.isInteger(v) || v < 1)
+    throw new ApiError('invalid_request', `${name} must be a positive integer, got ${String(v)}`)
   return v
 }
 
 /** Refuses inputs that would fail in the worker anyway, before they cost an IPC copy. */
 export function validateRawImage(image: RgbImage): void {
   const { data, width, height } = image ?? ({} as Partial<RgbImage>)
-  if (!(data instanceof Uint8Array)) throw new ApiError('bad_image', 'raw image data must be a Uint8Array of packed RGB')
+  if (!(data instanceof Uint8Array))
+    throw new ApiError('bad_image', 'raw image data must be a Uint8Array of packed RGB')
   if (!Number.isInteger(width) || !Number.isInteger(height) || width < 1 || height < 1) {
     throw new ApiError('bad_image', `raw image size must be positive integers, got ${String(width)}×${String(height)}`)
   }
   if (data.length !== width * height * 3) {
-    throw new ApiError('bad_image', `raw image of ${width}×${height} needs ${width * height * 3} bytes of RGB, got ${data.length}`)
+    throw new ApiError(
+      'bad_image',
+      `raw image of ${width}×${height} needs ${width * height * 3} bytes of RGB, got ${data.length}`
+    )
   }
 }
 
@@ -146,7 +151,14 @@ export class InferencePool implements Analyzer {
   private startFailures = 0
   private lastStartError = ''
   private brokenReason: string | null = null
-  private readonly counters_: PoolCounters = { spawned: 0, crashed: 0, timeouts: 0, retried: 0, failedAfterRetry: 0, rejectedBusy: 0 }
+  private readonly counters_: PoolCounters = {
+    spawned: 0,
+    crashed: 0,
+    timeouts: 0,
+    retried: 0,
+    failedAfterRetry: 0,
+    rejectedBusy: 0
+  }
 
   private constructor(
     private readonly size: number,
@@ -210,7 +222,9 @@ export class InferencePool implements Analyzer {
       return Promise.reject(new ApiError('bad_image', 'image bytes are empty or not a Uint8Array'))
     }
     if (bytes.length > this.maxInputBytes) {
-      return Promise.reject(new ApiError('too_large', `image of ${bytes.length} bytes exceeds the ${this.maxInputBytes}-byte limit`))
+      return Promise.reject(
+        new ApiError('too_large', `image of ${bytes.length} bytes exceeds the ${this.maxInputBytes}-byte limit`)
+      )
     }
     return this.submit({ kind: 'encoded', bytes }, bytes.length, opts)
   }
@@ -222,10 +236,16 @@ export class InferencePool implements Analyzer {
       return Promise.reject(err)
     }
     if (image.data.length > this.maxInputBytes) {
-      return Promise.reject(new ApiError('too_large', `frame of ${image.data.length} bytes exceeds the ${this.maxInputBytes}-byte limit`))
+      return Promise.reject(
+        new ApiError('too_large', `frame of ${image.data.length} bytes exceeds the ${this.maxInputBytes}-byte limit`)
+      )
     }
     // Only the fields the worker needs cross IPC; a caller's extra fields would be copied too.
-    return this.submit({ kind: 'raw', image: { data: image.data, width: image.width, height: image.height } }, image.data.length, opts)
+    return this.submit(
+      { kind: 'raw', image: { data: image.data, width: image.width, height: image.height } },
+      image.data.length,
+      opts
+    )
   }
 
   workers(): WorkerInfo[] {
@@ -250,7 +270,8 @@ export class InferencePool implements Analyzer {
   private async shutdown(): Promise<void> {
     for (const t of this.replaceTimers) clearTimeout(t)
     this.replaceTimers.clear()
-    for (const job of this.takeQueue()) job.reject(new ApiError('internal', 'inference pool closed before the job started'))
+    for (const job of this.takeQueue())
+      job.reject(new ApiError('internal', 'inference pool closed before the job started'))
     await Promise.all(
       this.slots.map(async (slot) => {
         const child = slot.child
@@ -270,7 +291,8 @@ export class InferencePool implements Analyzer {
 
   private submit(input: JobInput, bytes: number, opts: AnalyzeOptions | undefined): Promise<AnalyzeResult> {
     if (this.closing) return Promise.reject(new ApiError('internal', 'inference pool is closed'))
-    if (this.brokenReason) return Promise.reject(new ApiError('internal', `inference workers cannot start: ${this.brokenReason}`))
+    if (this.brokenReason)
+      return Promise.reject(new ApiError('internal', `inference workers cannot start: ${this.brokenReason}`))
     if (!this.idleSlot()) {
       const full =
         this.queue.length >= this.maxQueue
@@ -281,9 +303,13 @@ export class InferencePool implements Analyzer {
       if (full) {
         this.counters_.rejectedBusy++
         return Promise.reject(
-          new ApiError('busy', `inference queue is full (${full} waiting for ${this.size} workers); try again shortly`, {
-            queueDepth: this.queue.length
-          })
+          new ApiError(
+            'busy',
+            `inference queue is full (${full} waiting for ${this.size} workers); try again shortly`,
+            {
+              queueDepth: this.queue.length
+            }
+          )
         )
       }
     }
@@ -335,7 +361,9 @@ export class InferencePool implements Analyzer {
       slot.jobTimer = null
       slot.job = null
       slot.info.state = 'ready'
-      job.reject(new ApiError('invalid_request', `the job cannot be sent to an inference worker: ${(err as Error).message}`))
+      job.reject(
+        new ApiError('invalid_request', `the job cannot be sent to an inference worker: ${(err as Error).message}`)
+      )
     }
     this.changed()
   }
@@ -445,7 +473,8 @@ export class InferencePool implements Analyzer {
         slot.info.pid = msg.pid
         this.startFailures = 0
         this.brokenReason = null
-        if (msg.fallbackReason) this.log(slot.info.id, `requested ${slot.info.requested}, using ${msg.provider}: ${msg.fallbackReason}`)
+        if (msg.fallbackReason)
+          this.log(slot.info.id, `requested ${slot.info.requested}, using ${msg.provider}: ${msg.fallbackReason}`)
         slot.markStarted()
         this.dispatch()
         this.changed()
@@ -504,14 +533,17 @@ export class InferencePool implements Analyzer {
         this.queuedBytes += job.bytes
       } else {
         this.counters_.failedAfterRetry++
-        job.reject(new ApiError('internal', `analysis failed on ${job.attempts} workers: ${job.failures.join('; then ')}`))
+        job.reject(
+          new ApiError('internal', `analysis failed on ${job.attempts} workers: ${job.failures.join('; then ')}`)
+        )
       }
     }
 
     if (!closing) {
       if (this.startFailures >= BROKEN_AFTER && !this.slots.some((s) => !s.gone && s.everReady)) {
         this.brokenReason = this.lastStartError
-        for (const q of this.takeQueue()) q.reject(new ApiError('internal', `inference workers cannot start: ${this.brokenReason}`))
+        for (const q of this.takeQueue())
+          q.reject(new ApiError('internal', `inference workers cannot start: ${this.brokenReason}`))
       }
       // Back off only when workers die before becoming ready (missing model, bad provider…);
       // a crash of a working worker is replaced at once.

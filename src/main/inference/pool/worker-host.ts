@@ -73,7 +73,11 @@ export function runWorkerHost(create: AnalyzerFactory): void {
     const { id, input, opts } = msg
     chain = chain.then(async () => {
       if (!analyzer || !config) {
-        send({ kind: 'error', id, error: { code: 'internal', message: 'inference worker received a job before it was ready' } })
+        send({
+          kind: 'error',
+          id,
+          error: { code: 'internal', message: 'inference worker received a job before it was ready' }
+        })
         return
       }
       try {

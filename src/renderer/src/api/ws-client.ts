@@ -330,7 +330,11 @@ export function createWsClient(opts: WsClientOptions): WsClient {
     }
     sock.onclose = (ev) => {
       if (gen !== generation || ws !== sock) return
-      const why = ev.reason ? `closed: ${ev.reason}` : ev.code === 1006 ? 'server unreachable' : `closed (code ${ev.code})`
+      const why = ev.reason
+        ? `closed: ${ev.reason}`
+        : ev.code === 1006
+          ? 'server unreachable'
+          : `closed (code ${ev.code})`
       onSocketClosed(why)
     }
     sock.onerror = () => {
@@ -350,7 +354,12 @@ export function createWsClient(opts: WsClientOptions): WsClient {
         timer: setTimeout(() => {
           const i = queue.indexOf(q)
           if (i >= 0) queue.splice(i, 1)
-          reject(new ApiError('internal', `Not connected to the Vigil server (waited ${Math.round(queueTimeoutMs / 1000)} s).`))
+          reject(
+            new ApiError(
+              'internal',
+              `Not connected to the Vigil server (waited ${Math.round(queueTimeoutMs / 1000)} s).`
+            )
+          )
         }, queueTimeoutMs)
       }
       queue.push(q)

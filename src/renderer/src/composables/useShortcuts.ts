@@ -9,7 +9,8 @@ export function useShortcuts(handler: (e: KeyboardEvent) => boolean, enabled: Ma
   const onKey = (e: KeyboardEvent): void => {
     if (!toValue(enabled) || e.defaultPrevented || isTypingTarget(e.target)) return
     // A modal dialog owns the keyboard while open.
-    if (typeof document !== 'undefined' && document.querySelector('dialog[open], [role="dialog"][aria-modal="true"]')) return
+    if (typeof document !== 'undefined' && document.querySelector('dialog[open], [role="dialog"][aria-modal="true"]'))
+      return
     if (handler(e)) e.preventDefault()
   }
   window.addEventListener('keydown', onKey)

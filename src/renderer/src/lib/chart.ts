@@ -57,9 +57,15 @@ export function densifyHours(
 }
 
 /** The hour span to chart: the query range when given, else the span of the data (at least 24 h). */
-export function hourRange(rows: { hour: number }[], from?: number, to?: number, now = Date.now()): { start: number; hours: number } {
+export function hourRange(
+  rows: { hour: number }[],
+  from?: number,
+  to?: number,
+  now = Date.now()
+): { start: number; hours: number } {
   const end = floorHour(to ?? (rows.length ? Math.max(now, ...rows.map((r) => r.hour)) : now)) + HOUR_MS
-  let start = from !== undefined ? floorHour(from) : rows.length ? Math.min(...rows.map((r) => r.hour)) : end - 24 * HOUR_MS
+  let start =
+    from !== undefined ? floorHour(from) : rows.length ? Math.min(...rows.map((r) => r.hour)) : end - 24 * HOUR_MS
   start = Math.min(start, end - 24 * HOUR_MS)
   // Beyond two weeks per-hour bars become slivers; the chart shows the most recent 14 days.
   const hours = Math.min(14 * 24, Math.round((end - start) / HOUR_MS))

@@ -26,7 +26,8 @@ export function isApiErrorCode(v: unknown): v is ApiErrorCode {
 export function toApiError(e: unknown): ApiError {
   if (typeof e === 'object' && e !== null && !(e instanceof Error)) {
     const r = e as Record<string, unknown>
-    if (isApiErrorCode(r['code'])) return new ApiError(r['code'], typeof r['message'] === 'string' ? r['message'] : '', r['details'])
+    if (isApiErrorCode(r['code']))
+      return new ApiError(r['code'], typeof r['message'] === 'string' ? r['message'] : '', r['details'])
   }
   return fromBridge(e)
 }

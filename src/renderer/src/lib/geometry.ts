@@ -51,7 +51,11 @@ function overlaps(a: Box, b: Box): boolean {
  * with no label placed so far (left to right). Faces side by side in a crowd would otherwise print
  * their names over each other.
  */
-export function placeLabels(reqs: LabelRequest[], labelH: number, bounds: { top: number; bottom: number }): LabelSpot[] {
+export function placeLabels(
+  reqs: LabelRequest[],
+  labelH: number,
+  bounds: { top: number; bottom: number }
+): LabelSpot[] {
   const order = reqs.map((r, i) => i).sort((a, b) => (reqs[a]?.box.x ?? 0) - (reqs[b]?.box.x ?? 0))
   const placed: Box[] = []
   const out = new Array<LabelSpot>(reqs.length).fill('above')
@@ -70,7 +74,8 @@ export function placeLabels(reqs: LabelRequest[], labelH: number, bounds: { top:
       inside: true
     }
     const spots: LabelSpot[] = ['above', 'below', 'inside']
-    const spot = spots.find((s) => fits[s] && !placed.some((p) => overlaps(p, rects[s]))) ?? (fits.above ? 'above' : 'inside')
+    const spot =
+      spots.find((s) => fits[s] && !placed.some((p) => overlaps(p, rects[s]))) ?? (fits.above ? 'above' : 'inside')
     out[i] = spot
     placed.push(rects[spot])
   }

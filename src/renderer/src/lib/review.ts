@@ -14,7 +14,10 @@ const STATUS_WORD: Record<ReviewStatus, string> = {
 }
 
 /** Who made the last decision on an item and when, from the item itself or the conflict details. */
-export function lastDecision(item: ReviewItem | null, err?: ApiError): { by: string | null; at: number | null; entry: AuditEntry | null } {
+export function lastDecision(
+  item: ReviewItem | null,
+  err?: ApiError
+): { by: string | null; at: number | null; entry: AuditEntry | null } {
   const entry = item?.audit.length ? (item.audit[item.audit.length - 1] ?? null) : null
   const dBy = detail(err?.details, 'decidedBy')
   const dAt = detail(err?.details, 'decidedAt')

@@ -1,6 +1,11 @@
 import type { ExecutionProvider, WorkerInfo } from '@shared/types'
 
-const SHORT: Record<ExecutionProvider, string> = { cpu: 'CPU', cuda: 'CUDA GPU', dml: 'DirectML GPU', coreml: 'Core ML' }
+const SHORT: Record<ExecutionProvider, string> = {
+  cpu: 'CPU',
+  cuda: 'CUDA GPU',
+  dml: 'DirectML GPU',
+  coreml: 'Core ML'
+}
 
 /** Header line for the inference pool: "CPU ×2", "CUDA GPU ×1 · CPU ×1 · 1 crashed". */
 export function workerSummary(workers: WorkerInfo[]): { text: string; trouble: boolean; fellBack: boolean } {

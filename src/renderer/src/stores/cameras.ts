@@ -27,7 +27,9 @@ export const useCamerasStore = defineStore('cameras', () => {
   const overlays = shallowReactive(new Map<string, OverlayEntry>())
 
   const byId = computed(() => new Map(cameras.value.map((c) => [c.id, c])))
-  const troubled = computed(() => cameras.value.filter((c) => c.status.state === 'offline' || c.status.state === 'error'))
+  const troubled = computed(() =>
+    cameras.value.filter((c) => c.status.state === 'offline' || c.status.state === 'error')
+  )
 
   async function load(): Promise<void> {
     try {

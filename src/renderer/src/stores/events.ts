@@ -66,5 +66,18 @@ export const useEventsStore = defineStore('events', () => {
     if (!(rows && replaceById(rows, e))) newSince.value++
   }
 
-  return { filters, offset, page, stats, loading, newSince, load, loadStats, setFilters, setOffset, exportCsv, noteUpserted }
+  return {
+    filters,
+    offset,
+    page,
+    stats,
+    loading,
+    newSince,
+    load,
+    loadStats,
+    setFilters,
+    setOffset,
+    exportCsv,
+    noteUpserted
+  }
 })

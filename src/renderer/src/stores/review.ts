@@ -119,7 +119,11 @@ export const useReviewStore = defineStore('review', () => {
     } catch (e) {
       const err = toApiError(e)
       if (err.code === 'conflict') await refreshAfterConflict(item.id, err)
-      else notices.value = { ...notices.value, [item.id]: { kind: 'error', text: errorText(err, 'Could not save the decision') } }
+      else
+        notices.value = {
+          ...notices.value,
+          [item.id]: { kind: 'error', text: errorText(err, 'Could not save the decision') }
+        }
       return null
     } finally {
       const { [item.id]: _done, ...restBusy } = busy.value

@@ -34,5 +34,13 @@ export const useSystemStore = defineStore('system', () => {
   /** null until settings load: nothing is coloured against a guessed threshold. */
   const thresholds = computed(() => settings.value?.thresholds ?? null)
 
-  return { info, settings, thresholds, loadInfo, loadSettings, saveSettings, setInfo: (i: SystemInfo) => (info.value = i) }
+  return {
+    info,
+    settings,
+    thresholds,
+    loadInfo,
+    loadSettings,
+    saveSettings,
+    setInfo: (i: SystemInfo) => (info.value = i)
+  }
 })
