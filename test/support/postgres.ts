@@ -219,11 +219,23 @@ export async function startPostgres(opts: PgServerOptions = {}): Promise<PgServe
           // already gone
         }
       }
-      // wait until the postmaster is really gone so restart() does not meet it
-      for (let i = 0; i < 200 && alive(pid); i++) await new Promise((r) => setTimeout(r, 25))
+      // wait until every process is really gone: a backend still attached to the shared memory
+      // makes the next postmaster refuse to start
+      const all = [pid, ...children]
+      for (let i = 0; i < 400 && all.some(alive); i++) await new Promise((r) => setTimeout(r, 25))
+      // Killed processes stay zombies until init reaps them (seconds here), and the next
+      // postmaster takes a zombie's pid in postmaster.pid for a running server. Everything is dead,
+      // so the lock files (data dir and unix socket) are stale.
+      await rm(join(dataDir, 'postmaster.pid'), { force: true })
+      await rm(join(sockDir, `.s.PGSQL.${port}.lock`), { force: true })
+      await rm(join(sockDir, `.s.PGSQL.${port}`), { force: true })
     },
     async restart() {
-      await start()
+      try {
+        await start()
+      } catch (e) {
+        throw new Error(`${e instanceof Error ? e.message : String(e)}\n${tail(logFile)}`)
+      }
     },
     async stop() {
       if (stopped) return
@@ -240,10 +252,12 @@ export async function startPostgres(opts: PgServerOptions = {}): Promise<PgServe
   }
 }
 
+/** Running, not merely a zombie waiting to be reaped. */
 function alive(pid: number): boolean {
   try {
-    process.kill(pid, 0)
-    return true
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8')
+    // the state letter follows the parenthesised command name
+    return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3) !== 'Z'
   } catch {
     return false
   }
