@@ -2,7 +2,8 @@
 // engine: repositories are written against the seam, so both engines must answer the same queries
 // with the same rows. Each engine's test file calls sqlContract with a way to open a database.
 import { describe, expect, it } from 'vitest'
-import type { SqlDatabase } from '../../src/main/store/sql/database'
+import type { SqlDatabase, SqlMigration } from '../../../src/main/store/sql/database'
+import { migrate, NewerDatabaseError } from '../../../src/main/store/sql/migrate'
 
 export interface ContractTarget {
   /** opens a database; tables made by earlier tests may still be there (names are unique) */
@@ -52,6 +53,19 @@ export function sqlContract(engine: string, target: ContractTarget): void {
         expect(await db.get(`SELECT id FROM ${t} WHERE id = ?`, ['zz'])).toBeUndefined()
         expect((await db.run(`DELETE FROM ${t} WHERE id <> ?`, ['a'])).changes).toBe(2)
         expect((await db.run(`DELETE FROM ${t} WHERE id = ?`, ['nope'])).changes).toBe(0)
+      }))
+
+    it('get after all on the same query answers for its own parameters (libsql 0.5.29 returned the stale row)', () =>
+      withDb(target, async (db) => {
+        const t = table('stale')
+        await db.run(`CREATE TABLE ${t} (id TEXT PRIMARY KEY, n INTEGER NOT NULL)`)
+        await db.run(`INSERT INTO ${t} (id, n) VALUES (?, ?), (?, ?)`, ['a', 1, 'c', 3])
+        const q = `SELECT id, n FROM ${t} WHERE id = ?`
+        expect(await db.all(q, ['a'])).toEqual([{ id: 'a', n: 1 }])
+        expect(await db.get(q, ['c'])).toEqual({ id: 'c', n: 3 })
+        expect(await db.all(q, ['c'])).toEqual([{ id: 'c', n: 3 }])
+        expect(await db.get(q, ['a'])).toEqual({ id: 'a', n: 1 })
+        expect(await db.get(q, ['zz'])).toBeUndefined()
       }))
 
     it('a ? inside a string literal, a quoted identifier or a comment is not a placeholder', () =>
@@ -267,6 +281,67 @@ export function sqlContract(engine: string, target: ContractTarget): void {
       await db.close()
       await expect(db.get('SELECT 1 AS x')).rejects.toThrow(/closed/)
       await expect(db.transaction(async () => 1)).rejects.toThrow(/closed/)
+    })
+
+    describe('migrations', () => {
+      const steps = (box: string, t: string): SqlMigration[] => [
+        {
+          box,
+          version: 1,
+          name: 'create',
+          sql: `CREATE TABLE ${t} (id TEXT PRIMARY KEY, added_at BIGINT NOT NULL); CREATE INDEX ${t}_added ON ${t} (added_at)`
+        },
+        {
+          box,
+          version: 2,
+          name: 'add size',
+          sql: {
+            sqlite: `ALTER TABLE ${t} ADD COLUMN size REAL`,
+            postgres: `ALTER TABLE ${t} ADD COLUMN size DOUBLE PRECISION`
+          }
+        }
+      ]
+
+      it('apply each step once, per engine where the dialects differ, and record it', () =>
+        withDb(target, async (db) => {
+          const t = table('mig')
+          const box = t.replace(/_/g, '-')
+          const first = await migrate(db, steps(box, t))
+          expect(first.applied.map((a) => a.version)).toEqual([1, 2])
+          expect((await migrate(db, steps(box, t))).applied).toEqual([])
+          await db.run(`INSERT INTO ${t} (id, added_at, size) VALUES (?, ?, ?)`, ['a', 1_750_000_000_000, 2.5])
+          expect(
+            await db.all(`SELECT version, name FROM schema_migrations WHERE box = ? ORDER BY version`, [box])
+          ).toEqual([
+            { version: 1, name: 'create' },
+            { version: 2, name: 'add size' }
+          ])
+        }))
+
+      it('a failing step leaves the previous version intact', () =>
+        withDb(target, async (db) => {
+          const t = table('migfail')
+          const box = t.replace(/_/g, '-')
+          const [v1] = steps(box, t)
+          await migrate(db, [v1])
+          const bad: SqlMigration = {
+            box,
+            version: 2,
+            name: 'broken',
+            sql: `ALTER TABLE ${t} ADD COLUMN size REAL; THIS IS NOT SQL`
+          }
+          await expect(migrate(db, [v1, bad])).rejects.toThrow()
+          await expect(db.run(`INSERT INTO ${t} (id, added_at, size) VALUES (?, ?, ?)`, ['a', 1, 1])).rejects.toThrow()
+          expect(await db.get('SELECT MAX(version) AS v FROM schema_migrations WHERE box = ?', [box])).toEqual({ v: 1 })
+        }))
+
+      it('a database written by a newer build is refused before anything is applied', () =>
+        withDb(target, async (db) => {
+          const t = table('mignew')
+          const box = t.replace(/_/g, '-')
+          await migrate(db, steps(box, t))
+          await expect(migrate(db, steps(box, t).slice(0, 1))).rejects.toBeInstanceOf(NewerDatabaseError)
+        }))
     })
   })
 }

@@ -2,10 +2,10 @@
 // the shared SqlDatabase contract, then what only a server shared by several instances has.
 import pg from 'pg'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import type { SqlDatabase } from '../../src/main/store/sql/database'
-import { openPostgres, type PostgresOptions } from '../../src/main/store/sql/postgres'
-import { skipWithoutPostgres, startPostgres, type PgServer } from '../support/postgres'
-import { sqlContract } from './sql-contract'
+import type { SqlDatabase } from '../../../src/main/store/sql/database'
+import { openPostgres, type PostgresOptions } from '../../../src/main/store/sql/postgres'
+import { skipWithoutPostgres, startPostgres, type PgServer } from '../../support/postgres'
+import { sqlContract } from './contract'
 
 const skip = skipWithoutPostgres('PostgreSQL engine')
 

@@ -1,7 +1,7 @@
 // Pure parts of the PostgreSQL engine: placeholder numbering and value conversion (no server).
 import { describe, expect, it } from 'vitest'
-import { numberPlaceholders } from '../../src/main/store/sql/placeholders'
-import { parseBytea, parseInt8, retryDelayMs, toPgParam } from '../../src/main/store/sql/postgres'
+import { numberPlaceholders } from '../../../src/main/store/sql/placeholders'
+import { parseBytea, parseInt8, retryDelayMs, toPgParam } from '../../../src/main/store/sql/postgres'
 
 describe('numberPlaceholders', () => {
   const num = (sql: string): string => numberPlaceholders(sql).text
