@@ -3,6 +3,7 @@
 import pg from 'pg'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { SqlDatabase } from '../../../src/main/store/sql/database'
+import { migrate } from '../../../src/main/store/sql/migrate'
 import { openPostgres, type PostgresOptions } from '../../../src/main/store/sql/postgres'
 import { skipWithoutPostgres, startPostgres, type PgServer } from '../../support/postgres'
 import { sqlContract } from './contract'
@@ -130,6 +131,29 @@ describe.skipIf(skip)('PostgreSQL engine', () => {
       } finally {
         await a.close()
         await b.close()
+      }
+    })
+
+    it('two instances migrating one fresh database at once both start, each step applied once', async () => {
+      const steps = [1, 2, 3].map((v) => ({
+        box: 'racing',
+        version: v,
+        name: `step ${v}`,
+        sql: `CREATE TABLE racing_${v} (id TEXT PRIMARY KEY, n INTEGER); CREATE INDEX racing_${v}_n ON racing_${v} (n)`
+      }))
+      for (let round = 0; round < 3; round++) {
+        const url = await server.createDatabase(`migrace_${round}`)
+        const a = await openPostgres(url)
+        const b = await openPostgres(url)
+        try {
+          const [ra, rb] = await Promise.all([migrate(a, steps), migrate(b, steps)])
+          expect(ra.applied.length + rb.applied.length).toBe(3)
+          expect(await a.get('SELECT COUNT(*) AS n FROM schema_migrations')).toEqual({ n: 3 })
+          for (const v of [1, 2, 3]) await b.run(`INSERT INTO racing_${v} (id, n) VALUES (?, ?)`, ['x', v])
+        } finally {
+          await a.close()
+          await b.close()
+        }
       }
     })
 
