@@ -3,7 +3,8 @@
 import pg from 'pg'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { SqlDatabase } from '../../../src/main/store/sql/database'
-import { migrate } from '../../../src/main/store/sql/migrate'
+import { migrate, NewerDatabaseError } from '../../../src/main/store/sql/migrate'
+import { openDatabase } from '../../../src/main/store/sql/open'
 import { openPostgres, type PostgresOptions } from '../../../src/main/store/sql/postgres'
 import { skipWithoutPostgres, startPostgres, type PgServer } from '../../support/postgres'
 import { sqlContract } from './contract'
@@ -132,6 +133,24 @@ describe.skipIf(skip)('PostgreSQL engine', () => {
         await a.close()
         await b.close()
       }
+    })
+
+    it('openDatabase picks PostgreSQL for a postgres:// URL, migrates it and refuses a newer one', async () => {
+      const url = await server.createDatabase('opened')
+      const x1 = { box: 'opened', version: 1, name: 'x', sql: 'CREATE TABLE opened_x (a INTEGER)' }
+      const x2 = { box: 'opened', version: 2, name: 'x2', sql: 'CREATE TABLE opened_x2 (a INTEGER)' }
+      const db = await openDatabase({ url: ` ${url} `, dataDir: '/nonexistent', migrations: [x1, x2] })
+      try {
+        expect(db.engine).toBe('postgres')
+        await db.run('INSERT INTO opened_x2 (a) VALUES (?)', [1])
+      } finally {
+        await db.close()
+      }
+      await expect(openDatabase({ url, dataDir: '/nonexistent', migrations: [x1] })).rejects.toBeInstanceOf(
+        NewerDatabaseError
+      )
+      const down = `postgres://postgres:pw@127.0.0.1:${server.port}/no_such_db`
+      await expect(openDatabase({ url: down, dataDir: '/nonexistent' })).rejects.toThrow(/no_such_db/)
     })
 
     it('two instances migrating one fresh database at once both start, each step applied once', async () => {
