@@ -198,6 +198,38 @@ describe.skipIf(skip)('PostgreSQL engine', () => {
       }
     })
 
+    it('a LISTEN connection that stops answering (peer frozen, no reset) is replaced by the heartbeat', async () => {
+      let reconnects = 0
+      const db = await open({
+        reconnectDelayMs: 50,
+        listenHeartbeatMs: 100,
+        listenHeartbeatTimeoutMs: 400,
+        onListenReconnect: () => reconnects++
+      })
+      const admin = new pg.Client({ connectionString: server.url })
+      await admin.connect()
+      let frozen = 0
+      try {
+        const got: string[] = []
+        await db.listen('vigil_frozen', (p) => got.push(p))
+        const r = await admin.query<{ pid: number }>(
+          "SELECT pid FROM pg_stat_activity WHERE query ILIKE 'LISTEN%vigil_frozen%'"
+        )
+        expect(r.rowCount).toBe(1)
+        // SIGSTOP freezes the backend: its socket stays open, as when a network path dies silently
+        frozen = r.rows[0].pid
+        process.kill(frozen, 'SIGSTOP')
+        await until(() => reconnects === 1)
+        await db.notify('vigil_frozen', 'after')
+        await until(() => got.length === 1)
+        expect(got).toEqual(['after'])
+      } finally {
+        if (frozen) process.kill(frozen, 'SIGCONT')
+        await admin.end()
+        await db.close()
+      }
+    })
+
     it('the pool recovers after the server crashed and restarted', async () => {
       const db = await open()
       try {

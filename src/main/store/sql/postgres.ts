@@ -46,6 +46,15 @@ export interface PostgresOptions {
   onListenReconnect?: () => void
   /** first delay before reconnecting the listener; doubled up to 5 s. Default 250 ms */
   reconnectDelayMs?: number
+  /**
+   * How often the LISTEN connection is checked with a query, and how long the answer may take.
+   * A connection whose peer vanished without a reset (a cable pulled, a VM paused) otherwise looks
+   * healthy for many minutes while no notification arrives. Defaults 15 000 / 5 000 ms.
+   */
+  listenHeartbeatMs?: number
+  listenHeartbeatTimeoutMs?: number
+  /** how long opening a connection may take before it fails; default 10 000 ms */
+  connectTimeoutMs?: number
 }
 
 /** SQLSTATEs after which running the whole transaction again can succeed. */
@@ -168,6 +177,7 @@ class PostgresDatabase extends PgExecutor implements SqlDatabase {
   private listener: pg.Client | null = null
   private listenerReady: Promise<pg.Client> | null = null
   private reconnectTimer: NodeJS.Timeout | null = null
+  private heartbeat: NodeJS.Timeout | null = null
   private readonly channels = new Map<string, Set<(payload: string) => void>>()
   private readonly log: Logger
   private readonly maxAttempts: number
@@ -308,7 +318,30 @@ class PostgresDatabase extends PgExecutor implements SqlDatabase {
       throw new Error('database is closed')
     }
     this.listener = client
+    this.startHeartbeat(client)
     return client
+  }
+
+  private startHeartbeat(client: pg.Client): void {
+    if (this.heartbeat) clearInterval(this.heartbeat)
+    const every = this.opts.listenHeartbeatMs ?? 15_000
+    const timeout = this.opts.listenHeartbeatTimeoutMs ?? 5_000
+    let inFlight = false
+    this.heartbeat = setInterval(() => {
+      if (inFlight || this.listener !== client) return
+      inFlight = true
+      let timer: NodeJS.Timeout | undefined
+      const late = new Promise<never>((_, reject) => {
+        timer = setTimeout(() => reject(new Error(`no answer to a heartbeat within ${timeout} ms`)), timeout)
+      })
+      Promise.race([client.query('SELECT 1'), late])
+        .catch((e: unknown) => this.listenerLost(client, e instanceof Error ? e : new Error(String(e))))
+        .finally(() => {
+          clearTimeout(timer)
+          inFlight = false
+        })
+    }, every)
+    this.heartbeat.unref()
   }
 
   private deliver(channel: string, payload: string): void {
@@ -322,12 +355,22 @@ class PostgresDatabase extends PgExecutor implements SqlDatabase {
   }
 
   private listenerLost(client: pg.Client, e: Error): void {
-    if (this.listener !== client) return
-    this.listener = null
-    client.end().catch(() => {})
+    if (!this.dropListener(client)) return
     if (this.closed) return
     this.log.warn({ err: e.message }, 'postgres: LISTEN connection lost, reconnecting')
     this.scheduleReconnect(this.opts.reconnectDelayMs ?? 250)
+  }
+
+  /** Forgets the LISTEN connection (false when it was already replaced) and tears it down. */
+  private dropListener(client: pg.Client): boolean {
+    if (this.listener !== client) return false
+    this.listener = null
+    if (this.heartbeat) clearInterval(this.heartbeat)
+    this.heartbeat = null
+    // end() waits for the server's goodbye, which a vanished peer never sends: cut the socket too
+    client.end().catch(() => {})
+    client.connection.stream.destroy()
+    return true
   }
 
   private scheduleReconnect(delayMs: number): void {
@@ -353,8 +396,8 @@ class PostgresDatabase extends PgExecutor implements SqlDatabase {
       if (this.closed) return
       const next = Math.min(delayMs * 2, 5000)
       this.log.warn({ err: e instanceof Error ? e.message : String(e), retryInMs: next }, 'postgres: reconnect failed')
-      const lost = this.listener
-      if (lost) this.listenerLost(lost, e instanceof Error ? e : new Error(String(e)))
+      // a half-set-up connection is dropped quietly: the backoff below, not the first delay, applies
+      if (this.listener) this.dropListener(this.listener)
       this.scheduleReconnect(next)
     }
   }
@@ -364,6 +407,8 @@ class PostgresDatabase extends PgExecutor implements SqlDatabase {
     this.closed = true
     if (this.reconnectTimer) clearTimeout(this.reconnectTimer)
     this.reconnectTimer = null
+    if (this.heartbeat) clearInterval(this.heartbeat)
+    this.heartbeat = null
     const listener = this.listener
     this.listener = null
     this.channels.clear()
@@ -387,7 +432,13 @@ function sleep(ms: number): Promise<void> {
  * server that is down fails here with a clear message rather than on the first write.
  */
 export async function openPostgres(url: string, opts: PostgresOptions = {}): Promise<SqlDatabase> {
-  const config: pg.ClientConfig = { connectionString: url, types: typeParsers, application_name: 'vigil' }
+  const config: pg.ClientConfig = {
+    connectionString: url,
+    types: typeParsers,
+    application_name: 'vigil',
+    connectionTimeoutMillis: opts.connectTimeoutMs ?? 10_000,
+    keepAlive: true
+  }
   const pool = new pg.Pool({ ...config, max: opts.poolSize ?? 10 })
   const db = new PostgresDatabase(pool, config, opts)
   try {
