@@ -81,10 +81,11 @@ describe.skipIf(skip)('PostgreSQL engine', () => {
       expect((err as Error).message).not.toContain('s3cret')
     })
 
-    it('a notify payload over the server limit is refused with a clear error', async () => {
+    it('a notify payload over the server limit or with a NUL is refused with a clear error', async () => {
       const db = await open()
       try {
         await expect(db.notify('vigil_big', 'x'.repeat(8000))).rejects.toThrow(/at most 7999/)
+        await expect(db.notify('vigil_big', 'instance\u0000person')).rejects.toThrow(/NUL/)
       } finally {
         await db.close()
       }

@@ -250,6 +250,10 @@ class PostgresDatabase extends PgExecutor implements SqlDatabase {
   }
 
   async notify(channel: string, payload: string): Promise<void> {
+    if (payload.includes('\u0000')) {
+      // PostgreSQL text cannot hold NUL; the server's answer ("invalid byte sequence") hides why
+      throw new Error(`notify payload on "${channel}" contains a NUL character, which PostgreSQL text cannot hold`)
+    }
     if (Buffer.byteLength(payload) > MAX_NOTIFY_BYTES) {
       throw new Error(
         `notify payload on "${channel}" is ${Buffer.byteLength(payload)} bytes; PostgreSQL takes at most ${MAX_NOTIFY_BYTES}: send an id and let listeners read the rest`
