@@ -95,7 +95,7 @@ async function pgExec(bin: string, args: string[], timeoutMs = 60_000): Promise<
     return stdout
   } catch (e) {
     const err = e as Error & { stderr?: string; stdout?: string }
-    throw new Error(`${bin} ${args.join(' ')} failed: ${err.stderr || err.stdout || err.message}`)
+    throw new Error(`${bin} ${args.join(' ')} failed: ${err.stderr || err.stdout || err.message}`, { cause: e })
   }
 }
 
@@ -149,7 +149,7 @@ export async function startPostgres(opts: PgServerOptions = {}): Promise<PgServe
     await pgExec(join(bin, 'pg_ctl'), ['-D', dataDir, '-l', logFile, '-o', o, '-w', '-t', '60', 'start'], 90_000)
   }
 
-  let lastError: unknown
+  let lastError: Error | undefined
   for (let attempt = 0; attempt < 4; attempt++) {
     port = await freePort()
     try {
@@ -158,7 +158,7 @@ export async function startPostgres(opts: PgServerOptions = {}): Promise<PgServe
       break
     } catch (e) {
       // most likely someone else took the port between freePort() and the bind: try another
-      lastError = new Error(`${e instanceof Error ? e.message : String(e)}\n${tail(logFile)}`)
+      lastError = new Error(`${e instanceof Error ? e.message : String(e)}\n${tail(logFile)}`, { cause: e })
     }
   }
   if (lastError) {
@@ -234,7 +234,7 @@ export async function startPostgres(opts: PgServerOptions = {}): Promise<PgServe
       try {
         await start()
       } catch (e) {
-        throw new Error(`${e instanceof Error ? e.message : String(e)}\n${tail(logFile)}`)
+        throw new Error(`${e instanceof Error ? e.message : String(e)}\n${tail(logFile)}`, { cause: e })
       }
     },
     async stop() {

@@ -126,8 +126,8 @@ async function againIfRacing<T>(db: SqlDatabase, step: () => Promise<T>): Promis
     try {
       return await step()
     } catch (e) {
-      const code = String((e as { code?: unknown }).code ?? '')
-      if (db.engine !== 'postgres' || attempt >= 5 || !CONCURRENT_CREATE.has(code)) throw e
+      const code = (e as { code?: unknown }).code
+      if (db.engine !== 'postgres' || attempt >= 5 || typeof code !== 'string' || !CONCURRENT_CREATE.has(code)) throw e
     }
   }
 }

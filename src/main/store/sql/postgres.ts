@@ -104,7 +104,7 @@ const typeParsers: pg.CustomTypesConfig = {
       if (oid === NUMERIC_OID) return Number
       if (oid === BYTEA_OID) return parseBytea
     }
-    return pg.types.getTypeParser(oid, format)
+    return pg.types.getTypeParser(oid, format) as (text: string) => unknown
   }) as pg.CustomTypesConfig['getTypeParser']
 }
 
@@ -449,7 +449,9 @@ export async function openPostgres(url: string, opts: PostgresOptions = {}): Pro
     await db.get('SELECT 1 AS ok')
   } catch (e) {
     await pool.end().catch(() => {})
-    throw new Error(`cannot open PostgreSQL at ${redactPassword(url)}: ${e instanceof Error ? e.message : String(e)}`)
+    throw new Error(`cannot open PostgreSQL at ${redactPassword(url)}: ${e instanceof Error ? e.message : String(e)}`, {
+      cause: e
+    })
   }
   return db
 }
