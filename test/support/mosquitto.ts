@@ -2,15 +2,18 @@
 // .ci/run) that tests stop and restart on the same port to simulate a broker outage. Persistence
 // is on so a subscriber's persistent session (and its queued QoS 1 messages) survives a restart,
 // as with a production broker.
-import { spawn, type ChildProcess } from 'node:child_process'
+import { execFile, spawn, type ChildProcess } from 'node:child_process'
 import { connect } from 'node:net'
 import { existsSync } from 'node:fs'
 import { mkdtemp, rm, writeFile } from 'node:fs/promises'
-import { tmpdir } from 'node:os'
+import { tmpdir, userInfo } from 'node:os'
 import { join } from 'node:path'
+import { promisify } from 'node:util'
 import { freePort } from './rtsp'
 
 export const MOSQUITTO = process.env.VIGIL_MOSQUITTO ?? '/usr/sbin/mosquitto'
+const MOSQUITTO_PASSWD = '/usr/bin/mosquitto_passwd'
+const run = promisify(execFile)
 
 export function mosquittoAvailable(): { ok: boolean; why?: string } {
   return existsSync(MOSQUITTO)
@@ -68,23 +71,38 @@ function kill(proc: ChildProcess): Promise<void> {
   })
 }
 
-export async function startBroker(): Promise<Broker> {
+export interface BrokerOptions {
+  /** PEMs of the server certificate, its key and the CA that signed it: the listener speaks TLS */
+  tls?: { cert: string; key: string; ca: string }
+  /** user → password; anonymous clients are refused when given */
+  users?: Record<string, string>
+}
+
+export async function startBroker(opts: BrokerOptions = {}): Promise<Broker> {
   const avail = mosquittoAvailable()
   if (!avail.ok) throw new Error(avail.why)
   const dir = await mkdtemp(join(tmpdir(), 'vigil-mqtt-'))
   const port = await freePort()
   const conf = join(dir, 'mosquitto.conf')
-  await writeFile(
-    conf,
-    [
-      `listener ${port} 127.0.0.1`,
-      'allow_anonymous true',
-      'persistence true',
-      `persistence_location ${dir}/`,
-      'autosave_interval 1',
-      ''
-    ].join('\n')
-  )
+  const lines = [
+    `listener ${port} 127.0.0.1`,
+    'persistence true',
+    `persistence_location ${dir}/`,
+    'autosave_interval 1',
+    // as root mosquitto would switch to the `mosquitto` user, which cannot read this private dir
+    `user ${userInfo().username}`
+  ]
+  if (opts.users) {
+    const file = join(dir, 'passwd')
+    await writeFile(file, '')
+    for (const [user, pass] of Object.entries(opts.users)) await run(MOSQUITTO_PASSWD, ['-b', file, user, pass])
+    lines.push('allow_anonymous false', `password_file ${file}`)
+  } else lines.push('allow_anonymous true')
+  if (opts.tls) {
+    for (const [name, pem] of Object.entries(opts.tls)) await writeFile(join(dir, `${name}.pem`), pem)
+    lines.push(`cafile ${dir}/ca.pem`, `certfile ${dir}/cert.pem`, `keyfile ${dir}/key.pem`)
+  }
+  await writeFile(conf, lines.join('\n') + '\n')
   let proc: ChildProcess | null = await launch(conf, port)
   const stop = async (): Promise<void> => {
     const p = proc
@@ -92,7 +110,7 @@ export async function startBroker(): Promise<Broker> {
     if (p) await kill(p)
   }
   return {
-    url: `mqtt://127.0.0.1:${port}`,
+    url: `${opts.tls ? 'mqtts' : 'mqtt'}://127.0.0.1:${port}`,
     port,
     stop,
     async restart() {
