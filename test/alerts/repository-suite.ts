@@ -132,6 +132,22 @@ export function repositorySuite(engine: string, open: () => Promise<SqlDatabase>
       expect((await repo.alertsOfTrack('cam1', 't2')).map((x) => x.id)).toEqual(['a3'])
     })
 
+    it('purge drops old alerts with their deliveries, never one still pending', async () => {
+      await repo.insertAlert(alert('old-pending', T - 10), [row('dp', 'old-pending', T - 10)])
+      await repo.insertAlert(alert('old-done', T - 10), [row('dd', 'old-done', T - 10, { status: 'delivered' })])
+      expect(await repo.purge(T - 5, 100)).toBe(1)
+      expect(await repo.getAlert('old-done')).toBeNull()
+      expect(await repo.getDelivery('dd')).toBeNull()
+      expect(await repo.getAlert('old-pending')).not.toBeNull()
+      await repo.settle(
+        'dp',
+        { deliveryId: 'dp', at: T, ok: true, error: null, durationMs: 1 },
+        { status: 'delivered' }
+      )
+      expect(await repo.purge(T - 5, 100)).toBe(1)
+      expect(await repo.attemptsOf('dp')).toEqual([])
+    })
+
     it('delivery log: newest first, per alert in order, no payloads', async () => {
       const all = await repo.listDeliveries({ limit: 10 })
       expect(all.map((d) => d.id).sort()).toEqual(['d1', 'd2'])

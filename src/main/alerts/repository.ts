@@ -67,6 +67,11 @@ export interface AlertsRepository {
   /** A broker came back: its pending deliveries are due now instead of at their backoff time. */
   dueNow(targetId: string, now: number): Promise<number>
   listDeliveries(q: { alertId?: string; limit: number }): Promise<DeliveryRecord[]>
+  /**
+   * Removes up to `limit` alerts raised before `before` with their deliveries and attempts; an
+   * alert with a delivery still pending is kept whatever its age (nothing undelivered is dropped).
+   */
+  purge(before: number, limit: number): Promise<number>
   attemptsOf(deliveryId: string): Promise<AttemptRecord[]>
 }
 

@@ -40,6 +40,8 @@ export interface AlertServiceOptions {
   maxAttempts?: number
   pollMs?: number
   mqttReconnect?: BackoffOptions
+  /** alerts older than this many days are removed (hourly), default 30 */
+  retentionDays?: () => number
   now?: () => number
 }
 
@@ -83,6 +85,7 @@ export class AlertService {
   /** alert writes in flight, awaited by close() */
   private readonly pending = new Set<Promise<unknown>>()
   private closed = false
+  private retentionTimer: NodeJS.Timeout | null = null
 
   private constructor(private readonly o: AlertServiceOptions) {
     this.now = o.now ?? Date.now
@@ -106,7 +109,24 @@ export class AlertService {
     for (const t of await o.repo.listTargets()) s.targets.set(t.id, t)
     for (const t of s.targets.values()) s.startLink(t)
     s.worker.start()
+    // the alert log grows with every track: keep it as long as the event history
+    s.retentionTimer = setInterval(() => s.track(s.purge()), 3_600_000)
+    s.retentionTimer.unref()
     return s
+  }
+
+  /** Removes alerts older than the retention (never ones with a delivery still pending). */
+  async purge(): Promise<number> {
+    const days = this.o.retentionDays?.() ?? 30
+    const before = this.now() - days * 86_400_000
+    let total = 0
+    for (;;) {
+      const n = await this.o.repo.purge(before, 500)
+      total += n
+      if (n < 500 || this.closed) break
+    }
+    if (total > 0) this.log.info({ removed: total, days }, 'old alerts removed')
+    return total
   }
 
   /** The face-memory work sets this once groups exist. */
@@ -520,6 +540,7 @@ export class AlertService {
   async close(): Promise<void> {
     if (this.closed) return
     this.closed = true
+    if (this.retentionTimer) clearInterval(this.retentionTimer)
     for (const [id, o] of this.outages) this.endOutage(id, o)
     await Promise.all([...this.pending])
     await this.worker.stop()

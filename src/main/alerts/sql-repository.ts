@@ -225,6 +225,27 @@ export class SqlAlertsRepository implements AlertsRepository {
     return rows.map((r) => withoutPayload(deliveryOf(r)))
   }
 
+  async purge(before: number, limit: number): Promise<number> {
+    return this.db.transaction(async (tx) => {
+      const rows = await tx.all(
+        `SELECT id FROM alerts a WHERE at < ?
+         AND NOT EXISTS (SELECT 1 FROM alert_outbox o WHERE o.alert_id = a.id AND o.status = 'pending')
+         ORDER BY at LIMIT ?`,
+        [before, limit]
+      )
+      const ids = rows.map((r) => String(r.id))
+      if (ids.length === 0) return 0
+      const marks = ids.map(() => '?').join(', ')
+      await tx.run(
+        `DELETE FROM alert_delivery_attempts WHERE delivery_id IN (SELECT id FROM alert_outbox WHERE alert_id IN (${marks}))`,
+        ids
+      )
+      await tx.run(`DELETE FROM alert_outbox WHERE alert_id IN (${marks})`, ids)
+      await tx.run(`DELETE FROM alerts WHERE id IN (${marks})`, ids)
+      return ids.length
+    })
+  }
+
   async attemptsOf(deliveryId: string): Promise<AttemptRecord[]> {
     const rows = await this.db.all(
       'SELECT delivery_id, at, ok, error, duration_ms FROM alert_delivery_attempts WHERE delivery_id = ? ORDER BY attempt',

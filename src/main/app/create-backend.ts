@@ -118,6 +118,7 @@ export async function createBackend(opts: CreateBackendOptions): Promise<Backend
     ...opts.alerts,
     repo: new SqlAlertsRepository(sql),
     logger: logger.child({ box: 'alerts' }),
+    retentionDays: () => settings().retentionDays,
     // called from broker connects, after the camera service exists
     cameras: () => cameras.list().map((c) => ({ id: c.id, name: c.name, state: c.status.state })),
     onAlert: (a) => bus.emit('alert.changed', a),
