@@ -360,6 +360,8 @@ export class AlertService {
   private async deliver(e: OutboxEntry): Promise<SendOutcome> {
     const t = this.targets.get(e.targetId)
     if (!t) return { ok: false, error: 'target was deleted', permanent: true }
+    // kept pending: enabling the target again sends what waited
+    if (!t.enabled) return { ok: false, error: 'target is disabled', permanent: false }
     if (e.targetKind === 'webhook')
       return postWebhook({ url: t.url, secret: t.secret, timeoutMs: t.timeoutMs }, e.id, e.payload)
     const link = this.links.get(t.id)

@@ -7,7 +7,8 @@ import type { AlertsRepository, AttemptRecord, OutboxEntry, StoredTarget } from 
 
 const num = (v: unknown): number => (typeof v === 'number' ? v : Number(v))
 const numOrNull = (v: unknown): number | null => (v === null || v === undefined ? null : num(v))
-const strOrNull = (v: unknown): string | null => (v === null || v === undefined ? null : String(v))
+const strOrNull = (v: unknown): string | null =>
+  v === null || v === undefined ? null : typeof v === 'string' ? v : JSON.stringify(v)
 
 function parseJson<T>(text: unknown, what: string): T {
   try {
