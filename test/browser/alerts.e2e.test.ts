@@ -134,6 +134,10 @@ describe.skipIf(skip)('alerts in the console (browser mode, real engine, RTSP ca
     await card.first().waitFor({ timeout: 90_000 })
     expect(await card.first().textContent()).toContain('Stage')
     await snap('3-alert-banner')
+    // a click opens Events filtered to him on that camera around the alert's time
+    await card.first().getByTestId('alert-open').click()
+    await page.getByTestId('events-row').filter({ hasText: LIN }).first().waitFor({ timeout: 15_000 })
+    await snap('3-alert-opens-events')
   })
 
   step('4. acknowledges it; the Alerts view shows who and when, and the delivery log', 60_000, async () => {
