@@ -340,7 +340,7 @@ describe('Gallery: enrolment', () => {
     expect(env.gallery.matcher().size).toBe(1)
     await env.gallery.removePhoto(p.id, ok.photo.id)
     await env.store.mutate((d) => {
-      d.people[0].updatedAt = JSON.parse(before.memory).people[0].updatedAt
+      d.people[0].updatedAt = (JSON.parse(before.memory) as typeof d).people[0].updatedAt
     })
     expect(await snapshot(env)).toEqual(before)
     expect(env.gallery.matcher().size).toBe(0)

@@ -81,7 +81,7 @@ export function classifyUrl(raw: string): ClassifiedUrl {
 }
 
 function requireHost(url: string): void {
-  let host = ''
+  let host: string
   try {
     host = new URL(url).hostname
   } catch {

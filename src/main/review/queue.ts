@@ -260,7 +260,7 @@ export class ReviewQueue {
     // a stale or already decided item is refused before anything else happens
     assertDecidable(before, input.version)
 
-    let target: string | null = null
+    let target: string | null
     let createdPersonId: string | null = null
     switch (input.action) {
       case 'confirm':

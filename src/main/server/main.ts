@@ -84,7 +84,8 @@ async function loadCreateBackend(): Promise<CreateBackend> {
     const code = (err as { code?: unknown }).code
     if (code === 'ERR_MODULE_NOT_FOUND' && !override)
       throw new Error(
-        `the engine (src/main/app/create-backend.ts) is not available in this checkout: ${(err as Error).message}`
+        `the engine (src/main/app/create-backend.ts) is not available in this checkout: ${(err as Error).message}`,
+        { cause: err }
       )
     throw err
   }

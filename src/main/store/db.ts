@@ -50,7 +50,6 @@ export class Store {
   readonly file: string
   readonly opened: OpenOutcome
   private readonly low: Low<DbSchema>
-  private readonly adapter: DurableJsonFile<DbSchema>
   private readonly log: StoreLogger
   private running: Promise<void> | null = null
   private queued: Promise<void> | null = null
@@ -73,7 +72,6 @@ export class Store {
   ) {
     this.dataDir = dataDir
     this.file = adapter.file
-    this.adapter = adapter
     this.low = new Low(adapter, data)
     this.data = data
     this.opened = opened
@@ -205,7 +203,8 @@ async function load(adapter: DurableJsonFile<DbSchema>, log: StoreLogger, opts: 
     text = await adapter.readText()
   } catch (e) {
     throw new Error(
-      `cannot read ${file}: ${errMsg(e)}. Not starting with an empty database; fix the file's permissions or the disk.`
+      `cannot read ${file}: ${errMsg(e)}. Not starting with an empty database; fix the file's permissions or the disk.`,
+      { cause: e }
     )
   }
   const parse = (t: string, name: string): { data: DbSchema; fromVersion: number } =>
@@ -297,7 +296,9 @@ async function moveAside(file: string): Promise<string> {
     try {
       await rename(file, target)
     } catch (e) {
-      throw new Error(`${file} is corrupt and could not be moved aside (${errMsg(e)}); refusing to overwrite it`)
+      throw new Error(`${file} is corrupt and could not be moved aside (${errMsg(e)}); refusing to overwrite it`, {
+        cause: e
+      })
     }
     return target
   }

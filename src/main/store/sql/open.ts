@@ -52,7 +52,8 @@ export async function openDatabase(spec: DatabaseSpec): Promise<SqlDatabase> {
       db = await mod.openPostgres(spec.url.trim(), { logger })
     } catch (e) {
       throw new Error(
-        `cannot open PostgreSQL database ${redactDbUrl(spec.url)}: ${e instanceof Error ? e.message : String(e)}`
+        `cannot open PostgreSQL database ${redactDbUrl(spec.url)}: ${e instanceof Error ? e.message : String(e)}`,
+        { cause: e }
       )
     }
   } else {
