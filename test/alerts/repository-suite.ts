@@ -148,9 +148,31 @@ export function repositorySuite(engine: string, open: () => Promise<SqlDatabase>
       expect(await repo.attemptsOf('dp')).toEqual([])
     })
 
+    it('claims: one owner at a time, free again after release or when the lease runs out', async () => {
+      // only this test's rows are due
+      await repo.settle(
+        'd2',
+        { deliveryId: 'd2', at: T, ok: true, error: null, durationMs: 1 },
+        { status: 'delivered' }
+      )
+      await repo.insertAlert(alert('lease', T), [row('l1', 'lease', T), row('l2', 'lease', T)])
+      const a = await repo.claimDue(T, 'A', T + 1000, 10)
+      expect(a.map((d) => d.id)).toEqual(['l1', 'l2'])
+      // B sees nothing while A holds them
+      expect(await repo.claimDue(T + 10, 'B', T + 2000, 10)).toEqual([])
+      await repo.release(['l2'], 'B') // not B's: stays A's
+      expect(await repo.claimDue(T + 10, 'B', T + 2000, 10)).toEqual([])
+      await repo.release(['l2'], 'A')
+      expect((await repo.claimDue(T + 10, 'B', T + 2000, 10)).map((d) => d.id)).toEqual(['l2'])
+      // A died holding l1: after its lease B takes it over; settling clears the lease
+      expect((await repo.claimDue(T + 1001, 'B', T + 3000, 10)).map((d) => d.id)).toEqual(['l1'])
+      for (const id of ['l1', 'l2'])
+        await repo.settle(id, { deliveryId: id, at: T, ok: true, error: null, durationMs: 1 }, { status: 'delivered' })
+    })
+
     it('delivery log: newest first, per alert in order, no payloads', async () => {
       const all = await repo.listDeliveries({ limit: 10 })
-      expect(all.map((d) => d.id).sort()).toEqual(['d1', 'd2'])
+      expect(all.map((d) => d.id).sort()).toEqual(['d1', 'd2', 'l1', 'l2'])
       expect(all[0]).not.toHaveProperty('payload')
       expect((await repo.listDeliveries({ alertId: 'a1', limit: 10 })).length).toBe(2)
     })

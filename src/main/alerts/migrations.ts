@@ -65,5 +65,14 @@ CREATE TABLE alert_delivery_attempts (
   PRIMARY KEY (delivery_id, attempt)
 );
 `
+  },
+  {
+    box: ALERTS_BOX,
+    version: 2,
+    name: 'outbox leases: one instance sends a row at a time when several share the database',
+    sql: `
+ALTER TABLE alert_outbox ADD COLUMN lease_owner TEXT;
+ALTER TABLE alert_outbox ADD COLUMN lease_until BIGINT;
+`
   }
 ]

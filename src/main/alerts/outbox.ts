@@ -3,6 +3,7 @@
 // acknowledged it, so a crash at any point leaves the row pending and it is sent again after the
 // restart, under the same idempotency key (its id). Receivers dedupe on that key: exactly once
 // from their point of view.
+import { randomUUID } from 'node:crypto'
 import type { DeliveryRecord } from '../../shared/types'
 import type { Logger } from '../log/logger'
 import { backoffMs, DEFAULT_BACKOFF, type BackoffOptions } from './backoff'
@@ -18,6 +19,11 @@ export interface OutboxWorkerOptions {
   maxAttempts?: number
   /** look at the outbox at least this often, ms (rows may come from elsewhere, e.g. a restart) */
   pollMs?: number
+  /**
+   * how long a claimed row is this worker's, ms: longer than one attempt can take (the webhook
+   * timeout, the broker acknowledgement), so only a dead sender's rows are taken over (default 30 s)
+   */
+  leaseMs?: () => number
   onSettled?: (d: DeliveryRecord) => void
   now?: () => number
 }
@@ -45,6 +51,8 @@ export class OutboxWorker {
   private again = false
   private stopped = false
   private readonly now: () => number
+  /** lease owner: this worker in this process run */
+  private readonly owner = randomUUID()
 
   constructor(private readonly o: OutboxWorkerOptions) {
     this.now = o.now ?? Date.now
@@ -96,8 +104,16 @@ export class OutboxWorker {
 
   private async drain(): Promise<void> {
     for (;;) {
-      const due = await this.o.repo.dueDeliveries(this.now(), BATCH)
-      if (due.length === 0 || this.stopped) return
+      const now = this.now()
+      const due = await this.o.repo.claimDue(now, this.owner, now + (this.o.leaseMs?.() ?? 30_000), BATCH)
+      if (due.length === 0) return
+      if (this.stopped) {
+        await this.o.repo.release(
+          due.map((d) => d.id),
+          this.owner
+        )
+        return
+      }
       // one target's rows in order (an MQTT 'end' after its 'new'), targets in parallel so a dead
       // webhook does not hold up the broker
       const byTarget = new Map<string, OutboxEntry[]>()
@@ -108,11 +124,16 @@ export class OutboxWorker {
       }
       await Promise.all(
         [...byTarget.values()].map(async (rows) => {
-          for (const row of rows) {
-            if (this.stopped) return
-            const failed = !(await this.attempt(row))
-            // the target is down: its later rows would fail the same way now
-            if (failed) return
+          for (let i = 0; i < rows.length; i++) {
+            // the target is down (its later rows would fail the same way now) or we are stopping:
+            // the rest go back unsent, due as before, instead of waiting out their lease
+            if (this.stopped || !(await this.attempt(rows[i]))) {
+              await this.o.repo.release(
+                rows.slice(i + 1).map((r) => r.id),
+                this.owner
+              )
+              return
+            }
           }
         })
       )

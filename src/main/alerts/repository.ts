@@ -53,8 +53,16 @@ export interface AlertsRepository {
   /** Alerts raised for one track (camera + stored track id), for the 'end' messages. */
   alertsOfTrack(cameraId: string, trackId: string): Promise<AlertRecord[]>
 
-  /** Pending deliveries due at `now`, oldest first. */
+  /** Pending deliveries due at `now` that nobody holds, oldest first (read only). */
   dueDeliveries(now: number, limit: number): Promise<OutboxEntry[]>
+  /**
+   * Takes up to `limit` due rows for `owner` until `leaseUntil`: several instances sharing one
+   * database never send the same row at once, and a row whose sender died is free again when its
+   * lease runs out.
+   */
+  claimDue(now: number, owner: string, leaseUntil: number, limit: number): Promise<OutboxEntry[]>
+  /** Gives rows back unsent (their target turned out to be down), keeping their due time. */
+  release(ids: readonly string[], owner: string): Promise<void>
   /** Earliest next attempt of any pending delivery. */
   nextDueAt(): Promise<number | null>
   getDelivery(id: string): Promise<OutboxEntry | null>

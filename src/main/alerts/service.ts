@@ -97,6 +97,8 @@ export class AlertService {
       backoff: o.backoff,
       maxAttempts: o.maxAttempts,
       pollMs: o.pollMs,
+      // one attempt lasts at most the slowest webhook timeout (MQTT acks: 10 s), plus slack
+      leaseMs: () => Math.max(10_000, ...[...this.targets.values()].map((t) => t.timeoutMs)) + 10_000,
       now: this.now,
       onSettled: (d) => o.onDelivery?.(d)
     })

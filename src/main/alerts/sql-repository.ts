@@ -160,11 +160,35 @@ export class SqlAlertsRepository implements AlertsRepository {
 
   async dueDeliveries(now: number, limit: number): Promise<OutboxEntry[]> {
     const rows = await this.db.all(
-      `SELECT ${DELIVERY_COLUMNS} FROM alert_outbox WHERE status = 'pending' AND next_attempt_at <= ?
+      `SELECT ${DELIVERY_COLUMNS} FROM alert_outbox
+       WHERE status = 'pending' AND next_attempt_at <= ? AND (lease_until IS NULL OR lease_until < ?)
        ORDER BY next_attempt_at, created_at, id LIMIT ?`,
-      [now, limit]
+      [now, now, limit]
     )
     return rows.map(deliveryOf)
+  }
+
+  async claimDue(now: number, owner: string, leaseUntil: number, limit: number): Promise<OutboxEntry[]> {
+    const claimed: OutboxEntry[] = []
+    for (const row of await this.dueDeliveries(now, limit)) {
+      // conditional: another instance may have taken it since the SELECT
+      const r = await this.db.run(
+        `UPDATE alert_outbox SET lease_owner = ?, lease_until = ?
+         WHERE id = ? AND status = 'pending' AND (lease_until IS NULL OR lease_until < ?)`,
+        [owner, leaseUntil, row.id, now]
+      )
+      if (r.changes === 1) claimed.push(row)
+    }
+    return claimed
+  }
+
+  async release(ids: readonly string[], owner: string): Promise<void> {
+    for (const id of ids) {
+      await this.db.run(
+        'UPDATE alert_outbox SET lease_owner = NULL, lease_until = NULL WHERE id = ? AND lease_owner = ?',
+        [id, owner]
+      )
+    }
   }
 
   async nextDueAt(): Promise<number | null> {
@@ -191,8 +215,8 @@ export class SqlAlertsRepository implements AlertsRepository {
         [id, n, attempt.at, attempt.ok ? 1 : 0, attempt.error, Math.round(attempt.durationMs)]
       )
       await tx.run(
-        `UPDATE alert_outbox SET status = ?, attempts = ?, next_attempt_at = ?, last_error = ?, delivered_at = ?
-         WHERE id = ?`,
+        `UPDATE alert_outbox SET status = ?, attempts = ?, next_attempt_at = ?, last_error = ?, delivered_at = ?,
+         lease_owner = NULL, lease_until = NULL WHERE id = ?`,
         [
           next.status,
           n,
