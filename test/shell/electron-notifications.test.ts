@@ -1,5 +1,5 @@
-// Desktop notifications of the Electron app: one per new alert whose rule asks for it, silent
-// unless the rule wants sound, none for acknowledgements; a click focuses the window.
+// Desktop notifications of the Electron app: one per new alert whose rule asks for it (silent: the
+// console plays the rule's sound), none for acknowledgements; a click focuses the window.
 import { describe, expect, it, vi } from 'vitest'
 import type { AlertRecord } from '../../src/shared/types'
 
@@ -57,7 +57,7 @@ describe('Electron alert notifications', () => {
     b.emit('alert.changed', alert({ id: 'a2', desktop: false }))
     b.emit('alert.changed', alert({ acknowledgedBy: 'ana', acknowledgedAt: 1 }))
     b.emit('alert.changed', alert({ id: 'a3', sound: true }))
-    expect(shown.map((n) => n.silent)).toEqual([true, false])
+    expect(shown.map((n) => n.silent)).toEqual([true, true])
     expect(shown[0].title).toBe('Vigil: Watch list')
     expect(shown[0].body).toContain('Lin-Manuel Miranda on Stage')
     shown[0].click?.()

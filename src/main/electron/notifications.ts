@@ -17,7 +17,9 @@ export function forwardAlertNotifications(backend: VigilBackend, focus: () => vo
     if (channel !== 'alert.changed') return
     const a = payload as AlertRecord
     if (!a.desktop || a.acknowledgedAt !== null) return
-    const n = new Notification({ ...notificationText(a), silent: !a.sound })
+    // the console window plays the rule's chime itself (it runs while minimised): the OS sound
+    // would make it twice
+    const n = new Notification({ ...notificationText(a), silent: true })
     n.on('click', focus)
     n.show()
   })
