@@ -341,12 +341,15 @@ export class AlertService {
       for (const targetId of entry.mqtt) {
         const link = this.links.get(targetId)
         if (!link?.connected) continue
-        void this.o.repo.getAlert(entry.alertId).then((a) => {
+        const send = async (): Promise<void> => {
+          const a = await this.o.repo.getAlert(entry.alertId)
           if (!a) return
           const updated: AlertRecord = { ...a, score: e.score, band: e.band, crop: e.crop, snapshot: e.snapshot }
           const msg = JSON.stringify(buildPayload(updated, 'update', randomUUID(), this.o.mediaBaseUrl ?? null))
-          return link.publish(topics.events(link.topicPrefix()), msg).catch(() => undefined)
-        })
+          await link.publish(topics.events(link.topicPrefix()), msg)
+        }
+        // best effort by design: a lost update is superseded by the next one or by 'end'
+        send().catch((err: unknown) => this.log.debug({ err: (err as Error).message }, 'mqtt update not sent'))
       }
     }
   }
