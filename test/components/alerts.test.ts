@@ -6,7 +6,7 @@ import { createPinia, setActivePinia } from 'pinia'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
 import { setApi } from '../../src/renderer/src/api'
 import AlertBanner from '../../src/renderer/src/components/AlertBanner.vue'
-import { alertTone, mergeById, newerAlert, newRule, whoText } from '../../src/renderer/src/lib/alerts'
+import { alertTone, mergeById, newerAlert, newRule, scheduleText, whoText } from '../../src/renderer/src/lib/alerts'
 import { useAlertsStore } from '../../src/renderer/src/stores/alerts'
 import { useOperatorStore } from '../../src/renderer/src/stores/operator'
 import type { AlertRecord, AlertRule } from '../../src/shared/types'
@@ -70,10 +70,21 @@ describe('alerts lib', () => {
       updatedAt: 0,
       who: { kind: 'people', personIds: ['p1', 'gone'] }
     } as AlertRule
-    expect(whoText(r, (id) => (id === 'p1' ? 'Lin' : undefined))).toBe('Lin, deleted person')
+    expect(whoText(r, (id) => (id === 'p1' ? 'Lin' : undefined))).toBe('Lin, deleted person (match)')
     expect(
       whoText({ ...r, trigger: 'camera', offlineAfterSec: 30, onOnline: true, onOverload: false }, () => undefined)
     ).toBe('offline > 30 s, back online')
+  })
+
+  it('describes when a rule is active', () => {
+    expect(scheduleText({ schedule: null })).toBe('always')
+    expect(scheduleText({ schedule: { days: [5, 1, 2, 3, 4], from: '08:00', to: '18:00' } })).toBe(
+      'Mon–Fri 08:00–18:00'
+    )
+    expect(scheduleText({ schedule: { days: [0, 6], from: '22:00', to: '06:00' } })).toBe('Sun, Sat 22:00–06:00')
+    expect(scheduleText({ schedule: { days: [0, 1, 2, 3, 4, 5, 6], from: '00:00', to: '06:00' } })).toBe(
+      'daily 00:00–06:00'
+    )
   })
 })
 

@@ -40,6 +40,23 @@ export function ruleInputOf(r: AlertRule): AlertRuleInput {
   return structuredClone(rest)
 }
 
+const DAY = ['Sun', 'Mon', 'Tue', 'Wed', 'Thu', 'Fri', 'Sat']
+
+/** "always", or "Mon–Fri 08:00–18:00"-like text (listed days, local time). */
+export function scheduleText(r: Pick<AlertRule, 'schedule'>): string {
+  const s = r.schedule
+  if (!s) return 'always'
+  const days = [...s.days].sort((a, b) => a - b)
+  const run = days.length > 2 && days.every((d, i) => i === 0 || d === days[i - 1] + 1)
+  const dayText =
+    days.length === 7
+      ? 'daily'
+      : run
+        ? `${DAY[days[0]]}–${DAY[days[days.length - 1]]}`
+        : days.map((d) => DAY[d]).join(', ')
+  return `${dayText} ${s.from}–${s.to}`
+}
+
 /** Human summary of who a rule watches. */
 export function whoText(r: AlertRule, nameOf: (id: string) => string | undefined): string {
   if (r.trigger === 'camera') {
@@ -50,9 +67,9 @@ export function whoText(r: AlertRule, nameOf: (id: string) => string | undefined
   }
   switch (r.who.kind) {
     case 'people':
-      return r.who.personIds.map((id) => nameOf(id) ?? 'deleted person').join(', ')
+      return `${r.who.personIds.map((id) => nameOf(id) ?? 'deleted person').join(', ')} (${r.bands.join(', ')})`
     case 'anyKnown':
-      return 'anyone known'
+      return `anyone known (${r.bands.join(', ')})`
     case 'unknown':
       return 'any unknown face'
     case 'strangerGroup':
