@@ -16,13 +16,14 @@ import vueParser from 'vue-eslint-parser'
 
 // ---------------------------------------------------------------------------------------------
 // Engine layers (src/main/<box>). Each box lists the boxes it MAY import; everything else in
-// src/main is forbidden to it. `log`, `wasm` and `contracts.ts` are importable by every box.
+// src/main is forbidden to it. `log`, `wasm`, `math` and `contracts.ts` are importable by every box.
 // Order today: store ← cameras / events / gallery / review ← live / alerts ← app ← shells,
 // with inference under gallery and tracking under live.
 // ---------------------------------------------------------------------------------------------
 export const LAYERS = {
   log: [],
   wasm: [],
+  math: [],
   store: [],
   inference: [],
   tracking: [],
@@ -41,7 +42,7 @@ export const LAYERS = {
   cli: ['*']
 }
 /** importable by every box */
-const COMMON = ['log', 'wasm']
+const COMMON = ['log', 'wasm', 'math']
 
 const boxes = Object.keys(LAYERS)
 const oneOf = (names) => `(${names.join('|')})`
@@ -127,6 +128,7 @@ const typedFiles = [
   'src/shared/**/*.ts',
   'test/**/*.ts',
   'scripts/**/*.ts',
+  'bench/**/*.ts',
   '*.config.ts'
 ]
 const typedIgnores = ['test/components/**']
@@ -223,20 +225,9 @@ export default tseslint.config(
   },
   // No console in the engine: it logs through src/main/log. CLIs print their results to stdout.
   { files: ['src/main/**/*.ts'], rules: { 'no-console': 'error' } },
-  { files: ['src/main/cli/**/*.ts'], rules: { 'no-console': 'off' } },
-  // TEMPORARY: these still print directly until they take the pino logger (next commits).
-  {
-    files: [
-      'src/main/api/dispatch.ts',
-      'src/main/app/*.ts',
-      'src/main/electron/*.ts',
-      'src/main/gallery/aggregate-eval.ts',
-      'src/main/gallery/matcher-bench.ts',
-      'src/main/index.ts',
-      'src/main/server/*.ts'
-    ],
-    rules: { 'no-console': 'off' }
-  },
+  // the CLIs and the browser-mode entry print their results and usage to the terminal
+  { files: ['src/main/cli/**/*.ts', 'src/main/server/main.ts'], rules: { 'no-console': 'off' } },
+
   ...layerConfigs,
   prettier
 )

@@ -1,4 +1,5 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
+import { recordingLogger } from '../support/logger'
 import { existsSync } from 'node:fs'
 import { join } from 'node:path'
 import sharp from 'sharp'
@@ -415,7 +416,7 @@ describe('Gallery: reference photos', () => {
       d.people[0].threshold = 7
     })
     const g2 = new Gallery(env.store, env.media, env.analyzer, () => env.settings, {
-      logger: { warn: (m) => env.warnings.push(m) }
+      logger: recordingLogger((level, m) => void (level === 'warn' && env.warnings.push(m)))
     })
     expect(g2.matcher().size).toBe(1)
     expect(g2.list()[0].photos).toHaveLength(2)

@@ -18,10 +18,11 @@ import { InferencePool } from '../inference/pool/pool'
 import { LiveProcessor } from '../live/processor'
 import { reviewHandlers } from '../review/handlers'
 import { ReviewQueue } from '../review/queue'
+import { createLogger } from '../log/pino'
+import type { Logger } from '../log/logger'
 import { Store } from '../store/db'
 import { MediaStore } from '../store/media'
 import { openDatabase } from '../store/sql/open'
-import { silentLogger, type Logger } from '../log/logger'
 import { AnalyzerHandle } from './analyzer-handle'
 import { PushBus } from './push'
 
@@ -45,12 +46,6 @@ export interface CreateBackendOptions extends BackendOptions {
   workers?: number
   /** camera watchdog, ms (tests shorten it) */
   watchdogMs?: number
-  /** log lines of the engine (default console.error) */
-  log?: (line: string) => void
-  /** ffmpeg's diagnostic lines per camera, redacted (default: dropped; they are verbose) */
-  cameraLog?: (line: string) => void
-  /** structured logger of the boxes (default silent) */
-  logger?: Logger
   /** SQL store: postgres:// URL, or a SQLite file (default vigil.db in dataDir; also VIGIL_DB) */
   dbUrl?: string
   /** delivery timing and the media base URL of payloads (tests shorten the retries) */
@@ -58,12 +53,19 @@ export interface CreateBackendOptions extends BackendOptions {
 }
 
 export async function createBackend(opts: CreateBackendOptions): Promise<Backend> {
-  const log = opts.log ?? ((l: string) => console.error(l))
-  const bus = new PushBus()
-  const store = await Store.open(opts.dataDir)
+  const own = opts.logger ? null : createLogger({ dataDir: opts.dataDir })
+  const logger = opts.logger ?? own!.logger
+  const logFile = opts.logger ? (opts.logFile ?? null) : own!.file
+  const boxLog = (box: string): Logger => logger.child({ box })
+  const bus = new PushBus(boxLog('push'))
+  const store = await Store.open(opts.dataDir, { logger: boxLog('store') }).catch((err: unknown) => {
+    own?.close()
+    throw err
+  })
   const media = new MediaStore(opts.dataDir)
   const settings = (): Settings => store.data.settings
 
+  const poolLog = boxLog('inference')
   let infoTimer: NodeJS.Timeout | null = null
   let closed = false
   let poolReady = false
@@ -74,7 +76,7 @@ export async function createBackend(opts: CreateBackendOptions): Promise<Backend
       modelsDir: opts.modelsDir ?? join(process.cwd(), 'models'),
       execPath: opts.workerExecPath,
       env: opts.workerExecPath ? { ...process.env, ELECTRON_RUN_AS_NODE: '1' } : undefined,
-      onLog: (id, line) => log(`[worker ${id}] ${line}`),
+      onLog: (id, line) => poolLog.info({ worker: id }, line),
       // state changes come twice per job: coalesce them into at most one push per second
       onWorkersChanged: () => {
         if (infoTimer) return
@@ -89,12 +91,15 @@ export async function createBackend(opts: CreateBackendOptions): Promise<Backend
     })
   const pool = new AnalyzerHandle(await startPool(opts.workers ?? settings().workers, settings().executionProvider))
   poolReady = true
-  const events = new EventLog(store, media)
+  const events = new EventLog(store, media, { logger: boxLog('events') })
   events.subscribe((e) => bus.emit('event.upserted', e))
   const gallery = new Gallery(store, media, pool, settings, {
-    onChange: (count) => bus.emit('people.changed', { count })
+    onChange: (count) => bus.emit('people.changed', { count }),
+    logger: boxLog('gallery')
   })
-  const review = new ReviewQueue(store, media, gallery, events, (pending) => bus.emit('review.changed', { pending }))
+  const review = new ReviewQueue(store, media, gallery, events, (pending) => bus.emit('review.changed', { pending }), {
+    logger: boxLog('review')
+  })
   const live = new LiveProcessor({
     analyzer: pool,
     gallery,
@@ -102,22 +107,21 @@ export async function createBackend(opts: CreateBackendOptions): Promise<Backend
     review,
     media,
     settings,
-    log,
+    logger: boxLog('live'),
     minFaceSize: (id) => store.data.cameras.find((c) => c.id === id)?.minFaceSize ?? 24
   })
   live.onOverlay((o) => bus.emit('camera.overlay', o))
 
-  const logger = opts.logger ?? silentLogger
   const sql = await openDatabase({
     url: opts.dbUrl ?? process.env.VIGIL_DB,
     dataDir: opts.dataDir,
-    logger,
+    logger: boxLog('store'),
     migrations: alertsMigrations
   })
   const alerts = await AlertService.open({
     ...opts.alerts,
     repo: new SqlAlertsRepository(sql),
-    logger: logger.child({ box: 'alerts' }),
+    logger: boxLog('alerts'),
     retentionDays: () => settings().retentionDays,
     // called from broker connects, after the camera service exists
     cameras: () => cameras.list().map((c) => ({ id: c.id, name: c.name, state: c.status.state })),
@@ -139,10 +143,13 @@ export async function createBackend(opts: CreateBackendOptions): Promise<Backend
       },
       onStopped: (id) => live.forgetCamera(id)
     },
-    { watchdogMs: opts.watchdogMs, log: opts.cameraLog }
+    { watchdogMs: opts.watchdogMs, logger: boxLog('cameras') }
   )
   cameras.startAll()
-  const stopRetention = startRetention(store, media, () => settings().retentionDays, 3_600_000, { log: events })
+  const stopRetention = startRetention(store, media, () => settings().retentionDays, 3_600_000, {
+    log: events,
+    logger: boxLog('retention')
+  })
 
   function systemInfo(): SystemInfo {
     return {
@@ -150,7 +157,8 @@ export async function createBackend(opts: CreateBackendOptions): Promise<Backend
       mode: opts.mode,
       workers: pool.workers(),
       queueDepth: pool.queueDepth(),
-      dataDir: opts.dataDir
+      dataDir: opts.dataDir,
+      logFile
     }
   }
 
@@ -224,6 +232,7 @@ export async function createBackend(opts: CreateBackendOptions): Promise<Backend
       await sql.close()
       await pool.close()
       await store.close()
+      own?.close()
     }
   }
 }
