@@ -2,6 +2,9 @@
 // Both shells (Electron IPC and browser-mode WebSocket) and the headless runner use this; it never
 // imports Electron.
 import { join } from 'node:path'
+import { AlertService, type AlertServiceOptions } from '../alerts/service'
+import { alertsMigrations } from '../alerts/migrations'
+import { SqlAlertsRepository } from '../alerts/sql-repository'
 import { ApiError, type Handlers, type PushChannel, type PushSpec } from '../../shared/api'
 import type { ExecutionProvider, Settings, SystemInfo } from '../../shared/types'
 import { CameraService } from '../cameras/service'
@@ -19,6 +22,7 @@ import { createLogger } from '../log/pino'
 import type { Logger } from '../log/logger'
 import { Store } from '../store/db'
 import { MediaStore } from '../store/media'
+import { openDatabase } from '../store/sql/open'
 import { AnalyzerHandle } from './analyzer-handle'
 import { PushBus } from './push'
 
@@ -33,6 +37,7 @@ export interface Backend extends VigilBackend {
   readonly review: ReviewQueue
   readonly cameras: CameraService
   readonly live: LiveProcessor
+  readonly alerts: AlertService
   systemInfo(): SystemInfo
 }
 
@@ -41,6 +46,10 @@ export interface CreateBackendOptions extends BackendOptions {
   workers?: number
   /** camera watchdog, ms (tests shorten it) */
   watchdogMs?: number
+  /** SQL store: postgres:// URL, or a SQLite file (default vigil.db in dataDir; also VIGIL_DB) */
+  dbUrl?: string
+  /** delivery timing and the media base URL of payloads (tests shorten the retries) */
+  alerts?: Pick<AlertServiceOptions, 'backoff' | 'maxAttempts' | 'pollMs' | 'mqttReconnect' | 'mediaBaseUrl'>
 }
 
 export async function createBackend(opts: CreateBackendOptions): Promise<Backend> {
@@ -103,13 +112,35 @@ export async function createBackend(opts: CreateBackendOptions): Promise<Backend
   })
   live.onOverlay((o) => bus.emit('camera.overlay', o))
 
+  const sql = await openDatabase({
+    url: opts.dbUrl ?? process.env.VIGIL_DB,
+    dataDir: opts.dataDir,
+    logger: boxLog('store'),
+    migrations: alertsMigrations
+  })
+  const alerts = await AlertService.open({
+    ...opts.alerts,
+    repo: new SqlAlertsRepository(sql),
+    logger: boxLog('alerts'),
+    retentionDays: () => settings().retentionDays,
+    // called from broker connects, after the camera service exists
+    cameras: () => cameras.list().map((c) => ({ id: c.id, name: c.name, state: c.status.state })),
+    onAlert: (a) => bus.emit('alert.changed', a),
+    onDelivery: (d) => bus.emit('alert.delivery', d)
+  })
+  events.subscribe((e) => alerts.onEvent(e))
+  live.onTrackEnded((cameraId, trackId) => alerts.onTrackEnded(cameraId, trackId))
+
   const cameras = new CameraService(
     store,
     {
       onFrameReady: (src) => live.frameReady(src),
       onPreview: (cameraId, jpeg, at) =>
         bus.emit('camera.preview', { cameraId, at, jpeg: `data:image/jpeg;base64,${jpeg.toString('base64')}` }),
-      onStatus: (view) => bus.emit('camera.status', view),
+      onStatus: (view) => {
+        bus.emit('camera.status', view)
+        alerts.onCameraStatus(view)
+      },
       onStopped: (id) => live.forgetCamera(id)
     },
     { watchdogMs: opts.watchdogMs, logger: boxLog('cameras') }
@@ -159,6 +190,7 @@ export async function createBackend(opts: CreateBackendOptions): Promise<Backend
     ...cameraHandlers(cameras),
     ...reviewHandlers(review),
     ...eventHandlers(events),
+    ...alerts.handlers(),
 
     'settings.get': async () => settings(),
     'settings.update': (patch) => {
@@ -181,6 +213,7 @@ export async function createBackend(opts: CreateBackendOptions): Promise<Backend
     review,
     cameras,
     live,
+    alerts,
     handlers,
     systemInfo,
     onPush<P extends PushChannel>(listener: (channel: P, payload: PushSpec[P]) => void): () => void {
@@ -195,6 +228,8 @@ export async function createBackend(opts: CreateBackendOptions): Promise<Backend
       // tracks still on screen get their events (unknown faces, short review tracks, closing times)
       live.forgetAll()
       await live.drain()
+      await alerts.close()
+      await sql.close()
       await pool.close()
       await store.close()
       own?.close()
