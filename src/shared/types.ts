@@ -76,6 +76,11 @@ export interface CameraConfig {
   minFaceSize: number
   /** local files only: restart at the end */
   loop: boolean
+  /**
+   * The Vigil instance that analyses this camera when several share one PostgreSQL (its
+   * instanceId); absent = whichever instance has it configured.
+   */
+  instance?: string
 }
 
 export type CameraState = 'disabled' | 'connecting' | 'online' | 'offline' | 'error'

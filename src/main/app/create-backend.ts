@@ -1,6 +1,8 @@
 // Wires the boxes of the engine together and exposes them as one handler per API channel.
 // Both shells (Electron IPC and browser-mode WebSocket) and the headless runner use this; it never
 // imports Electron.
+import { randomBytes } from 'node:crypto'
+import { hostname } from 'node:os'
 import { join } from 'node:path'
 import { ApiError, type Handlers, type PushChannel, type PushSpec } from '../../shared/api'
 import type { ExecutionProvider, Settings, SystemInfo } from '../../shared/types'
@@ -15,15 +17,28 @@ import { InferencePool } from '../inference/pool/pool'
 import { LiveProcessor } from '../live/processor'
 import { reviewHandlers } from '../review/handlers'
 import { ReviewQueue } from '../review/queue'
+import { silentLogger, type Logger } from '../log/logger'
 import { Store } from '../store/db'
+import { importLegacyDb } from '../store/import-legacy'
 import { MediaStore } from '../store/media'
+import { SETTINGS_CODEC, type SettingsDoc } from '../store/settings'
+import { CHANNELS, openSqlStore, type SqlStore } from '../store/sql-store'
+import { redactDbUrl } from '../store/sql/open'
 import { AnalyzerHandle } from './analyzer-handle'
 import { PushBus } from './push'
 
 export const VERSION = '0.1.0'
 
+/** The settings Store still logs plain lines; route them into the structured logger. */
+function legacyLog(logger: Logger): { warn(msg: string): void; error(msg: string): void } {
+  return { warn: (m) => logger.warn(m), error: (m) => logger.error(m) }
+}
+
 export interface Backend extends VigilBackend {
-  readonly store: Store
+  /** settings.json: settings and camera configuration */
+  readonly store: Store<SettingsDoc>
+  /** the SQL store: history, gallery, review */
+  readonly sql: SqlStore
   readonly media: MediaStore
   readonly pool: AnalyzerHandle
   readonly gallery: Gallery
@@ -43,14 +58,52 @@ export interface CreateBackendOptions extends BackendOptions {
   log?: (line: string) => void
   /** ffmpeg's diagnostic lines per camera, redacted (default: dropped; they are verbose) */
   cameraLog?: (line: string) => void
+  /** structured logger of the boxes (default: silent) */
+  logger?: Logger
+}
+
+/** --db flag, else VIGIL_DB, else settings.json's `database`, else the SQLite file in the data dir. */
+export function databaseUrl(flag: string | undefined, env: NodeJS.ProcessEnv, doc: SettingsDoc): string | undefined {
+  const pick = [flag, env.VIGIL_DB, doc.database].find((v) => typeof v === 'string' && v.trim() !== '')
+  return pick?.trim()
 }
 
 export async function createBackend(opts: CreateBackendOptions): Promise<Backend> {
   const log = opts.log ?? ((l: string) => console.error(l))
+  const logger = opts.logger ?? silentLogger
   const bus = new PushBus()
-  const store = await Store.open(opts.dataDir)
+  const store = await Store.open<SettingsDoc>(opts.dataDir, { codec: SETTINGS_CODEC, logger: legacyLog(logger) })
+  if (!store.data.instanceId) {
+    // names this instance among several sharing one database (cameras are assigned to one)
+    const id = `${hostname()}-${randomBytes(3).toString('hex')}`
+    await store.mutate((d) => {
+      d.instanceId = id
+    })
+  }
+  const instanceId = store.data.instanceId as string
+  const url = databaseUrl(opts.db, process.env, store.data)
+  let sql: SqlStore
+  try {
+    sql = await openSqlStore({ url, dataDir: opts.dataDir, logger: logger.child({ box: 'store' }) })
+  } catch (e) {
+    await store.close()
+    throw e
+  }
+  logger.info({ engine: sql.db.engine, db: url ? redactDbUrl(url) : 'vigil.db', instanceId }, 'store: database open')
+  try {
+    await importLegacyDb(opts.dataDir, sql, store, logger.child({ box: 'store' }))
+  } catch (e) {
+    await sql.close()
+    await store.close()
+    throw e
+  }
   const media = new MediaStore(opts.dataDir)
   const settings = (): Settings => store.data.settings
+  const notifyPayload = (what: string): string => `${instanceId}\u0000${what}`
+  const fromOther = (payload: string): string | null => {
+    const i = payload.indexOf('\u0000')
+    return i < 0 || payload.slice(0, i) === instanceId ? null : payload.slice(i + 1)
+  }
 
   let infoTimer: NodeJS.Timeout | null = null
   let closed = false
@@ -77,12 +130,46 @@ export async function createBackend(opts: CreateBackendOptions): Promise<Backend
     })
   const pool = new AnalyzerHandle(await startPool(opts.workers ?? settings().workers, settings().executionProvider))
   poolReady = true
-  const events = new EventLog(store, media)
-  events.subscribe((e) => bus.emit('event.upserted', e))
-  const gallery = new Gallery(store, media, pool, settings, {
-    onChange: (count) => bus.emit('people.changed', { count })
+  const events = new EventLog(sql.events, media, {
+    logger: logger.child({ box: 'events' }),
+    cameraName: (id) => store.data.cameras.find((c) => c.id === id)?.name
   })
-  const review = new ReviewQueue(store, media, gallery, events, (pending) => bus.emit('review.changed', { pending }))
+  await events.init()
+  events.subscribe((e) => bus.emit('event.upserted', e))
+  const gallery = new Gallery(sql.gallery, media, pool, settings, {
+    onChange: (count) => bus.emit('people.changed', { count }),
+    logger: logger.child({ box: 'gallery' }),
+    notify: (personId) => sql.db.notify(CHANNELS.gallery, notifyPayload(personId))
+  })
+  await gallery.load()
+  const review = new ReviewQueue(
+    sql.review,
+    media,
+    gallery,
+    events,
+    (pending) => bus.emit('review.changed', { pending }),
+    { logger: logger.child({ box: 'review' }), notify: (what) => sql.db.notify(CHANNELS.review, notifyPayload(what)) }
+  )
+  await review.load()
+  // other instances sharing the database: their gallery and queue changes reach this one's matcher
+  // and console within the notification's delay (PostgreSQL LISTEN/NOTIFY; in-process for SQLite)
+  const unlisten = [
+    await sql.db.listen(CHANNELS.gallery, (p) => {
+      const personId = fromOther(p)
+      if (personId)
+        gallery
+          .reloadPerson(personId)
+          .catch((e: unknown) =>
+            logger.warn({ personId, err: String(e) }, 'gallery: reload after a change elsewhere failed')
+          )
+    }),
+    await sql.db.listen(CHANNELS.review, (p) => {
+      if (fromOther(p) !== null)
+        review
+          .reload()
+          .catch((e: unknown) => logger.warn({ err: String(e) }, 'review: reload after a change elsewhere failed'))
+    })
+  ]
   const live = new LiveProcessor({
     analyzer: pool,
     gallery,
@@ -104,10 +191,14 @@ export async function createBackend(opts: CreateBackendOptions): Promise<Backend
       onStatus: (view) => bus.emit('camera.status', view),
       onStopped: (id) => live.forgetCamera(id)
     },
-    { watchdogMs: opts.watchdogMs, log: opts.cameraLog }
+    { watchdogMs: opts.watchdogMs, log: opts.cameraLog },
+    instanceId
   )
   cameras.startAll()
-  const stopRetention = startRetention(store, media, () => settings().retentionDays, 3_600_000, { log: events })
+  const stopRetention = startRetention(events, () => settings().retentionDays, 3_600_000, {
+    partner: review,
+    logger: logger.child({ box: 'retention' })
+  })
 
   function systemInfo(): SystemInfo {
     return {
@@ -162,6 +253,7 @@ export async function createBackend(opts: CreateBackendOptions): Promise<Backend
 
   return {
     store,
+    sql,
     media,
     pool,
     gallery,
@@ -184,6 +276,8 @@ export async function createBackend(opts: CreateBackendOptions): Promise<Backend
       live.forgetAll()
       await live.drain()
       await pool.close()
+      for (const u of unlisten) await u().catch(() => undefined)
+      await sql.close()
       await store.close()
     }
   }
