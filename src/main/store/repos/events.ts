@@ -163,6 +163,10 @@ export interface EventRepo {
   /** newest first by start, id breaking ties */
   page(q: EventQuery, offset: number, limit: number): Promise<EventRecord[]>
   count(q: EventQuery): Promise<number>
+  /** count of matches last updated in [updFrom, updTo) (null = open): one short index-only statement */
+  countSlice(q: EventQuery, updFrom: number | null, updTo: number | null): Promise<number>
+  /** oldest last-update time, or null when empty */
+  minUpdatedAt(): Promise<number | null>
   /** counts per (hour, camera) and the score histogram of events that started in [startFrom, startTo) and match q */
   statsSlice(q: EventQuery, startFrom: number | null, startTo: number | null): Promise<EventStatsRows>
   /** keyset page for exports: events strictly older (started_at, id) than `before`, newest first */
@@ -215,6 +219,27 @@ export class SqlEventRepo implements EventRepo {
     const w = whereOf(q)
     const r = await this.db.get<{ n: number | string }>(`SELECT COUNT(*) AS n FROM events WHERE ${w.sql}`, w.params)
     return num(r?.n ?? 0)
+  }
+
+  async countSlice(q: EventQuery, updFrom: number | null, updTo: number | null): Promise<number> {
+    const w = whereOf(q)
+    let sql = w.sql
+    const params: SqlValue[] = [...w.params]
+    if (updFrom !== null) {
+      sql += ' AND updated_at >= ?'
+      params.push(updFrom)
+    }
+    if (updTo !== null) {
+      sql += ' AND updated_at < ?'
+      params.push(updTo)
+    }
+    const r = await this.db.get<{ n: number | string }>(`SELECT COUNT(*) AS n FROM events WHERE ${sql}`, params)
+    return num(r?.n ?? 0)
+  }
+
+  async minUpdatedAt(): Promise<number | null> {
+    const r = await this.db.get<{ m: number | string | null }>('SELECT MIN(updated_at) AS m FROM events')
+    return r?.m === null || r?.m === undefined ? null : num(r.m)
   }
 
   async statsSlice(q: EventQuery, startFrom: number | null, startTo: number | null): Promise<EventStatsRows> {
