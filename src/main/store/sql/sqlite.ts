@@ -49,7 +49,11 @@ const CHECKPOINT_WORKER = `
 const { parentPort, workerData } = require('node:worker_threads')
 const Database = require(workerData.binding)
 const db = new Database(workerData.file, { timeout: 5000 })
-parentPort.on('message', () => {
+parentPort.on('message', (m) => {
+  if (m === 'close') {
+    db.close()
+    process.exit(0)
+  }
   try {
     const r = db.pragma('wal_checkpoint(PASSIVE)')
     parentPort.postMessage({ ok: true, result: JSON.stringify(r) })
@@ -252,7 +256,7 @@ export class SqliteDatabase implements SqlDatabase {
       if (this.tick) clearInterval(this.tick)
       this.tick = null
       this.closed = true
-      await this.worker?.terminate()
+      await stopWorker(this.worker)
       this.worker = null
       this.listeners.clear()
       this.statements.clear()
@@ -380,4 +384,14 @@ async function startCheckpointWorker(file: string, log: Logger): Promise<Worker 
       else fail(m.error)
     })
   })
+}
+
+/** Lets the worker close its connection itself (a connection torn down with the thread can abort the process). */
+async function stopWorker(worker: Worker | null): Promise<void> {
+  if (!worker) return
+  const exited = new Promise<void>((resolve) => worker.once('exit', () => resolve()))
+  worker.postMessage('close')
+  const timer = setTimeout(() => void worker.terminate(), 2000)
+  await exited
+  clearTimeout(timer)
 }
