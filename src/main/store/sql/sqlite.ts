@@ -112,6 +112,7 @@ export class SqliteDatabase implements SqlDatabase {
   private tick: ReturnType<typeof setInterval> | null = null
   private worker: Worker | null = null
   private checkpointing = false
+  private workerReady = false
   private closed = false
 
   private constructor(file: string, db: Connection, log: Logger) {
@@ -139,11 +140,19 @@ export class SqliteDatabase implements SqlDatabase {
       const self = new SqliteDatabase(file, db, opts.logger ?? silentLogger)
       const tickMs = opts.durabilityTickMs ?? 1000
       if (tickMs > 0) {
-        db.pragma('wal_autocheckpoint = 0')
-        self.worker = await startCheckpointWorker(file, self.log)
-        if (!self.worker) db.pragma('wal_autocheckpoint = 1000')
-        else {
-          self.worker.on('message', (m: CheckpointReply) => self.checkpointDone(m))
+        // not awaited: the worker thread takes a moment to start and open is on the start-up path
+        self.worker = startCheckpointWorker(
+          file,
+          (m) => self.checkpointDone(m),
+          (e) => {
+            // without the worker SQLite checkpoints at commit again: stalls, but nothing grows unbounded
+            self.log.warn({ err: String(e) }, 'store: checkpoint worker unavailable; checkpoints run inline')
+            self.worker = null
+            if (!self.closed) db.pragma('wal_autocheckpoint = 1000')
+          }
+        )
+        if (self.worker) {
+          db.pragma('wal_autocheckpoint = 0')
           self.tick = setInterval(() => self.durabilityTick(), tickMs)
           self.tick.unref()
         }
@@ -343,14 +352,17 @@ export class SqliteDatabase implements SqlDatabase {
   }
 
   private durabilityTick(): void {
-    if (!this.dirty || this.closed || this.checkpointing || !this.worker) return
+    if (!this.dirty || this.closed || this.checkpointing || !this.worker || !this.workerReady) return
     this.dirty = false
     this.checkpointing = true
     this.worker.postMessage('checkpoint')
   }
 
   private checkpointDone(m: CheckpointReply): void {
-    if (m.ready) return
+    if (m.ready) {
+      this.workerReady = true
+      return
+    }
     this.checkpointing = false
     if (!m.ok) {
       this.dirty = true
@@ -359,31 +371,23 @@ export class SqliteDatabase implements SqlDatabase {
   }
 }
 
-/** The checkpoint worker, or null (logged) when it cannot start: then SQLite checkpoints itself. */
-async function startCheckpointWorker(file: string, log: Logger): Promise<Worker | null> {
-  let binding: string
+/** The checkpoint worker (replies go to onReply), or null when it cannot even be created. */
+function startCheckpointWorker(
+  file: string,
+  onReply: (m: CheckpointReply) => void,
+  onFail: (e: unknown) => void
+): Worker | null {
   try {
-    binding = createRequire(import.meta.url).resolve('libsql')
+    const binding = createRequire(import.meta.url).resolve('libsql')
+    const worker = new Worker(CHECKPOINT_WORKER, { eval: true, workerData: { binding, file } })
+    worker.unref()
+    worker.on('message', onReply)
+    worker.on('error', onFail)
+    return worker
   } catch (e) {
-    log.warn({ err: String(e) }, 'store: libsql not resolvable for the checkpoint worker; checkpoints run inline')
+    onFail(e)
     return null
   }
-  const worker = new Worker(CHECKPOINT_WORKER, { eval: true, workerData: { binding, file } })
-  worker.unref()
-  return new Promise((resolve) => {
-    const fail = (e: unknown): void => {
-      log.warn({ err: String(e) }, 'store: checkpoint worker did not start; checkpoints run inline')
-      void worker.terminate()
-      resolve(null)
-    }
-    worker.once('error', fail)
-    worker.once('message', (m: CheckpointReply) => {
-      worker.off('error', fail)
-      worker.on('error', (e) => log.error({ err: String(e) }, 'store: checkpoint worker failed'))
-      if (m.ready) resolve(worker)
-      else fail(m.error)
-    })
-  })
 }
 
 /** Lets the worker close its connection itself (a connection torn down with the thread can abort the process). */
