@@ -216,6 +216,10 @@ export interface SystemInfo {
   workers: WorkerInfo[]
   queueDepth: number
   dataDir: string
+  /** this instance's name (cameras with another `instance` run elsewhere) */
+  instanceId?: string
+  /** where history, gallery and review live: the embedded SQLite file or a shared PostgreSQL */
+  storage?: 'sqlite' | 'postgres'
 }
 
 export interface EnrolFace {

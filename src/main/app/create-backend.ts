@@ -206,7 +206,9 @@ export async function createBackend(opts: CreateBackendOptions): Promise<Backend
       mode: opts.mode,
       workers: pool.workers(),
       queueDepth: pool.queueDepth(),
-      dataDir: opts.dataDir
+      dataDir: opts.dataDir,
+      instanceId,
+      storage: sql.db.engine
     }
   }
 
