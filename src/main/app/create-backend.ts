@@ -1,6 +1,7 @@
 // Wires the boxes of the engine together and exposes them as one handler per API channel.
 // Both shells (Electron IPC and browser-mode WebSocket) and the headless runner use this; it never
 // imports Electron.
+import { hostname } from 'node:os'
 import { join } from 'node:path'
 import { AlertService, type AlertServiceOptions } from '../alerts/service'
 import { alertsMigrations } from '../alerts/migrations'
@@ -122,6 +123,8 @@ export async function createBackend(opts: CreateBackendOptions): Promise<Backend
     ...opts.alerts,
     repo: new SqlAlertsRepository(sql),
     logger: boxLog('alerts'),
+    // one data dir on one host is one instance
+    instance: `${hostname()}:${opts.dataDir}`,
     retentionDays: () => settings().retentionDays,
     // called from broker connects, after the camera service exists
     cameras: () => cameras.list().map((c) => ({ id: c.id, name: c.name, state: c.status.state })),
