@@ -228,8 +228,25 @@ export const camelOf = (c: string): string => c.replace(/\.(\w)/g, (_, ch: strin
 
 type Invoker<C extends Channel> = Req<C> extends void ? () => Promise<Res<C>> : (req: Req<C>) => Promise<Res<C>>
 
+/** One method per channel: 'people.addPhoto' → peopleAddPhoto(req). */
+export type ApiMethods = { [C in Channel as CamelOf<C>]: Invoker<C> }
+
+/**
+ * The one place the channel list becomes API methods (preload bridge, browser-mode client and the
+ * renderer's IPC wrapper all build theirs here), each method passing its channel and its single
+ * argument to `invoke`. TypeScript cannot follow a loop into a mapped type, so the single
+ * assertion below stands for what the loop guarantees: exactly one method per channel in CHANNELS,
+ * which the compile-time check above keeps equal to Channel.
+ */
+export function buildApiMethods(invoke: (channel: Channel, req: unknown) => Promise<unknown>): ApiMethods {
+  const methods: Record<string, (req?: unknown) => Promise<unknown>> = {}
+  // One argument at most: extra arguments from the page are never forwarded.
+  for (const channel of CHANNELS) methods[camelOf(channel)] = (req?: unknown) => invoke(channel, req)
+  return methods as ApiMethods
+}
+
 /** What the preload exposes as window.vigil and what the browser-mode client implements. */
-export type VigilApi = { [C in Channel as CamelOf<C>]: Invoker<C> } & {
+export type VigilApi = ApiMethods & {
   /** subscribe to a push channel; returns the unsubscribe function */
   on<P extends PushChannel>(channel: P, listener: (payload: PushSpec[P]) => void): () => void
   /** how this console is connected */

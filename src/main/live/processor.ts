@@ -13,6 +13,7 @@ import { encodeJpeg, type MediaStore } from '../store/media'
 import { decideTrack, type TrackDecision } from '../tracking/pooling'
 import { FaceTracker, type Track } from '../tracking/tracker'
 import { silentLogger, type Logger } from '../log/logger'
+import { BAND_HEX, hexToRgb } from '../../shared/theme'
 
 /** What a track keeps of a frame for its best crops: the frame itself is shared, not copied. */
 interface FrameRef {
@@ -431,5 +432,5 @@ export function expand(b: Box, margin: number): Box {
 }
 
 function colorOf(band: Band): readonly [number, number, number] {
-  return band === 'match' ? [46, 204, 113] : band === 'review' ? [245, 166, 35] : [150, 150, 150]
+  return hexToRgb(BAND_HEX[band])
 }
