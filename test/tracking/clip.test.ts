@@ -9,7 +9,8 @@ import { CameraSource } from '../../src/main/cameras/source'
 import type { CameraFrame, DetectedFace, MatchResult } from '../../src/main/contracts'
 import { FacePipeline } from '../../src/main/inference/pipeline'
 import { cosine } from '../../src/main/tracking/assign'
-import { decideTrack, DecisionLatch } from '../../src/main/tracking/pooling'
+import { TrackDecider } from '../../src/main/tracking/decision'
+import { decideTrack } from '../../src/main/tracking/pooling'
 import { FaceTracker, type Track } from '../../src/main/tracking/tracker'
 import type { Band } from '../../src/shared/types'
 import { cameraConfig, dataDir, repoRoot, waitForStatus } from '../cameras/helpers'
@@ -55,7 +56,7 @@ describe.skipIf(skip)('tracking on the Hamilton clip', () => {
       ffmpegPath: locateFfmpeg().path
     })
     const tracker = new FaceTracker('ham', { maxAgeMs: 2000 })
-    const latch = new DecisionLatch()
+    const decider = new TrackDecider()
     const ended: Track<unknown>[] = []
     const perFrameScores = new Map<string, number[]>()
     let analysed = 0
@@ -78,15 +79,8 @@ describe.skipIf(skip)('tracking on the Hamilton clip', () => {
         perFrameScores.set(t.id, s)
       })
       for (const t of u.active) {
-        const d = decideTrack(t.evidence, match)
-        if (!d) continue
-        const l = latch.observe(t.id, {
-          band: d.band,
-          personId: d.band === 'unknown' ? null : (d.candidates[0]?.personId ?? null),
-          score: d.score
-        })
-        if (d.band === 'match') tracker.markDecided(t.id)
-        void l
+        const r = decider.observe(t, match, f.at)
+        if (r?.decision.band === 'match') tracker.markDecided(t.id)
       }
     }
     src.on('frame', () => {
