@@ -13,10 +13,15 @@ import { Gallery } from '../gallery/gallery'
 import { peopleHandlers } from '../gallery/handlers'
 import { InferencePool } from '../inference/pool/pool'
 import { LiveProcessor } from '../live/processor'
+import { FaceMemory } from '../memory/face-memory'
+import { MEMORY_MIGRATIONS } from '../memory/migrations'
+import { SqlMemoryRepository } from '../memory/repository'
 import { reviewHandlers } from '../review/handlers'
 import { ReviewQueue } from '../review/queue'
 import { Store } from '../store/db'
 import { MediaStore } from '../store/media'
+import type { SqlDatabase } from '../store/sql/database'
+import { openDatabase } from '../store/sql/open'
 import { AnalyzerHandle } from './analyzer-handle'
 import { PushBus } from './push'
 
@@ -31,6 +36,8 @@ export interface Backend extends VigilBackend {
   readonly review: ReviewQueue
   readonly cameras: CameraService
   readonly live: LiveProcessor
+  readonly db: SqlDatabase
+  readonly memory: FaceMemory
   systemInfo(): SystemInfo
 }
 
@@ -43,6 +50,8 @@ export interface CreateBackendOptions extends BackendOptions {
   log?: (line: string) => void
   /** ffmpeg's diagnostic lines per camera, redacted (default: dropped; they are verbose) */
   cameraLog?: (line: string) => void
+  /** SQL database: postgres://… or a SQLite path (default: vigil.db in dataDir; env VIGIL_DB) */
+  dbUrl?: string
 }
 
 export async function createBackend(opts: CreateBackendOptions): Promise<Backend> {
@@ -51,6 +60,15 @@ export async function createBackend(opts: CreateBackendOptions): Promise<Backend
   const store = await Store.open(opts.dataDir)
   const media = new MediaStore(opts.dataDir)
   const settings = (): Settings => store.data.settings
+  const db = await openDatabase({
+    url: opts.dbUrl ?? process.env.VIGIL_DB ?? null,
+    dataDir: opts.dataDir,
+    migrations: [...MEMORY_MIGRATIONS]
+  })
+  const memory = await FaceMemory.open({
+    repo: new SqlMemoryRepository(db),
+    media: { put: (kind, jpeg, at) => media.put(kind, jpeg, at), remove: async (key) => void (await media.remove(key)) }
+  })
 
   let infoTimer: NodeJS.Timeout | null = null
   let closed = false
@@ -82,7 +100,9 @@ export async function createBackend(opts: CreateBackendOptions): Promise<Backend
   const gallery = new Gallery(store, media, pool, settings, {
     onChange: (count) => bus.emit('people.changed', { count })
   })
-  const review = new ReviewQueue(store, media, gallery, events, (pending) => bus.emit('review.changed', { pending }))
+  const review = new ReviewQueue(store, media, gallery, events, (pending) => bus.emit('review.changed', { pending }), {
+    memory
+  })
   const live = new LiveProcessor({
     analyzer: pool,
     gallery,
@@ -91,6 +111,7 @@ export async function createBackend(opts: CreateBackendOptions): Promise<Backend
     media,
     settings,
     log,
+    memory,
     minFaceSize: (id) => store.data.cameras.find((c) => c.id === id)?.minFaceSize ?? 24
   })
   live.onOverlay((o) => bus.emit('camera.overlay', o))
@@ -169,6 +190,8 @@ export async function createBackend(opts: CreateBackendOptions): Promise<Backend
     review,
     cameras,
     live,
+    db,
+    memory,
     handlers,
     systemInfo,
     onPush<P extends PushChannel>(listener: (channel: P, payload: PushSpec[P]) => void): () => void {
@@ -184,6 +207,8 @@ export async function createBackend(opts: CreateBackendOptions): Promise<Backend
       live.forgetAll()
       await live.drain()
       await pool.close()
+      await memory.drain()
+      await db.close()
       await store.close()
     }
   }

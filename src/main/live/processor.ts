@@ -8,6 +8,7 @@ import type { CameraSource } from '../cameras/source'
 import type { Analyzer, AnalyzeResult, CameraFrame, MatchResult, RgbImage } from '../contracts'
 import type { EventLog, TrackEventInput } from '../events/events'
 import type { Gallery } from '../gallery/gallery'
+import type { FaceMemory } from '../memory/face-memory'
 import type { ReviewQueue } from '../review/queue'
 import { encodeJpeg, type MediaStore } from '../store/media'
 import { TrackDecider, type WritePlan } from '../tracking/decision'
@@ -39,6 +40,8 @@ interface TrackState {
 
 interface CameraState {
   cameraId: string
+  /** camera states made in this process before this one: keeps stored track ids unique across restarts */
+  gen: number
   tracker: FaceTracker<FrameRef>
   decider: TrackDecider
   /** luma grid of the last analysed frame, for shot-cut detection */
@@ -76,7 +79,11 @@ export interface LiveOptions {
   log?: (line: string) => void
   /** review/unknown decisions need this many embeddings before an event (default 3) */
   minEmbeddingsForEvent?: number
+  /** face memory: every finished track becomes a sighting; lasting rejections override verdicts */
+  memory?: SightingSink
 }
+
+export type SightingSink = Pick<FaceMemory, 'record' | 'isRejected'>
 
 const LATENCY_WINDOW = 2000
 /** crops are cut with this margin around the face box so the operator sees hair and chin */
@@ -170,12 +177,16 @@ export class LiveProcessor {
   private cam(cameraId: string): CameraState {
     let c = this.cams.get(cameraId)
     if (!c) {
+      const gen = nextGeneration++
       c = {
         cameraId,
+        gen,
         tracker: new FaceTracker<FrameRef>(cameraId),
         decider: new TrackDecider({
           minEmbeddingsForReview: this.o.minEmbeddingsForEvent,
-          rejected: ({ trackId, personId }) => this.o.review.isRejected(cameraId, storedTrackId(trackId), personId)
+          rejected: ({ trackId, personId, embedding }) =>
+            this.o.review.isRejected(cameraId, storedTrackId(gen, trackId), personId) ||
+            (this.o.memory?.isRejected(personId, embedding) ?? false)
         }),
         scene: null,
         tracks: new Map(),
@@ -302,7 +313,7 @@ export class LiveProcessor {
   private async write(cam: CameraState, track: Track<FrameRef>, plan: WritePlan, at: number): Promise<void> {
     const st = this.trackState(cam, track.id)
     const { verdict: v, key } = plan
-    const trackId = storedTrackId(track.id)
+    const trackId = storedTrackId(cam.gen, track.id)
     const best = track.evidence.find((e) => e.ref && e.embedding)
     const ref = best?.ref
     let images: { crop: Buffer; snapshot: Buffer } | null = null
@@ -355,7 +366,8 @@ export class LiveProcessor {
     const st = cam.tracks.get(t.id)
     cam.tracks.delete(t.id)
     cam.overlays.delete(t.id)
-    const { close, plan } = cam.decider.finish(t)
+    const { close, plan, last } = cam.decider.finish(t)
+    if (last) await this.recordSighting(cam, t, last.decision.pooled, last.verdict)
     if (close.length && st) {
       // each event of the track closes at its last sighting ("in view" = first to last seen),
       // whatever the last frame's decision was; no new event is opened on the way out
@@ -371,6 +383,35 @@ export class LiveProcessor {
     await this.write(cam, t, plan, t.lastSeen)
       .catch((err: unknown) => this.log(`[live ${cam.cameraId}] finishing track failed: ${(err as Error).message}`))
       .finally(() => cam.tracks.delete(t.id))
+  }
+
+  private async recordSighting(
+    cam: CameraState,
+    t: Track<FrameRef>,
+    embedding: Float32Array,
+    v: { band: Band; personId: string | null; score: number }
+  ): Promise<void> {
+    if (!this.o.memory) return
+    const best = t.evidence.find((e) => e.ref && e.embedding)
+    try {
+      const crop = best?.ref
+        ? await encodeJpeg(best.ref.image, { crop: expand(best.ref.box, CROP_MARGIN), quality: 85 })
+        : null
+      await this.o.memory.record({
+        cameraId: cam.cameraId,
+        trackId: storedTrackId(cam.gen, t.id),
+        firstSeen: t.firstSeen,
+        lastSeen: t.lastSeen,
+        embedding,
+        quality: best?.quality.score ?? 0,
+        crop,
+        band: v.band,
+        personId: v.personId,
+        score: v.score
+      })
+    } catch (err) {
+      this.log(`[live ${cam.cameraId}] sighting not stored: ${(err as Error).message}`)
+    }
   }
 
   private emitOverlay(cam: CameraState, frame: CameraFrame, active: readonly Track<FrameRef>[], seenAt: number): void {
@@ -392,8 +433,13 @@ export class LiveProcessor {
   }
 }
 
-/** Tracker ids restart with the app; stored events and rejections need them unique per run. */
-const storedTrackId = (id: string): string => `${RUN_TAG}-${id}`
+/**
+ * Tracker ids restart with the app and with each camera restart (a new tracker); stored events and
+ * rejections need them unique, so the run and the camera state's generation are part of the id.
+ */
+const storedTrackId = (gen: number, id: string): string => (gen === 0 ? `${RUN_TAG}-${id}` : `${RUN_TAG}.${gen}-${id}`)
+
+let nextGeneration = 0
 
 /** The face crop (with margin) and the frame snapshot with the box in the band's colour. */
 async function faceImages(ref: FrameRef, band: Band): Promise<{ crop: Buffer; snapshot: Buffer }> {

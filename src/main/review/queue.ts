@@ -40,8 +40,16 @@ export interface EnqueueInput {
   cropEmbedding: Float32Array
 }
 
+/** The face memory's side of the queue: rejections that last beyond one track (memory/face-memory.ts). */
+export interface QueueMemory {
+  isRejected(personId: string, embedding: Float32Array): boolean
+  reject(input: { personId: string; embedding: Float32Array; operator: string; itemId: string }): Promise<unknown>
+  undoRejection(itemId: string): Promise<unknown>
+}
+
 export interface QueueOptions {
   logger?: { warn(msg: string): void }
+  memory?: QueueMemory
   /** tests: a fixed clock */
   now?: () => number
 }
@@ -59,6 +67,7 @@ export class ReviewQueue {
   private chain: Promise<unknown> = Promise.resolve()
   private readonly log: { warn(msg: string): void }
   private readonly now: () => number
+  private readonly memory: QueueMemory | null
 
   constructor(
     private readonly store: QueueStore,
@@ -70,6 +79,7 @@ export class ReviewQueue {
   ) {
     this.log = opts.logger ?? console
     this.now = opts.now ?? Date.now
+    this.memory = opts.memory ?? null
   }
 
   /** An operator said this track is not this person: it is never queued for them again. */
@@ -135,6 +145,8 @@ export class ReviewQueue {
     const personId = input.personId ?? null
     const d = this.store.data
     if (personId !== null && this.isRejected(input.cameraId, input.trackId, personId)) return null
+    // "not X" said about this face on another track, camera or day
+    if (personId !== null && this.memory?.isRejected(personId, input.cropEmbedding)) return null
     const waiting = d.review.find(
       (r) =>
         r.status === 'pending' &&
@@ -331,6 +343,7 @@ export class ReviewQueue {
           if (rejection) db.rejections = db.rejections.filter((r) => r !== rejection)
         }
       )
+      if (rejection) await this.rememberRejection(before, rejection.personId, rejection.operator)
       return await this.settled(next)
     } catch (e) {
       // undo the gallery side effects of a decision that did not happen
@@ -347,6 +360,19 @@ export class ReviewQueue {
           .catch((err: unknown) => this.log.warn(`[review] could not take back new person ${id}: ${String(err)}`))
       }
       throw e
+    }
+  }
+
+  /**
+   * The rejection outlives the track: kept against the face in the face memory. The decision is
+   * already stored; a memory failure is logged (the track-level rejection still holds).
+   */
+  private async rememberRejection(item: StoredReviewItem, personId: string, operator: string): Promise<void> {
+    if (!this.memory || !item.cropEmbedding) return
+    try {
+      await this.memory.reject({ personId, embedding: decodeVector(item.cropEmbedding), operator, itemId: item.id })
+    } catch (e) {
+      this.log.warn(`[review] item ${item.id}: rejection not kept in face memory: ${(e as Error).message}`)
     }
   }
 
@@ -407,6 +433,13 @@ export class ReviewQueue {
         db.rejections.push(...removedRejections)
       }
     )
+    if (undone.action === 'reject' && this.memory) {
+      await this.memory
+        .undoRejection(before.id)
+        .catch((e: unknown) =>
+          this.log.warn(`[review] undo of item ${before.id}: face memory: ${(e as Error).message}`)
+        )
+    }
     // after the item is written: a failure here leaves an extra reference photo, never a lost one
     if (undone.addedPhotoId && undone.next.personId) {
       try {

@@ -57,6 +57,15 @@ export interface WritePlan {
   candidates: Candidate[]
 }
 
+export interface Finished {
+  /** event keys to close at the track's last sighting */
+  close: string[]
+  /** the track's one event, when it never wrote one */
+  plan: WritePlan | null
+  /** what the track was in the end (null for blips): its sighting */
+  last: { decision: TrackDecision; verdict: Verdict } | null
+}
+
 export interface OverlayLabel {
   band: Band
   personId: string | null
@@ -111,13 +120,14 @@ export class TrackDecider {
    * The track ended. Keys already written are to be closed at its last sighting (no new event on
    * the way out); a track that never wrote gets its one event now, if it was confirmed.
    */
-  finish(track: DecisionTrack): { close: string[]; plan: WritePlan | null } {
+  finish(track: DecisionTrack): Finished {
     const memo = this.memos.get(track.id)
     this.memos.delete(track.id)
     // blips (one detection) and tracks never embedded are not worth an event
-    if (!memo?.verdict || !track.confirmed) return { close: [], plan: null }
-    if (memo.writtenAt.size > 0) return { close: [...memo.writtenAt.keys()], plan: null }
-    return { close: [], plan: this.plan(memo, track, memo.verdict, track.lastSeen, true) }
+    if (!memo?.verdict || !memo.decision || !track.confirmed) return { close: [], plan: null, last: null }
+    const last = { decision: memo.decision, verdict: memo.verdict }
+    if (memo.writtenAt.size > 0) return { close: [...memo.writtenAt.keys()], plan: null, last }
+    return { close: [], plan: this.plan(memo, track, memo.verdict, track.lastSeen, true), last }
   }
 
   /**
