@@ -72,7 +72,8 @@ export interface ApiSpec {
   'cameras.delete': { req: { id: string }; res: { deleted: true } }
   'cameras.test': { req: { url: string }; res: CameraTestResult }
 
-  'review.list': { req: { status?: ReviewStatus }; res: ReviewItem[] }
+  'review.list': { req: { status?: ReviewStatus; byGroup?: boolean }; res: ReviewItem[] }
+  'review.rejectMany': { req: { itemIds: string[]; operator: string }; res: { rejected: number } }
   'review.decide': { req: DecideInput; res: ReviewItem }
   'review.undo': { req: { itemId: string; operator: string }; res: ReviewItem }
 
@@ -118,6 +119,7 @@ export const CHANNELS = [
   'cameras.test',
   'review.list',
   'review.decide',
+  'review.rejectMany',
   'review.undo',
   'events.query',
   'events.stats',

@@ -96,7 +96,11 @@ export const requestSchemas: Schemas = {
   }),
   'cameras.delete': z.object({ id }),
   'cameras.test': z.object({ url: cameraUrl }),
-  'review.list': z.object({ status: z.enum(['pending', 'confirmed', 'rejected', 'reassigned']).optional() }),
+  'review.list': z.object({
+    status: z.enum(['pending', 'confirmed', 'rejected', 'reassigned']).optional(),
+    byGroup: z.boolean().optional()
+  }),
+  'review.rejectMany': z.object({ itemIds: z.array(id).max(10_000), operator: name }),
   'review.decide': z.object({
     itemId: id,
     version: z.number().int().min(0),

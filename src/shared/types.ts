@@ -176,6 +176,10 @@ export interface ReviewItem {
   decidedBy: string | null
   decidedAt: number | null
   audit: AuditEntry[]
+  /** the stranger group of the face (face memory); items of one group are decided together */
+  groupId?: string | null
+  /** list({ byGroup }): pending items this card stands for, itself included */
+  groupCount?: number
 }
 
 export interface Thresholds {

@@ -186,3 +186,13 @@ describe('shot-cut detection', () => {
     expect(() => frameSignature({ data: new Uint8Array(3), width: 10, height: 10 })).toThrow(/bad image/)
   })
 })
+
+describe('TrackDecider: the quality gate', () => {
+  it('a review guess from crops below the gate is never queued and stays an unconfirmed guess', () => {
+    const d = new TrackDecider({ queueGate: (q) => q >= 0.3 })
+    const w = near(A, 0.4, 15)
+    const poor = track('t', [w, w, w])
+    const p = d.observe({ ...poor, evidence: poor.evidence.map((e) => ({ ...e, quality: { score: 0.1 } })) }, match, 0)!
+    expect(p.plan).toMatchObject({ queue: false, decision: 'auto', verdict: { band: 'review' } })
+  })
+})

@@ -165,6 +165,12 @@ export async function createBackend(opts: CreateBackendOptions): Promise<Backend
     'system.info': async () => systemInfo(),
 
     ...peopleHandlers(gallery),
+    // pending items about a deleted person resolve themselves
+    'people.delete': async (req) => {
+      const r = await peopleHandlers(gallery)['people.delete'](req)
+      await review.personDeleted(req.id)
+      return r
+    },
     ...cameraHandlers(cameras),
     ...reviewHandlers(review),
     ...eventHandlers(events),

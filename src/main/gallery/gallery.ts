@@ -419,7 +419,7 @@ export class Gallery {
   }
 
   /** The enrolment quality gate (settings.minEnrolQuality), shared with the review queue. */
-  enrolQualityOk(q: FaceQuality): boolean {
+  enrolQualityOk(q: Pick<FaceQuality, 'score'>): boolean {
     return Number.isFinite(q?.score) && q.score >= this.getSettings().minEnrolQuality
   }
 

@@ -186,7 +186,8 @@ export class LiveProcessor {
           minEmbeddingsForReview: this.o.minEmbeddingsForEvent,
           rejected: ({ trackId, personId, embedding }) =>
             this.o.review.isRejected(cameraId, storedTrackId(gen, trackId), personId) ||
-            (this.o.memory?.isRejected(personId, embedding) ?? false)
+            (this.o.memory?.isRejected(personId, embedding) ?? false),
+          queueGate: (quality) => this.o.gallery.enrolQualityOk({ score: quality })
         }),
         scene: null,
         tracks: new Map(),

@@ -131,6 +131,14 @@ export class FaceMemory {
     return index < 0 ? null : { group: list[index]!, similarity }
   }
 
+  /** The id of this face's group, made now (with no visits yet) when it has none: review items group by it. */
+  groupFor(embedding: Float32Array, quality: number): Promise<string> {
+    return this.serial(async () => {
+      const e = unit(embedding)
+      return (this.groupOf(e)?.group ?? (await this.createGroup(e, quality, this.now(), null, null))).id
+    })
+  }
+
   /** Has an operator said this face is not `personId` (and not undone it)? */
   isRejected(personId: string, embedding: Float32Array): boolean {
     const mine = this.rejections.filter((r) => r.personId === personId)

@@ -43,6 +43,8 @@ export interface EnqueueInput {
 /** The face memory's side of the queue: rejections that last beyond one track (memory/face-memory.ts). */
 export interface QueueMemory {
   isRejected(personId: string, embedding: Float32Array): boolean
+  /** the stranger group of this face, made now if it has none */
+  groupFor(embedding: Float32Array, quality: number): Promise<string>
   reject(input: { personId: string; embedding: Float32Array; operator: string; itemId: string }): Promise<unknown>
   undoRejection(itemId: string): Promise<unknown>
 }
@@ -55,6 +57,15 @@ export interface QueueOptions {
 }
 
 const invalid = (msg: string): ApiError => new ApiError('invalid_request', msg)
+
+/**
+ * Pending items per stranger group at most: one face walking past for an hour is one question,
+ * not hundreds. The group card shows the count; further sightings only count visits.
+ */
+export const MAX_PENDING_PER_GROUP = 5
+
+/** Operator recorded for items resolved because their proposed person was deleted. */
+export const SYSTEM_OPERATOR = 'system (person deleted)'
 
 /** The API shape: the stored item without its embedding. */
 export function toReviewItem(s: StoredReviewItem): ReviewItem {
@@ -95,12 +106,70 @@ export class ReviewQueue {
     return n
   }
 
-  /** Newest first. */
-  list(q: { status?: ReviewStatus } = {}): ReviewItem[] {
-    return this.store.data.review
+  /**
+   * Newest first. With byGroup, pending items of one stranger group come as one card: the newest
+   * item, with groupCount = how many pending items one decision on it resolves.
+   */
+  list(q: { status?: ReviewStatus; byGroup?: boolean } = {}): ReviewItem[] {
+    const items = this.store.data.review
       .filter((r) => q.status === undefined || r.status === q.status)
       .sort((a, b) => b.createdAt - a.createdAt || (a.id < b.id ? -1 : 1))
-      .map(toReviewItem)
+    if (!q.byGroup) return items.map(toReviewItem)
+    const counts = new Map<string, number>()
+    for (const r of this.store.data.review)
+      if (r.status === 'pending' && r.groupId) counts.set(r.groupId, (counts.get(r.groupId) ?? 0) + 1)
+    const shown = new Set<string>()
+    const out: ReviewItem[] = []
+    for (const r of items) {
+      if (r.status === 'pending' && r.groupId) {
+        if (shown.has(r.groupId)) continue
+        shown.add(r.groupId)
+        out.push({ ...toReviewItem(r), groupCount: counts.get(r.groupId) ?? 1 })
+      } else out.push(toReviewItem(r))
+    }
+    return out
+  }
+
+  /** Rejects many items in one go (the operator's "none of these is who they are proposed as"). */
+  rejectMany(input: { itemIds: string[]; operator: string }): Promise<{ rejected: number }> {
+    return this.serial(async () => {
+      if (!Array.isArray(input?.itemIds)) throw invalid('itemIds must be an array')
+      let rejected = 0
+      for (const id of input.itemIds) {
+        const r = this.store.data.review.find((x) => x.id === id)
+        // already resolved, e.g. by the group decision of an earlier id in this list
+        if (!r || r.status !== 'pending') continue
+        await this.doDecide({ itemId: id, version: r.version, action: 'reject', operator: input.operator })
+        rejected++
+      }
+      return { rejected }
+    })
+  }
+
+  /**
+   * The person was deleted: pending items proposing them have nobody left to confirm, so they
+   * resolve themselves as rejected by the system (no lasting "not X" is kept: X is gone).
+   */
+  personDeleted(personId: string): Promise<number> {
+    return this.serial(async () => {
+      const at = this.now()
+      const items = this.store.data.review.filter((r) => r.status === 'pending' && r.personId === personId)
+      for (const item of items) {
+        const next = applyDecision(item, { action: 'reject', operator: SYSTEM_OPERATOR, version: item.version, at })
+        await this.commit(
+          (db) => {
+            const i = this.indexOf(db, item.id)
+            db.review[i] = { ...next, cropEmbedding: db.review[i].cropEmbedding }
+          },
+          (db) => {
+            const i = db.review.findIndex((r) => r.id === item.id)
+            if (i >= 0) db.review[i] = item
+          }
+        )
+        await this.settled(next)
+      }
+      return items.length
+    })
   }
 
   get(id: string): ReviewItem {
@@ -147,6 +216,8 @@ export class ReviewQueue {
     if (personId !== null && this.isRejected(input.cameraId, input.trackId, personId)) return null
     // "not X" said about this face on another track, camera or day
     if (personId !== null && this.memory?.isRejected(personId, input.cropEmbedding)) return null
+    // the one quality gate: a face too poor to become a gallery photo is too poor to ask about
+    if (!this.gallery.enrolQualityOk(input.cropQuality)) return null
     const waiting = d.review.find(
       (r) =>
         r.status === 'pending' &&
@@ -159,6 +230,18 @@ export class ReviewQueue {
       return null
     }
 
+    let groupId: string | null = null
+    if (this.memory) {
+      try {
+        groupId = await this.memory.groupFor(input.cropEmbedding, input.cropQuality.score)
+      } catch (e) {
+        this.log.warn(`[review] no stranger group for a new item: ${(e as Error).message}`)
+      }
+    }
+    if (groupId !== null) {
+      const waitingInGroup = d.review.filter((r) => r.status === 'pending' && r.groupId === groupId).length
+      if (waitingInGroup >= MAX_PENDING_PER_GROUP) return null
+    }
     const at = this.now()
     const { crop, snapshot } = await this.putImages(input, at)
     const item: StoredReviewItem = {
@@ -178,6 +261,7 @@ export class ReviewQueue {
       decidedBy: null,
       decidedAt: null,
       audit: [],
+      groupId,
       cropEmbedding: encodeVector(input.cropEmbedding)
     }
     try {
@@ -344,7 +428,9 @@ export class ReviewQueue {
         }
       )
       if (rejection) await this.rememberRejection(before, rejection.personId, rejection.operator)
-      return await this.settled(next)
+      const settled = await this.settled(next)
+      await this.resolveGroup(before, input.action, next.decidedBy ?? input.operator, target)
+      return settled
     } catch (e) {
       // undo the gallery side effects of a decision that did not happen
       if (addedPhotoId !== null && target !== null) {
@@ -360,6 +446,61 @@ export class ReviewQueue {
           .catch((err: unknown) => this.log.warn(`[review] could not take back new person ${id}: ${String(err)}`))
       }
       throw e
+    }
+  }
+
+  /**
+   * One decision resolves the group: the other pending items of the same stranger group follow
+   * it — rejected when they propose the same person, otherwise assigned to the decided person.
+   * No photos are added for them (the operator looked at one crop, not these).
+   */
+  private async resolveGroup(
+    item: StoredReviewItem,
+    action: DecideInput['action'],
+    operator: string,
+    target: string | null
+  ): Promise<void> {
+    if (!item.groupId) return
+    const siblings = this.store.data.review.filter(
+      (r) =>
+        r.status === 'pending' &&
+        r.id !== item.id &&
+        r.groupId === item.groupId &&
+        (action !== 'reject' || r.personId === item.personId)
+    )
+    for (const s of siblings) {
+      const at = this.now()
+      const act = action === 'reject' ? 'reject' : s.personId === target ? 'confirm' : 'reassign'
+      const next = applyDecision(s, {
+        action: act,
+        operator,
+        version: s.version,
+        at,
+        personId: act === 'reject' ? null : target,
+        addedPhotoId: null
+      })
+      const rejection: Rejection | null =
+        act === 'reject' && s.personId !== null
+          ? { cameraId: s.cameraId, trackId: s.trackId, personId: s.personId, at, operator }
+          : null
+      try {
+        await this.commit(
+          (db) => {
+            const i = this.indexOf(db, s.id)
+            if (db.review[i].status !== 'pending') return
+            db.review[i] = { ...next, cropEmbedding: db.review[i].cropEmbedding }
+            if (rejection) db.rejections.push(rejection)
+          },
+          (db) => {
+            const i = db.review.findIndex((r) => r.id === s.id)
+            if (i >= 0) db.review[i] = s
+            if (rejection) db.rejections = db.rejections.filter((r) => r !== rejection)
+          }
+        )
+        await this.settled(next)
+      } catch (e) {
+        this.log.warn(`[review] group decision not applied to item ${s.id}: ${(e as Error).message}`)
+      }
     }
   }
 

@@ -31,6 +31,11 @@ export interface DeciderOptions extends DecideOptions {
   /** an unchanged decision refreshes its event at most this often (default 1 s) */
   refreshMs?: number
   rejected?: RejectionCheck
+  /**
+   * The one quality gate (the gallery's enrolment gate): a review guess whose best crop fails it is
+   * never queued; its event stays an unconfirmed guess ('auto', review band) instead of 'pending'.
+   */
+  queueGate?: (quality: number) => boolean
 }
 
 /** The verdict after overrides: what the event, the queue and the overlay use. */
@@ -203,10 +208,12 @@ export class TrackDecider {
     const isNew = !memo.writtenAt.has(key)
     const improved = isNew || v.score > (memo.stored.get(key) ?? -1)
     if (!improved && !ending && at - (memo.writtenAt.get(key) ?? 0) < this.refreshMs) return null
-    const queue = v.band === 'review' && v.personId !== null && (!memo.queued.has(v.personId) || improved)
+    const bestQuality = Math.max(0, ...track.evidence.filter((e) => e.embedding).map((e) => e.quality.score))
+    const askable = v.band === 'review' && v.personId !== null && (this.o.queueGate?.(bestQuality) ?? true)
+    const queue = askable && v.personId !== null && (!memo.queued.has(v.personId) || improved)
     memo.writtenAt.set(key, at)
     if (queue && v.personId) memo.queued.add(v.personId)
     const candidates = memo.decision?.candidates ?? []
-    return { key, verdict: v, improved, decision: v.band === 'review' ? 'pending' : 'auto', queue, candidates }
+    return { key, verdict: v, improved, decision: askable ? 'pending' : 'auto', queue, candidates }
   }
 }
