@@ -3,6 +3,9 @@
 // from ApiSpec and PushSpec; adding an operation here makes every side fail to compile until done.
 import type {
   Band,
+  GroupAction,
+  Sighting,
+  StrangerGroup,
   CameraConfig,
   CameraTestResult,
   CameraView,
@@ -74,6 +77,22 @@ export interface ApiSpec {
 
   'review.list': { req: { status?: ReviewStatus; byGroup?: boolean }; res: ReviewItem[] }
   'review.rejectMany': { req: { itemIds: string[]; operator: string }; res: { rejected: number } }
+  'memory.groups': { req: { sort?: 'lastSeen' | 'visits'; includeIgnored?: boolean }; res: StrangerGroup[] }
+  'memory.sightings': { req: { groupId: string; limit?: number }; res: Sighting[] }
+  'memory.groupAction': {
+    req: {
+      groupId: string
+      action: GroupAction
+      operator: string
+      /** newPerson: the new person's name */
+      name?: string
+      /** addToPerson: the person */
+      personId?: string
+      /** merge: the group merged into this one */
+      otherGroupId?: string
+    }
+    res: { group: StrangerGroup | null; personId: string | null; photosAdded: number }
+  }
   'review.decide': { req: DecideInput; res: ReviewItem }
   'review.undo': { req: { itemId: string; operator: string }; res: ReviewItem }
 
@@ -120,6 +139,9 @@ export const CHANNELS = [
   'review.list',
   'review.decide',
   'review.rejectMany',
+  'memory.groups',
+  'memory.sightings',
+  'memory.groupAction',
   'review.undo',
   'events.query',
   'events.stats',

@@ -266,3 +266,35 @@ export interface CameraTestResult {
   preview: string | null
   error: string | null
 }
+
+/** A stranger group of the face memory: faces nobody could name, seen again and again. */
+export interface StrangerGroup {
+  id: string
+  /** finished tracks (sightings) that joined the group */
+  visits: number
+  firstSeen: number
+  lastSeen: number
+  cameras: string[]
+  /** media key of the best crop, null before the first sighting */
+  bestCrop: MediaKey | null
+  status: 'active' | 'ignored'
+}
+
+/** One finished track as the face memory stored it. */
+export interface Sighting {
+  id: string
+  cameraId: string
+  firstSeen: number
+  lastSeen: number
+  crop: MediaKey | null
+  /** the track's verdict: a guess when band is 'review' */
+  band: Band
+  personId: string | null
+  score: number
+  quality: number
+  groupId: string | null
+  /** search by face: cosine similarity to the query face */
+  similarity?: number
+}
+
+export type GroupAction = 'newPerson' | 'addToPerson' | 'merge' | 'ignore' | 'unignore' | 'delete'

@@ -14,6 +14,7 @@ import { peopleHandlers } from '../gallery/handlers'
 import { InferencePool } from '../inference/pool/pool'
 import { LiveProcessor } from '../live/processor'
 import { FaceMemory } from '../memory/face-memory'
+import { memoryHandlers } from '../memory/handlers'
 import { MEMORY_MIGRATIONS } from '../memory/migrations'
 import { SqlMemoryRepository } from '../memory/repository'
 import { reviewHandlers } from '../review/handlers'
@@ -173,6 +174,7 @@ export async function createBackend(opts: CreateBackendOptions): Promise<Backend
     },
     ...cameraHandlers(cameras),
     ...reviewHandlers(review),
+    ...memoryHandlers({ memory, gallery, media, log: { warn: log } }),
     ...eventHandlers(events),
 
     'settings.get': async () => settings(),

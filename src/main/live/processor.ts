@@ -405,6 +405,7 @@ export class LiveProcessor {
         lastSeen: t.lastSeen,
         embedding,
         quality: best?.quality.score ?? 0,
+        qualityDetail: best ? { ...best.quality } : null,
         crop,
         band: v.band,
         personId: v.personId,

@@ -6,7 +6,7 @@
 // Reads are served from memory (groups and active rejections are loaded at start: a few thousand
 // vectors at most), writes go to the repository one at a time in call order.
 import { randomUUID } from 'node:crypto'
-import type { Band } from '../../shared/types'
+import type { Band, FaceQuality } from '../../shared/types'
 import type { Logger } from '../log/logger'
 import { silentLogger } from '../log/logger'
 import {
@@ -30,6 +30,7 @@ export interface SightingInput {
   embedding: Float32Array
   /** quality of the track's best crop, 0..1 */
   quality: number
+  qualityDetail?: FaceQuality | null
   /** JPEG of the best crop; stored in media */
   crop: Buffer | null
   band: Band
@@ -246,6 +247,7 @@ export class FaceMemory {
         lastSeen: input.lastSeen,
         embedding: e,
         quality: input.quality,
+        qualityDetail: input.qualityDetail ?? null,
         crop,
         band: input.band,
         personId: input.personId,

@@ -28,6 +28,7 @@ CREATE TABLE memory_sightings (
   last_seen BIGINT NOT NULL,
   embedding ${blob} NOT NULL,
   quality ${real} NOT NULL,
+  quality_detail TEXT,
   crop TEXT,
   band TEXT NOT NULL,
   person_id TEXT,

@@ -1,6 +1,6 @@
 // Persistence of the face memory behind small interfaces, and their one SQL implementation on the
 // store's SqlExecutor (the same queries run on SQLite and PostgreSQL; `?` placeholders throughout).
-import type { Band } from '../../shared/types'
+import type { Band, FaceQuality } from '../../shared/types'
 import type { SqlExecutor, SqlRow } from '../store/sql/database'
 
 export type GroupStatus = 'active' | 'ignored'
@@ -31,6 +31,8 @@ export interface StoredSighting {
   /** quality-weighted pooled embedding of the track, unit length */
   embedding: Float32Array
   quality: number
+  /** the best crop's quality measures (size, blur, pose), for the gallery when the group is named */
+  qualityDetail: FaceQuality | null
   crop: string | null
   band: Band
   personId: string | null
@@ -121,6 +123,7 @@ function toSighting(r: SqlRow): StoredSighting {
     lastSeen: num(r.last_seen),
     embedding: bytesToVector(r.embedding),
     quality: num(r.quality),
+    qualityDetail: r.quality_detail ? (JSON.parse(String(r.quality_detail)) as FaceQuality) : null,
     crop: strOrNull(r.crop),
     band: String(r.band) as Band,
     personId: strOrNull(r.person_id),
@@ -143,7 +146,7 @@ function toRejection(r: SqlRow): StoredRejection {
 }
 
 const SIGHTING_COLS =
-  'id, camera_id, track_id, first_seen, last_seen, embedding, quality, crop, band, person_id, score, group_id'
+  'id, camera_id, track_id, first_seen, last_seen, embedding, quality, quality_detail, crop, band, person_id, score, group_id'
 
 export class SqlMemoryRepository implements MemoryRepository {
   constructor(private readonly db: SqlExecutor) {}
@@ -183,20 +186,24 @@ export class SqlMemoryRepository implements MemoryRepository {
   }
 
   async addSighting(s: StoredSighting): Promise<void> {
-    await this.db.run(`INSERT INTO memory_sightings (${SIGHTING_COLS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`, [
-      s.id,
-      s.cameraId,
-      s.trackId,
-      s.firstSeen,
-      s.lastSeen,
-      vectorToBytes(s.embedding),
-      s.quality,
-      s.crop,
-      s.band,
-      s.personId,
-      s.score,
-      s.groupId
-    ])
+    await this.db.run(
+      `INSERT INTO memory_sightings (${SIGHTING_COLS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+      [
+        s.id,
+        s.cameraId,
+        s.trackId,
+        s.firstSeen,
+        s.lastSeen,
+        vectorToBytes(s.embedding),
+        s.quality,
+        s.qualityDetail ? JSON.stringify(s.qualityDetail) : null,
+        s.crop,
+        s.band,
+        s.personId,
+        s.score,
+        s.groupId
+      ]
+    )
   }
 
   async sightingsOfGroup(groupId: string, limit: number): Promise<StoredSighting[]> {

@@ -1,12 +1,13 @@
 import { computed, ref, type ComputedRef } from 'vue'
 
 // vue-router is not a dependency; five top-level views only need the hash.
-export const VIEWS = ['live', 'review', 'people', 'events', 'settings'] as const
+export const VIEWS = ['live', 'review', 'unknown', 'people', 'events', 'settings'] as const
 export type ViewName = (typeof VIEWS)[number]
 
 export const VIEW_LABEL: Record<ViewName, string> = {
   live: 'Live',
   review: 'Review',
+  unknown: 'Unknown faces',
   people: 'People',
   events: 'Events',
   settings: 'Settings'

@@ -54,7 +54,7 @@ export const useReviewStore = defineStore('review', () => {
 
   async function load(): Promise<void> {
     try {
-      const list = await useApi().reviewList({ status: 'pending' })
+      const list = await useApi().reviewList({ status: 'pending', byGroup: true })
       const kept = items.value.filter((i) => notices.value[i.id] && !list.some((l) => l.id === i.id))
       items.value = [...list, ...kept].sort(newestFirst)
       pending.value = list.length
