@@ -44,6 +44,7 @@ const cameraFields = {
 
 const eventQuery = z.object({
   personId: id.optional(),
+  includeUnconfirmed: z.boolean().optional(),
   cameraId: id.optional(),
   from: epochMs.optional(),
   to: epochMs.optional(),

@@ -229,6 +229,8 @@ export type EnrolResult =
 
 export interface EventQuery {
   personId?: string
+  /** with personId: also events where that person is only a guess (pending review) */
+  includeUnconfirmed?: boolean
   cameraId?: string
   from?: number
   to?: number

@@ -169,3 +169,30 @@ describe('filters, paging and stats', () => {
     expect(p1.confidenceHistogram.reduce((a, b) => a + b, 0)).toBe(2)
   })
 })
+
+describe('unconfirmed guesses and the person filter', () => {
+  it('a pending or ungated review guess about a person is left out of their filter unless asked for', async () => {
+    const { isUnconfirmed } = await import('../../src/shared/guess')
+    const { matches } = await import('../../src/main/events/query')
+    const base = {
+      id: 'e',
+      cameraId: 'c',
+      trackId: 't',
+      personName: 'Howard',
+      score: 0.31,
+      startedAt: 1,
+      updatedAt: 2
+    } as const
+    const guess = { ...base, personId: 'h', band: 'review', decision: 'pending' } as const
+    const ungated = { ...base, personId: 'h', band: 'review', decision: 'auto' } as const
+    const fact = { ...base, personId: 'h', band: 'match', decision: 'auto' } as const
+    const confirmed = { ...base, personId: 'h', band: 'review', decision: 'confirmed' } as const
+    expect([guess, ungated, fact, confirmed].map((e) => isUnconfirmed(e))).toEqual([true, true, false, false])
+    const as = (e: object) => e as Parameters<typeof matches>[0]
+    expect(matches(as(guess), { personId: 'h' })).toBe(false)
+    expect(matches(as(guess), { personId: 'h', includeUnconfirmed: true })).toBe(true)
+    expect(matches(as(fact), { personId: 'h' })).toBe(true)
+    expect(matches(as(confirmed), { personId: 'h' })).toBe(true)
+    expect(matches(as(guess), {})).toBe(true)
+  })
+})

@@ -1,4 +1,5 @@
 // Pure filtering, paging, statistics and CSV over event records: no store, no files.
+import { isUnconfirmed } from '../../shared/guess'
 import { ApiError } from '../../shared/api'
 import type { EventQuery, EventRecord, EventStats, HourCount, Page } from '../../shared/types'
 
@@ -33,6 +34,8 @@ export function inRange(e: Pick<EventRecord, 'startedAt' | 'updatedAt'>, from?: 
 
 export function matches(e: EventRecord, q: EventQuery): boolean {
   if (q.personId !== undefined && e.personId !== q.personId) return false
+  // a guess about Howard is not an appearance of Howard unless asked for
+  if (q.personId !== undefined && !q.includeUnconfirmed && isUnconfirmed(e)) return false
   if (q.cameraId !== undefined && e.cameraId !== q.cameraId) return false
   if (q.band !== undefined && e.band !== q.band) return false
   if (q.decision !== undefined && e.decision !== q.decision) return false
@@ -71,6 +74,7 @@ export function computeStats(
   for (const e of events) {
     if (q.cameraId !== undefined && e.cameraId !== q.cameraId) continue
     if (q.personId !== undefined && e.personId !== q.personId) continue
+    if (q.personId !== undefined && isUnconfirmed(e)) continue
     if (!inRange(e, q.from, q.to)) continue
     const hour = hourOf(e.startedAt)
     const k = `${hour}\u0000${e.cameraId}`
