@@ -279,6 +279,8 @@ export interface StrangerGroup {
   cameras: string[]
   /** media key of the best crop, null before the first sighting */
   bestCrop: MediaKey | null
+  /** quality 0..1 of that crop: below the enrolment gate, naming the group adds no photo */
+  bestQuality: number
   status: 'active' | 'ignored'
 }
 

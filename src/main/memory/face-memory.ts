@@ -326,6 +326,11 @@ export class FaceMemory {
     })
   }
 
+  /** Newest first, across groups and people. */
+  recentSightings(limit = 100): Promise<StoredSighting[]> {
+    return this.o.repo.recentSightings(limit)
+  }
+
   sightingsOf(groupId: string, limit = 50): Promise<StoredSighting[]> {
     return this.o.repo.sightingsOfGroup(groupId, limit)
   }

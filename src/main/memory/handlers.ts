@@ -26,6 +26,7 @@ export function toGroupView(g: StoredGroup): StrangerGroup {
     lastSeen: g.lastSeen,
     cameras: [...g.cameras],
     bestCrop: g.bestCrop,
+    bestQuality: g.bestQuality,
     status: g.status
   }
 }
@@ -77,7 +78,12 @@ export function memoryHandlers(d: MemoryHandlerDeps): HandlersFor<'memory'> {
   }
 
   return {
-    'memory.groups': async ({ sort, includeIgnored }) => d.memory.listGroups({ sort, includeIgnored }).map(toGroupView),
+    // a group made for a review item whose track has not ended yet has no sighting to show
+    'memory.groups': async ({ sort, includeIgnored }) =>
+      d.memory
+        .listGroups({ sort, includeIgnored })
+        .filter((g) => g.visits > 0)
+        .map(toGroupView),
     'memory.sightings': async ({ groupId, limit }) => {
       need(groupId)
       return (await d.memory.sightingsOf(groupId, limit ?? 50)).map((s) => toSightingView(s))
