@@ -222,10 +222,20 @@ export interface EnrolFace {
   quality: FaceQuality
 }
 
-export type EnrolErrorCode = 'bad_image' | 'too_large' | 'no_face' | 'multiple_faces' | 'low_quality' | 'busy'
+export type EnrolErrorCode =
+  'bad_image' | 'too_large' | 'no_face' | 'multiple_faces' | 'low_quality' | 'busy' | 'duplicate'
+
+/** The photo was added, but its face matches another person better than the one it was added to. */
+export interface EnrolWarning {
+  personId: string
+  name: string
+  score: number
+  message: string
+}
 
 export type EnrolResult =
-  { ok: true; photo: ReferencePhoto } | { ok: false; code: EnrolErrorCode; message: string; faces: EnrolFace[] }
+  | { ok: true; photo: ReferencePhoto; warning?: EnrolWarning }
+  | { ok: false; code: EnrolErrorCode; message: string; faces: EnrolFace[] }
 
 export interface EventQuery {
   personId?: string
