@@ -10,6 +10,14 @@ import type { StoredGroup, StoredSighting } from './repository'
 
 /** Best crops of a group that become the person's photos when it is named. */
 const PHOTOS_PER_GROUP = 3
+/** two sightings this alike are the same picture of the face */
+const SAME_CROP_SIMILARITY = 0.98
+
+function dot(a: Float32Array, b: Float32Array): number {
+  let s = 0
+  for (let i = 0; i < a.length; i++) s += a[i]! * b[i]!
+  return s
+}
 
 export interface MemoryHandlerDeps {
   memory: FaceMemory
@@ -59,6 +67,8 @@ export function memoryHandlers(d: MemoryHandlerDeps): HandlersFor<'memory'> {
     const best = (await d.memory.sightingsOf(groupId, 200))
       .filter((s) => s.crop && s.qualityDetail && d.gallery.enrolQualityOk(s.qualityDetail))
       .sort((a, b) => b.quality - a.quality)
+      // the same moment seen twice (a looping camera, a replay) is one photo, not two
+      .filter((s, i, all) => all.slice(0, i).every((o) => dot(o.embedding, s.embedding) < SAME_CROP_SIMILARITY))
       .slice(0, PHOTOS_PER_GROUP)
     let added = 0
     for (const s of best) {
