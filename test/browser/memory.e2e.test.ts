@@ -10,6 +10,7 @@ import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { createBackend } from '../../src/main/app/create-backend'
 import { locateFfmpeg } from '../../src/main/cameras/ffmpeg'
+import { silentLogger } from '../../src/main/log/logger'
 import type { CameraFrame, RgbImage } from '../../src/main/contracts'
 import { dataPath, hasData, hasModels, MODELS_DIR, skipUnless } from '../support/data'
 import {
@@ -59,7 +60,7 @@ function frames(): RgbImage[] {
 
 /** The real engine watches the clip twice and leaves review items behind, then closes the data dir. */
 async function prepare(dataDir: string): Promise<void> {
-  const b = await createBackend({ dataDir, mode: 'headless', modelsDir: MODELS_DIR, workers: 1, log: () => {} })
+  const b = await createBackend({ dataDir, mode: 'headless', modelsDir: MODELS_DIR, workers: 1, logger: silentLogger })
   try {
     const lin = await b.gallery.create({ name: 'Lin-Manuel Miranda' })
     await b.gallery.addPhoto({

@@ -10,6 +10,7 @@ import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { createBackend, type Backend } from '../../src/main/app/create-backend'
 import { locateFfmpeg } from '../../src/main/cameras/ffmpeg'
+import { silentLogger } from '../../src/main/log/logger'
 import type { CameraFrame, RgbImage } from '../../src/main/contracts'
 import { FacePipeline } from '../../src/main/inference/pipeline'
 import { cosine, iou } from '../../src/main/tracking/assign'
@@ -61,7 +62,13 @@ describe.skipIf(skip)('a track never carries a name to another face (Hamilton cl
 
   beforeAll(async () => {
     dir = await mkdtemp(join(tmpdir(), 'vigil-identity-'))
-    backend = await createBackend({ dataDir: dir, mode: 'headless', modelsDir: MODELS_DIR, workers: 1, log: () => {} })
+    backend = await createBackend({
+      dataDir: dir,
+      mode: 'headless',
+      modelsDir: MODELS_DIR,
+      workers: 1,
+      logger: silentLogger
+    })
     pipe = await FacePipeline.create({ threads: 1, modelsDir: MODELS_DIR })
     const bytes = await readFile(dataPath('video/lin-manuel-miranda.png'))
     const p = await backend.gallery.create({ name: 'Lin-Manuel Miranda' })

@@ -14,6 +14,7 @@ import { decideTrack } from '../../src/main/tracking/pooling'
 import { FaceTracker, type Track } from '../../src/main/tracking/tracker'
 import type { Band } from '../../src/shared/types'
 import { cameraConfig, dataDir, repoRoot, waitForStatus } from '../cameras/helpers'
+import { wantEmbeddings } from './helpers'
 
 const clip = join(dataDir, 'video/short_hamilton_clip.mp4')
 const refs = { lmm: join(dataDir, 'video/lin-manuel-miranda.png'), alex: join(dataDir, 'video/alex-lacamoire.png') }
@@ -64,7 +65,7 @@ describe.skipIf(skip)('tracking on the Hamilton clip', () => {
     let busy = false
     let modelMs = 0
     const work = async (f: CameraFrame): Promise<void> => {
-      const embed = tracker.wantEmbeddings(f.at)
+      const embed = wantEmbeddings(tracker, f.at)
       const r = await pipe.analyzeRaw(f.image, { embed, minFaceSize: 16 })
       modelMs += r.modelMs
       analysed++

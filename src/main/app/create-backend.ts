@@ -2,6 +2,9 @@
 // Both shells (Electron IPC and browser-mode WebSocket) and the headless runner use this; it never
 // imports Electron.
 import { join } from 'node:path'
+import { AlertService, type AlertServiceOptions } from '../alerts/service'
+import { alertsMigrations } from '../alerts/migrations'
+import { SqlAlertsRepository } from '../alerts/sql-repository'
 import { ApiError, type Handlers, type PushChannel, type PushSpec } from '../../shared/api'
 import type { ExecutionProvider, Settings, SystemInfo } from '../../shared/types'
 import { CameraService } from '../cameras/service'
@@ -19,9 +22,10 @@ import { MEMORY_MIGRATIONS } from '../memory/migrations'
 import { SqlMemoryRepository } from '../memory/repository'
 import { reviewHandlers } from '../review/handlers'
 import { ReviewQueue } from '../review/queue'
+import { createLogger } from '../log/pino'
+import type { Logger } from '../log/logger'
 import { Store } from '../store/db'
 import { MediaStore } from '../store/media'
-import type { SqlDatabase } from '../store/sql/database'
 import { openDatabase } from '../store/sql/open'
 import { AnalyzerHandle } from './analyzer-handle'
 import { PushBus } from './push'
@@ -37,7 +41,7 @@ export interface Backend extends VigilBackend {
   readonly review: ReviewQueue
   readonly cameras: CameraService
   readonly live: LiveProcessor
-  readonly db: SqlDatabase
+  readonly alerts: AlertService
   readonly memory: FaceMemory
   systemInfo(): SystemInfo
 }
@@ -47,30 +51,26 @@ export interface CreateBackendOptions extends BackendOptions {
   workers?: number
   /** camera watchdog, ms (tests shorten it) */
   watchdogMs?: number
-  /** log lines of the engine (default console.error) */
-  log?: (line: string) => void
-  /** ffmpeg's diagnostic lines per camera, redacted (default: dropped; they are verbose) */
-  cameraLog?: (line: string) => void
-  /** SQL database: postgres://… or a SQLite path (default: vigil.db in dataDir; env VIGIL_DB) */
+  /** SQL store: postgres:// URL, or a SQLite file (default vigil.db in dataDir; also VIGIL_DB) */
   dbUrl?: string
+  /** delivery timing and the media base URL of payloads (tests shorten the retries) */
+  alerts?: Pick<AlertServiceOptions, 'backoff' | 'maxAttempts' | 'pollMs' | 'mqttReconnect' | 'mediaBaseUrl'>
 }
 
 export async function createBackend(opts: CreateBackendOptions): Promise<Backend> {
-  const log = opts.log ?? ((l: string) => console.error(l))
-  const bus = new PushBus()
-  const store = await Store.open(opts.dataDir)
+  const own = opts.logger ? null : createLogger({ dataDir: opts.dataDir })
+  const logger = opts.logger ?? own!.logger
+  const logFile = opts.logger ? (opts.logFile ?? null) : own!.file
+  const boxLog = (box: string): Logger => logger.child({ box })
+  const bus = new PushBus(boxLog('push'))
+  const store = await Store.open(opts.dataDir, { logger: boxLog('store') }).catch((err: unknown) => {
+    own?.close()
+    throw err
+  })
   const media = new MediaStore(opts.dataDir)
   const settings = (): Settings => store.data.settings
-  const db = await openDatabase({
-    url: opts.dbUrl ?? process.env.VIGIL_DB ?? null,
-    dataDir: opts.dataDir,
-    migrations: [...MEMORY_MIGRATIONS]
-  })
-  const memory = await FaceMemory.open({
-    repo: new SqlMemoryRepository(db),
-    media: { put: (kind, jpeg, at) => media.put(kind, jpeg, at), remove: async (key) => void (await media.remove(key)) }
-  })
 
+  const poolLog = boxLog('inference')
   let infoTimer: NodeJS.Timeout | null = null
   let closed = false
   let poolReady = false
@@ -81,7 +81,7 @@ export async function createBackend(opts: CreateBackendOptions): Promise<Backend
       modelsDir: opts.modelsDir ?? join(process.cwd(), 'models'),
       execPath: opts.workerExecPath,
       env: opts.workerExecPath ? { ...process.env, ELECTRON_RUN_AS_NODE: '1' } : undefined,
-      onLog: (id, line) => log(`[worker ${id}] ${line}`),
+      onLog: (id, line) => poolLog.info({ worker: id }, line),
       // state changes come twice per job: coalesce them into at most one push per second
       onWorkersChanged: () => {
         if (infoTimer) return
@@ -96,12 +96,29 @@ export async function createBackend(opts: CreateBackendOptions): Promise<Backend
     })
   const pool = new AnalyzerHandle(await startPool(opts.workers ?? settings().workers, settings().executionProvider))
   poolReady = true
-  const events = new EventLog(store, media)
+  // one SQL database; each box brings its own numbered migrations
+  const sql = await openDatabase({
+    url: opts.dbUrl ?? process.env.VIGIL_DB,
+    dataDir: opts.dataDir,
+    logger: boxLog('store'),
+    migrations: [...alertsMigrations, ...MEMORY_MIGRATIONS]
+  })
+  const memory = await FaceMemory.open({
+    repo: new SqlMemoryRepository(sql),
+    media: {
+      put: (kind, jpeg, at) => media.put(kind, jpeg, at),
+      remove: async (key) => void (await media.remove(key))
+    },
+    logger: boxLog('memory')
+  })
+  const events = new EventLog(store, media, { logger: boxLog('events') })
   events.subscribe((e) => bus.emit('event.upserted', e))
   const gallery = new Gallery(store, media, pool, settings, {
-    onChange: (count) => bus.emit('people.changed', { count })
+    onChange: (count) => bus.emit('people.changed', { count }),
+    logger: boxLog('gallery')
   })
   const review = new ReviewQueue(store, media, gallery, events, (pending) => bus.emit('review.changed', { pending }), {
+    logger: boxLog('review'),
     memory
   })
   const live = new LiveProcessor({
@@ -111,11 +128,26 @@ export async function createBackend(opts: CreateBackendOptions): Promise<Backend
     review,
     media,
     settings,
-    log,
+    logger: boxLog('live'),
     memory,
     minFaceSize: (id) => store.data.cameras.find((c) => c.id === id)?.minFaceSize ?? 24
   })
   live.onOverlay((o) => bus.emit('camera.overlay', o))
+
+  const alerts = await AlertService.open({
+    ...opts.alerts,
+    repo: new SqlAlertsRepository(sql),
+    logger: boxLog('alerts'),
+    retentionDays: () => settings().retentionDays,
+    // called from broker connects, after the camera service exists
+    cameras: () => cameras.list().map((c) => ({ id: c.id, name: c.name, state: c.status.state })),
+    onAlert: (a) => bus.emit('alert.changed', a),
+    onDelivery: (d) => bus.emit('alert.delivery', d)
+  })
+  // a track's sighting is recorded before its events close, so the closing update carries its group
+  alerts.setStrangerGroupResolver((e) => memory.groupOfTrack(e.trackId))
+  events.subscribe((e) => alerts.onEvent(e))
+  live.onTrackEnded((cameraId, trackId) => alerts.onTrackEnded(cameraId, trackId))
 
   const cameras = new CameraService(
     store,
@@ -123,13 +155,19 @@ export async function createBackend(opts: CreateBackendOptions): Promise<Backend
       onFrameReady: (src) => live.frameReady(src),
       onPreview: (cameraId, jpeg, at) =>
         bus.emit('camera.preview', { cameraId, at, jpeg: `data:image/jpeg;base64,${jpeg.toString('base64')}` }),
-      onStatus: (view) => bus.emit('camera.status', view),
+      onStatus: (view) => {
+        bus.emit('camera.status', view)
+        alerts.onCameraStatus(view)
+      },
       onStopped: (id) => live.forgetCamera(id)
     },
-    { watchdogMs: opts.watchdogMs, log: opts.cameraLog }
+    { watchdogMs: opts.watchdogMs, logger: boxLog('cameras') }
   )
   cameras.startAll()
-  const stopRetention = startRetention(store, media, () => settings().retentionDays, 3_600_000, { log: events })
+  const stopRetention = startRetention(store, media, () => settings().retentionDays, 3_600_000, {
+    log: events,
+    logger: boxLog('retention')
+  })
 
   function systemInfo(): SystemInfo {
     return {
@@ -137,7 +175,8 @@ export async function createBackend(opts: CreateBackendOptions): Promise<Backend
       mode: opts.mode,
       workers: pool.workers(),
       queueDepth: pool.queueDepth(),
-      dataDir: opts.dataDir
+      dataDir: opts.dataDir,
+      logFile
     }
   }
 
@@ -166,16 +205,17 @@ export async function createBackend(opts: CreateBackendOptions): Promise<Backend
     'system.info': async () => systemInfo(),
 
     ...peopleHandlers(gallery),
+    ...cameraHandlers(cameras),
+    ...reviewHandlers(review),
+    ...memoryHandlers({ memory, gallery, media, log: boxLog('memory') }),
     // pending items about a deleted person resolve themselves
     'people.delete': async (req) => {
       const r = await peopleHandlers(gallery)['people.delete'](req)
       await review.personDeleted(req.id)
       return r
     },
-    ...cameraHandlers(cameras),
-    ...reviewHandlers(review),
-    ...memoryHandlers({ memory, gallery, media, log: { warn: log } }),
     ...eventHandlers(events),
+    ...alerts.handlers(),
 
     'settings.get': async () => settings(),
     'settings.update': (patch) => {
@@ -198,7 +238,7 @@ export async function createBackend(opts: CreateBackendOptions): Promise<Backend
     review,
     cameras,
     live,
-    db,
+    alerts,
     memory,
     handlers,
     systemInfo,
@@ -214,10 +254,12 @@ export async function createBackend(opts: CreateBackendOptions): Promise<Backend
       // tracks still on screen get their events (unknown faces, short review tracks, closing times)
       live.forgetAll()
       await live.drain()
-      await pool.close()
+      await alerts.close()
       await memory.drain()
-      await db.close()
+      await sql.close()
+      await pool.close()
       await store.close()
+      own?.close()
     }
   }
 }

@@ -4,7 +4,7 @@
 // one JSON object for scripts. An image where no face is found is a wrong answer, never skipped.
 import { readFile } from 'node:fs/promises'
 import { dirname, relative, resolve } from 'node:path'
-import type { AnalyzeResult, DetectedFace } from '../contracts'
+import type { AnalyzeResult } from '../contracts'
 import type { ExecutionProvider } from '../../shared/types'
 import {
   accuracyOf,
@@ -19,7 +19,7 @@ import {
   thresholdForTrueAcceptRate
 } from '../inference/metrics'
 import { DEFAULT_TUNING, FacePipeline, type PipelineTuning } from '../inference/pipeline'
-import { dot } from '../inference/vector'
+import { dot } from '../math/vector'
 import { listPersonFolders, parseCsv, round, runCli, UsageError } from './common'
 import { evalCluster, evalOpenSet } from './eval-memory'
 import { pickMainFace } from './main-face'

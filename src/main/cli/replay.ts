@@ -13,6 +13,7 @@ import { basename, join, resolve } from 'node:path'
 import { parseArgs, promisify } from 'node:util'
 import { createBackend, type Backend } from '../app/create-backend'
 import { locateFfmpeg } from '../cameras/ffmpeg'
+import type { Logger } from '../log/logger'
 import type { CameraFrame, RgbImage } from '../contracts'
 import { listPersonFolders, REPO_ROOT, runCli, UsageError } from './common'
 
@@ -21,6 +22,15 @@ const USAGE = `usage: npm run replay -- --clip <video> [--people <dir>] [--loops
   --reject-all  reject every review item the moment it appears`
 
 const CAMERA = 'replay'
+
+/** Warnings and errors to stderr: stdout carries only the result lines. */
+const stderrLogger: Logger = {
+  debug: () => {},
+  info: () => {},
+  warn: (a: unknown, b?: string) => void process.stderr.write(`warn: ${b ?? String(a)}\n`),
+  error: (a: unknown, b?: string) => void process.stderr.write(`error: ${b ?? String(a)}\n`),
+  child: () => stderrLogger
+}
 const MAX_WIDTH = 640
 
 async function probeSize(ffmpeg: string, clip: string): Promise<{ width: number; height: number }> {
@@ -119,7 +129,7 @@ async function main(): Promise<void> {
     mode: 'headless',
     modelsDir: join(REPO_ROOT, 'models'),
     workers,
-    log: (l) => process.stderr.write(l + '\n')
+    logger: stderrLogger
   })
   try {
     if (values.people) await enrol(backend, values.people)

@@ -15,6 +15,8 @@ import { TrackDecider, type WritePlan } from '../tracking/decision'
 import { classifySceneChange, frameSignature, signatureDistance } from '../tracking/scene'
 import { iou } from '../tracking/assign'
 import { FaceTracker, type Track } from '../tracking/tracker'
+import { silentLogger, type Logger } from '../log/logger'
+import { BAND_HEX, hexToRgb } from '../../shared/theme'
 
 /** What a track keeps of a frame for its best crops: the frame itself is shared, not copied. */
 interface FrameRef {
@@ -76,7 +78,7 @@ export interface LiveOptions {
   settings: () => Settings
   /** minimum face size per camera, source px */
   minFaceSize?: (cameraId: string) => number
-  log?: (line: string) => void
+  logger?: Logger
   /** review/unknown decisions need this many embeddings before an event (default 3) */
   minEmbeddingsForEvent?: number
   /** face memory: every finished track becomes a sighting; lasting rejections override verdicts */
@@ -97,16 +99,23 @@ const RUN_TAG = Date.now().toString(36)
 export class LiveProcessor {
   private readonly cams = new Map<string, CameraState>()
   private readonly overlayListeners = new Set<(o: FrameOverlay) => void>()
+  private readonly trackEndListeners = new Set<(cameraId: string, trackId: string) => void>()
   private readonly inflight = new Set<Promise<void>>()
-  private readonly log: (line: string) => void
+  private readonly log: Logger
 
   constructor(private readonly o: LiveOptions) {
-    this.log = o.log ?? (() => {})
+    this.log = o.logger ?? silentLogger
   }
 
   onOverlay(listener: (o: FrameOverlay) => void): () => void {
     this.overlayListeners.add(listener)
     return () => this.overlayListeners.delete(listener)
+  }
+
+  /** A track with events left the view (trackId as stored in its events); alerts send 'end' for it. */
+  onTrackEnded(listener: (cameraId: string, trackId: string) => void): () => void {
+    this.trackEndListeners.add(listener)
+    return () => this.trackEndListeners.delete(listener)
   }
 
   /** The source has a new frame; take it now unless this camera's previous frame is still in work. */
@@ -117,7 +126,7 @@ export class LiveProcessor {
     if (!frame) return
     cam.busy = true
     const p = this.process(cam, frame)
-      .catch((err: unknown) => this.log(`[live ${cam.cameraId}] frame failed: ${(err as Error).message}`))
+      .catch((err: unknown) => this.log.error({ cameraId: cam.cameraId }, `frame failed: ${(err as Error).message}`))
       .finally(() => {
         cam.busy = false
         this.inflight.delete(p)
@@ -143,7 +152,7 @@ export class LiveProcessor {
       .then(() => Promise.all(tracks.map((t) => this.finishTrack(cam, t))))
       .then(
         () => undefined,
-        (err: unknown) => this.log(`[live ${cameraId}] finishing tracks failed: ${(err as Error).message}`)
+        (err: unknown) => this.log.error({ cameraId }, `finishing tracks failed: ${(err as Error).message}`)
       )
       .finally(() => this.inflight.delete(p))
     this.inflight.add(p)
@@ -223,7 +232,8 @@ export class LiveProcessor {
     } catch (err) {
       if (err instanceof ApiError && err.code === 'busy') {
         cam.busyDrops++
-        if (cutEnded.length) this.persistLater(cam, [], cutEnded)
+        // persistLater logs its own failures
+        if (cutEnded.length) void this.persistLater(cam, [], cutEnded)
         return
       }
       throw err
@@ -292,7 +302,7 @@ export class LiveProcessor {
           ...ended.map((t) => this.finishTrack(cam, t))
         ])
       } catch (err) {
-        this.log(`[live ${cam.cameraId}] storing decisions failed: ${(err as Error).message}`)
+        this.log.error({ cameraId: cam.cameraId }, `storing decisions failed: ${(err as Error).message}`)
       } finally {
         cam.pendingPersist--
       }
@@ -317,9 +327,8 @@ export class LiveProcessor {
     const trackId = storedTrackId(cam.gen, track.id)
     const best = track.evidence.find((e) => e.ref && e.embedding)
     const ref = best?.ref
-    let images: { crop: Buffer; snapshot: Buffer } | null = null
     try {
-      images = ref && plan.improved ? await faceImages(ref, v.band) : null
+      const images = ref && plan.improved ? await faceImages(ref, v.band) : null
       // The box of the frame the snapshot is cut from, not where the track is now: the face has
       // usually moved since its best frame, and the console draws this box over that snapshot.
       const srcBox = scaleBox(ref?.box ?? track.box, ref?.scale ?? 1)
@@ -377,13 +386,22 @@ export class LiveProcessor {
           const input = st.lastInput.get(key)
           return input ? [this.o.events.upsertTrackEvent({ ...input, at: t.lastSeen })] : []
         })
-      ).catch((err: unknown) => this.log(`[live ${cam.cameraId}] closing events failed: ${(err as Error).message}`))
+      ).catch((err: unknown) =>
+        this.log.error({ cameraId: cam.cameraId }, `closing events failed: ${(err as Error).message}`)
+      )
+      for (const l of this.trackEndListeners) l(cam.cameraId, storedTrackId(cam.gen, t.id))
       return
     }
     if (!plan) return
-    await this.write(cam, t, plan, t.lastSeen)
-      .catch((err: unknown) => this.log(`[live ${cam.cameraId}] finishing track failed: ${(err as Error).message}`))
-      .finally(() => cam.tracks.delete(t.id))
+    const wrote = await this.write(cam, t, plan, t.lastSeen).then(
+      () => true,
+      (err: unknown) => {
+        this.log.error({ cameraId: cam.cameraId }, `finishing track failed: ${(err as Error).message}`)
+        return false
+      }
+    )
+    cam.tracks.delete(t.id)
+    if (wrote) for (const l of this.trackEndListeners) l(cam.cameraId, storedTrackId(cam.gen, t.id))
   }
 
   private async recordSighting(
@@ -412,7 +430,7 @@ export class LiveProcessor {
         score: v.score
       })
     } catch (err) {
-      this.log(`[live ${cam.cameraId}] sighting not stored: ${(err as Error).message}`)
+      this.log.error({ cameraId: cam.cameraId }, `sighting not stored: ${(err as Error).message}`)
     }
   }
 
@@ -461,5 +479,5 @@ export function expand(b: Box, margin: number): Box {
 }
 
 function colorOf(band: Band): readonly [number, number, number] {
-  return band === 'match' ? [46, 204, 113] : band === 'review' ? [245, 166, 35] : [150, 150, 150]
+  return hexToRgb(BAND_HEX[band])
 }

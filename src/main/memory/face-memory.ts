@@ -67,6 +67,7 @@ export interface FaceMemoryOptions {
 
 /** Defaults, calibrated with `npm run replay` on the Hamilton clip (README "Stranger groups"). */
 export const MIN_CLUSTER_QUALITY = 0.2
+const TRACK_GROUPS_KEPT = 10_000
 
 export class FaceMemory {
   private readonly groups = new Map<string, StoredGroup>()
@@ -79,6 +80,8 @@ export class FaceMemory {
   private readonly log: Logger
   private readonly now: () => number
   private recorded = 0
+  /** stored track id → its group, for recent tracks (alerts ask about an event's track) */
+  private readonly trackGroups = new Map<string, string>()
 
   private constructor(private readonly o: FaceMemoryOptions) {
     this.cluster = o.cluster ?? DEFAULT_CLUSTER
@@ -123,6 +126,12 @@ export class FaceMemory {
   /** Sightings recorded since this instance opened. */
   get sightingsRecorded(): number {
     return this.recorded
+  }
+
+  /** The stranger group a recently finished track joined (stored track id), if any. */
+  groupOfTrack(trackId: string): string | null {
+    const id = this.trackGroups.get(trackId)
+    return id && this.groups.has(id) ? id : null
   }
 
   /** The stranger group this face belongs to, if one is close enough. */
@@ -256,6 +265,11 @@ export class FaceMemory {
       }
       await this.o.repo.addSighting(sighting)
       this.recorded++
+      if (group) {
+        this.trackGroups.set(input.trackId, group.id)
+        // bounded: the oldest entries go first (Map keeps insertion order)
+        if (this.trackGroups.size > TRACK_GROUPS_KEPT) this.trackGroups.delete(this.trackGroups.keys().next().value!)
+      }
       if (!group) return null
       const seen: GroupSeen = { group: { ...group, cameras: [...group.cameras] }, created, sighting }
       for (const l of this.listeners) {

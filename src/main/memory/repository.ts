@@ -95,8 +95,13 @@ export function bytesToVector(raw: unknown): Float32Array {
   return out
 }
 
-const num = (v: unknown): number => (typeof v === 'bigint' ? Number(v) : Number(v))
-const strOrNull = (v: unknown): string | null => (v === null || v === undefined ? null : String(v))
+const num = (v: unknown): number => Number(v)
+/** text columns come back as strings from both drivers; anything else is a broken row */
+function strOrNull(v: unknown): string | null {
+  if (v === null || v === undefined) return null
+  if (typeof v !== 'string') throw new Error(`expected a text column, got ${typeof v}`)
+  return v
+}
 
 function toGroup(r: SqlRow): StoredGroup {
   return {
@@ -123,7 +128,7 @@ function toSighting(r: SqlRow): StoredSighting {
     lastSeen: num(r.last_seen),
     embedding: bytesToVector(r.embedding),
     quality: num(r.quality),
-    qualityDetail: r.quality_detail ? (JSON.parse(String(r.quality_detail)) as FaceQuality) : null,
+    qualityDetail: r.quality_detail ? (JSON.parse(strOrNull(r.quality_detail)!) as FaceQuality) : null,
     crop: strOrNull(r.crop),
     band: String(r.band) as Band,
     personId: strOrNull(r.person_id),

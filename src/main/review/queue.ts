@@ -14,6 +14,7 @@ import type { Store } from '../store/db'
 import type { MediaStore } from '../store/media'
 import type { DbSchema, Rejection, StoredReviewItem } from '../store/schema'
 import { applyDecision, applyUndo, assertDecidable, eventDecisionOf } from './state'
+import { silentLogger, type Logger } from '../log/logger'
 
 export type QueueStore = Pick<Store, 'data' | 'mutate'>
 export type QueueMedia = Pick<MediaStore, 'put' | 'read' | 'remove'>
@@ -50,7 +51,7 @@ export interface QueueMemory {
 }
 
 export interface QueueOptions {
-  logger?: { warn(msg: string): void }
+  logger?: Logger
   memory?: QueueMemory
   /** tests: a fixed clock */
   now?: () => number
@@ -76,7 +77,7 @@ export function toReviewItem(s: StoredReviewItem): ReviewItem {
 
 export class ReviewQueue {
   private chain: Promise<unknown> = Promise.resolve()
-  private readonly log: { warn(msg: string): void }
+  private readonly log: Logger
   private readonly now: () => number
   private readonly memory: QueueMemory | null
 
@@ -88,7 +89,7 @@ export class ReviewQueue {
     private readonly onChange?: (pending: number) => void,
     opts: QueueOptions = {}
   ) {
-    this.log = opts.logger ?? console
+    this.log = opts.logger ?? silentLogger
     this.now = opts.now ?? Date.now
     this.memory = opts.memory ?? null
   }
@@ -356,7 +357,7 @@ export class ReviewQueue {
     // a stale or already decided item is refused before anything else happens
     assertDecidable(before, input.version)
 
-    let target: string | null = null
+    let target: string | null
     let createdPersonId: string | null = null
     switch (input.action) {
       case 'confirm':
