@@ -3,12 +3,13 @@
 import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { afterEach, beforeEach, describe, expect, it } from 'vitest'
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest'
 import { FaceMemory, type SightingInput } from '../../src/main/memory/face-memory'
 import { MEMORY_MIGRATIONS } from '../../src/main/memory/migrations'
 import { bytesToVector, SqlMemoryRepository, vectorToBytes } from '../../src/main/memory/repository'
 import type { SqlDatabase } from '../../src/main/store/sql/database'
 import { openDatabase } from '../../src/main/store/sql/open'
+import { skipWithoutPostgres, startPostgres, type PgServer } from '../support/postgres'
 import { near, randomUnit } from '../tracking/helpers'
 
 const STRANGER = randomUnit(1)
@@ -30,15 +31,32 @@ function sighting(e: Float32Array, o: Partial<SightingInput> = {}): SightingInpu
   }
 }
 
-describe('face memory on SQLite', () => {
+const noPg = skipWithoutPostgres('face memory on PostgreSQL')
+let pg: PgServer | null = null
+beforeAll(async () => {
+  if (!noPg) pg = await startPostgres()
+}, 120_000)
+afterAll(async () => {
+  await pg?.stop()
+})
+
+let dbCount = 0
+describe.each([
+  { engine: 'SQLite', skip: false },
+  { engine: 'PostgreSQL', skip: noPg }
+])('face memory on $engine', ({ engine, skip }) => {
   let dir: string
   let db: SqlDatabase
+  /** PostgreSQL: a fresh database per test, reopened by URL like a restart */
+  let url: string | null = null
   const open = async (): Promise<FaceMemory> => {
-    db = await openDatabase({ dataDir: dir, migrations: MEMORY_MIGRATIONS })
+    db = await openDatabase({ url, dataDir: dir, migrations: MEMORY_MIGRATIONS })
     return FaceMemory.open({ repo: new SqlMemoryRepository(db) })
   }
-  beforeEach(async () => {
+  beforeEach(async (ctx) => {
+    if (skip) ctx.skip()
     dir = await mkdtemp(join(tmpdir(), 'vigil-memory-'))
+    url = engine === 'PostgreSQL' ? await pg!.createDatabase(`memory_${++dbCount}`) : null
   })
   afterEach(async () => {
     await db?.close()
