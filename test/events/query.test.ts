@@ -44,9 +44,11 @@ describe('csv', () => {
     })
     const csv = toCsv([e], (id) => (id === 'c1' ? 'Front door, east' : undefined))
     expect(csv).toBe(
-      'id,startedAt,updatedAt,camera,person,band,decision,score\r\n' +
-        'e1,2026-11-29T10:00:00.000Z,2026-11-29T10:00:01.500Z,"Front door, east","Smith, ""Jo""",match,auto,0.6123\r\n'
+      'id,startedAt,updatedAt,camera,person,band,decision,score,operator,decidedAt\r\n' +
+        'e1,2026-11-29T10:00:00.000Z,2026-11-29T10:00:01.500Z,"Front door, east","Smith, ""Jo""",match,auto,0.6123,,\r\n'
     )
+    const decided = toCsv([e], undefined, () => ({ operator: 'Ann', at: T0 + 60_000 }))
+    expect(decided.split('\r\n')[1]!.split(',').slice(-2)).toEqual(['Ann', '2026-11-29T10:01:00.000Z'])
     const unknown = toCsv([sampleEvent({ id: 'e2', personName: null, cameraId: 'gone' })])
     expect(unknown.split('\r\n')[1].split(',').slice(3, 5)).toEqual(['gone', ''])
   })

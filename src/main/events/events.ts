@@ -350,7 +350,16 @@ export class EventLog {
         ? sorted.slice(q.offset ?? 0, (q.offset ?? 0) + (q.limit ?? sorted.length))
         : sorted
     const names = new Map(this.store.data.cameras.map((c) => [c.id, c.name]))
-    return toCsv(rows, (id) => names.get(id))
+    // the operator's decision lives on the review item the event links to
+    const items = new Map(this.store.data.review.map((r) => [r.id, r]))
+    return toCsv(
+      rows,
+      (id) => names.get(id),
+      (e) => {
+        const r = e.reviewItemId ? items.get(e.reviewItemId) : undefined
+        return r ? { operator: r.decidedBy, at: r.decidedAt } : null
+      }
+    )
   }
 
   /** Every media key the db still points at: such files are never deleted. */

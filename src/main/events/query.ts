@@ -100,12 +100,31 @@ export function csvField(value: string | number | null, text = true): string {
   return /[",\r\n]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s
 }
 
-export const CSV_COLUMNS = ['id', 'startedAt', 'updatedAt', 'camera', 'person', 'band', 'decision', 'score'] as const
+export const CSV_COLUMNS = [
+  'id',
+  'startedAt',
+  'updatedAt',
+  'camera',
+  'person',
+  'band',
+  'decision',
+  'score',
+  'operator',
+  'decidedAt'
+] as const
+
+/** Who decided an event's review item and when (null for automatic decisions). */
+export type DecisionOf = (e: EventRecord) => { operator: string | null; at: number | null } | null
+
+function decisionFields(d: ReturnType<DecisionOf>): string[] {
+  return [csvField(d?.operator ?? ''), csvField(d?.at ? new Date(d.at).toISOString() : '', false)]
+}
 
 /** CRLF-terminated rows, header first; timestamps ISO 8601 UTC; camera by name when known. */
 export function toCsv(
   events: readonly EventRecord[],
-  cameraName: (id: string) => string | undefined = () => undefined
+  cameraName: (id: string) => string | undefined = () => undefined,
+  decisionOf: DecisionOf = () => null
 ): string {
   const lines = [CSV_COLUMNS.join(',')]
   for (const e of events) {
@@ -118,7 +137,8 @@ export function toCsv(
         csvField(e.personName ?? ''),
         csvField(e.band),
         csvField(e.decision),
-        csvField(Number.isFinite(e.score) ? e.score.toFixed(4) : '', false)
+        csvField(Number.isFinite(e.score) ? e.score.toFixed(4) : '', false),
+        ...decisionFields(decisionOf(e))
       ].join(',')
     )
   }
