@@ -8,6 +8,9 @@ import type {
   AlertTargetInput,
   AlertTargetView,
   Band,
+  GroupAction,
+  Sighting,
+  StrangerGroup,
   CameraConfig,
   CameraTestResult,
   CameraView,
@@ -78,7 +81,24 @@ export interface ApiSpec {
   'cameras.delete': { req: { id: string }; res: { deleted: true } }
   'cameras.test': { req: { url: string }; res: CameraTestResult }
 
-  'review.list': { req: { status?: ReviewStatus }; res: ReviewItem[] }
+  'review.list': { req: { status?: ReviewStatus; byGroup?: boolean }; res: ReviewItem[] }
+  'review.rejectMany': { req: { itemIds: string[]; operator: string }; res: { rejected: number } }
+  'memory.groups': { req: { sort?: 'lastSeen' | 'visits'; includeIgnored?: boolean }; res: StrangerGroup[] }
+  'memory.sightings': { req: { groupId: string; limit?: number }; res: Sighting[] }
+  'memory.groupAction': {
+    req: {
+      groupId: string
+      action: GroupAction
+      operator: string
+      /** newPerson: the new person's name */
+      name?: string
+      /** addToPerson: the person */
+      personId?: string
+      /** merge: the group merged into this one */
+      otherGroupId?: string
+    }
+    res: { group: StrangerGroup | null; personId: string | null; photosAdded: number }
+  }
   'review.decide': { req: DecideInput; res: ReviewItem }
   'review.undo': { req: { itemId: string; operator: string }; res: ReviewItem }
 
@@ -142,6 +162,10 @@ export const CHANNELS = [
   'cameras.test',
   'review.list',
   'review.decide',
+  'review.rejectMany',
+  'memory.groups',
+  'memory.sightings',
+  'memory.groupAction',
   'review.undo',
   'events.query',
   'events.stats',

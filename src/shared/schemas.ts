@@ -44,6 +44,7 @@ const cameraFields = {
 
 const eventQuery = z.object({
   personId: id.optional(),
+  includeUnconfirmed: z.boolean().optional(),
   cameraId: id.optional(),
   from: epochMs.optional(),
   to: epochMs.optional(),
@@ -160,7 +161,24 @@ export const requestSchemas: Schemas = {
   }),
   'cameras.delete': z.object({ id }),
   'cameras.test': z.object({ url: cameraUrl }),
-  'review.list': z.object({ status: z.enum(['pending', 'confirmed', 'rejected', 'reassigned']).optional() }),
+  'review.list': z.object({
+    status: z.enum(['pending', 'confirmed', 'rejected', 'reassigned']).optional(),
+    byGroup: z.boolean().optional()
+  }),
+  'review.rejectMany': z.object({ itemIds: z.array(id).max(10_000), operator: name }),
+  'memory.groups': z.object({
+    sort: z.enum(['lastSeen', 'visits']).optional(),
+    includeIgnored: z.boolean().optional()
+  }),
+  'memory.sightings': z.object({ groupId: id, limit: z.number().int().min(1).max(1000).optional() }),
+  'memory.groupAction': z.object({
+    groupId: id,
+    action: z.enum(['newPerson', 'addToPerson', 'merge', 'ignore', 'unignore', 'delete']),
+    operator: name,
+    name: name.optional(),
+    personId: id.optional(),
+    otherGroupId: id.optional()
+  }),
   'review.decide': z.object({
     itemId: id,
     version: z.number().int().min(0),

@@ -181,6 +181,10 @@ export interface ReviewItem {
   decidedBy: string | null
   decidedAt: number | null
   audit: AuditEntry[]
+  /** the stranger group of the face (face memory); items of one group are decided together */
+  groupId?: string | null
+  /** list({ byGroup }): pending items this card stands for, itself included */
+  groupCount?: number
 }
 
 export interface Thresholds {
@@ -229,13 +233,25 @@ export interface EnrolFace {
   quality: FaceQuality
 }
 
-export type EnrolErrorCode = 'bad_image' | 'too_large' | 'no_face' | 'multiple_faces' | 'low_quality' | 'busy'
+export type EnrolErrorCode =
+  'bad_image' | 'too_large' | 'no_face' | 'multiple_faces' | 'low_quality' | 'busy' | 'duplicate'
+
+/** The photo was added, but its face matches another person better than the one it was added to. */
+export interface EnrolWarning {
+  personId: string
+  name: string
+  score: number
+  message: string
+}
 
 export type EnrolResult =
-  { ok: true; photo: ReferencePhoto } | { ok: false; code: EnrolErrorCode; message: string; faces: EnrolFace[] }
+  | { ok: true; photo: ReferencePhoto; warning?: EnrolWarning }
+  | { ok: false; code: EnrolErrorCode; message: string; faces: EnrolFace[] }
 
 export interface EventQuery {
   personId?: string
+  /** with personId: also events where that person is only a guess (pending review) */
+  includeUnconfirmed?: boolean
   cameraId?: string
   from?: number
   to?: number
@@ -273,6 +289,40 @@ export interface CameraTestResult {
   preview: string | null
   error: string | null
 }
+
+/** A stranger group of the face memory: faces nobody could name, seen again and again. */
+export interface StrangerGroup {
+  id: string
+  /** finished tracks (sightings) that joined the group */
+  visits: number
+  firstSeen: number
+  lastSeen: number
+  cameras: string[]
+  /** media key of the best crop, null before the first sighting */
+  bestCrop: MediaKey | null
+  /** quality 0..1 of that crop: below the enrolment gate, naming the group adds no photo */
+  bestQuality: number
+  status: 'active' | 'ignored'
+}
+
+/** One finished track as the face memory stored it. */
+export interface Sighting {
+  id: string
+  cameraId: string
+  firstSeen: number
+  lastSeen: number
+  crop: MediaKey | null
+  /** the track's verdict: a guess when band is 'review' */
+  band: Band
+  personId: string | null
+  score: number
+  quality: number
+  groupId: string | null
+  /** search by face: cosine similarity to the query face */
+  similarity?: number
+}
+
+export type GroupAction = 'newPerson' | 'addToPerson' | 'merge' | 'ignore' | 'unignore' | 'delete'
 
 // ---- Alerts (src/main/alerts) ----
 

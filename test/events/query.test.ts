@@ -44,9 +44,11 @@ describe('csv', () => {
     })
     const csv = toCsv([e], (id) => (id === 'c1' ? 'Front door, east' : undefined))
     expect(csv).toBe(
-      'id,startedAt,updatedAt,camera,person,band,decision,score\r\n' +
-        'e1,2026-11-29T10:00:00.000Z,2026-11-29T10:00:01.500Z,"Front door, east","Smith, ""Jo""",match,auto,0.6123\r\n'
+      'id,startedAt,updatedAt,camera,person,band,decision,score,operator,decidedAt\r\n' +
+        'e1,2026-11-29T10:00:00.000Z,2026-11-29T10:00:01.500Z,"Front door, east","Smith, ""Jo""",match,auto,0.6123,,\r\n'
     )
+    const decided = toCsv([e], undefined, () => ({ operator: 'Ann', at: T0 + 60_000 }))
+    expect(decided.split('\r\n')[1]!.split(',').slice(-2)).toEqual(['Ann', '2026-11-29T10:01:00.000Z'])
     const unknown = toCsv([sampleEvent({ id: 'e2', personName: null, cameraId: 'gone' })])
     expect(unknown.split('\r\n')[1].split(',').slice(3, 5)).toEqual(['gone', ''])
   })
@@ -167,5 +169,32 @@ describe('filters, paging and stats', () => {
       { cameraId: 'c1', hour: T0 + 2 * H, count: 1 }
     ])
     expect(p1.confidenceHistogram.reduce((a, b) => a + b, 0)).toBe(2)
+  })
+})
+
+describe('unconfirmed guesses and the person filter', () => {
+  it('a pending or ungated review guess about a person is left out of their filter unless asked for', async () => {
+    const { isUnconfirmed } = await import('../../src/shared/guess')
+    const { matches } = await import('../../src/main/events/query')
+    const base = {
+      id: 'e',
+      cameraId: 'c',
+      trackId: 't',
+      personName: 'Howard',
+      score: 0.31,
+      startedAt: 1,
+      updatedAt: 2
+    } as const
+    const guess = { ...base, personId: 'h', band: 'review', decision: 'pending' } as const
+    const ungated = { ...base, personId: 'h', band: 'review', decision: 'auto' } as const
+    const fact = { ...base, personId: 'h', band: 'match', decision: 'auto' } as const
+    const confirmed = { ...base, personId: 'h', band: 'review', decision: 'confirmed' } as const
+    expect([guess, ungated, fact, confirmed].map((e) => isUnconfirmed(e))).toEqual([true, true, false, false])
+    const as = (e: object) => e as Parameters<typeof matches>[0]
+    expect(matches(as(guess), { personId: 'h' })).toBe(false)
+    expect(matches(as(guess), { personId: 'h', includeUnconfirmed: true })).toBe(true)
+    expect(matches(as(fact), { personId: 'h' })).toBe(true)
+    expect(matches(as(confirmed), { personId: 'h' })).toBe(true)
+    expect(matches(as(guess), {})).toBe(true)
   })
 })

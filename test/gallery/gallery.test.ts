@@ -188,17 +188,35 @@ describe('Gallery: enrolment', () => {
     expect((await upload(p.id)).ok).toBe(true)
     env.analyzer.next = [
       face({ x: 19, y: 21, w: 60, h: 53 }, embedding(8)),
-      face({ x: 13, y: 31, w: 115, h: 101 }, embedding(7))
+      face({ x: 13, y: 31, w: 115, h: 101 }, embedding(17))
     ]
     const r = await upload(p.id)
     expect(r.ok).toBe(true)
-    expect(Array.from((await env.sql.gallery.loadAll())[0].photos[1].embedding)).toEqual(Array.from(embedding(7)))
+    expect(Array.from((await env.sql.gallery.loadAll())[0].photos[1].embedding)).toEqual(Array.from(embedding(17)))
     // two real faces side by side are still two
     env.analyzer.next = [
       face({ x: 0, y: 0, w: 100, h: 100 }, embedding(7)),
       face({ x: 90, y: 0, w: 100, h: 100 }, embedding(8))
     ]
     expect(await upload(p.id)).toMatchObject({ ok: false, code: 'multiple_faces' })
+  })
+
+  it('refuses the identical photo twice and warns when a photo looks like someone else', async () => {
+    const leonard = await env.gallery.create({ name: 'Leonard' })
+    const sheldon = await env.gallery.create({ name: 'Sheldon Cooper' })
+    env.analyzer.next = [face({ x: 10, y: 10, w: 300, h: 300 }, embedding(30))]
+    expect((await upload(sheldon.id)).ok).toBe(true)
+    env.analyzer.next = [face({ x: 10, y: 10, w: 300, h: 300 }, embedding(30))]
+    expect(await upload(sheldon.id)).toMatchObject({ ok: false, code: 'duplicate' })
+    // a photo of Sheldon added to Leonard: added, with the warning the console shows
+    env.analyzer.next = [face({ x: 10, y: 10, w: 300, h: 300 }, embedding(30))]
+    const r = await upload(leonard.id)
+    expect(r).toMatchObject({ ok: true, warning: { personId: sheldon.id, name: 'Sheldon Cooper' } })
+    expect(r.ok && r.warning?.message).toMatch(/^looks like Sheldon Cooper, 100 %$/)
+    // a photo of Leonard himself: no warning
+    env.analyzer.next = [face({ x: 10, y: 10, w: 300, h: 300 }, embedding(31))]
+    const own = await upload(leonard.id)
+    expect(own.ok && own.warning).toBeFalsy()
   })
 
   it('containedFraction', () => {

@@ -160,19 +160,15 @@ describe('ReviewQueue: decisions', () => {
     expect(pendings.at(-1)).toBe(0)
   })
 
-  it('confirm without addToGallery, or with a crop below the quality gate, adds no photo', async () => {
+  it('confirm without addToGallery adds no photo; a crop below the quality gate is never queued', async () => {
     const a = await queued()
     await queue.decide({ itemId: a.id, version: 0, action: 'confirm', operator: 'alice' })
-    const b = await queued({ trackId: 'tr2', cropQuality: { ...GOOD_QUALITY, score: 0.1 } })
-    const done = await queue.decide({
-      itemId: b.id,
-      version: 0,
-      action: 'confirm',
-      operator: 'alice',
-      addToGallery: true
-    })
-    expect(done.audit[0].addedPhotoId).toBeNull()
     expect(env.gallery.get(ann).photos).toHaveLength(0)
+    // one gate for queueing and for gallery photos: a face too poor for one is too poor for the other
+    expect(
+      await queue.enqueue(await input({ trackId: 'tr2', cropQuality: { ...GOOD_QUALITY, score: 0.1 } }))
+    ).toBeNull()
+    expect(queue.list()).toHaveLength(1)
   })
 
   it('reject stores a rejection so the track is not queued again for that person', async () => {

@@ -9,6 +9,7 @@ import { CameraSource } from '../../src/main/cameras/source'
 import type { CameraFrame, DetectedFace, MatchResult } from '../../src/main/contracts'
 import { FacePipeline } from '../../src/main/inference/pipeline'
 import { cosine } from '../../src/main/tracking/assign'
+import { TrackDecider } from '../../src/main/tracking/decision'
 import { decideTrack } from '../../src/main/tracking/pooling'
 import { FaceTracker, type Track } from '../../src/main/tracking/tracker'
 import type { Band } from '../../src/shared/types'
@@ -56,6 +57,7 @@ describe.skipIf(skip)('tracking on the Hamilton clip', () => {
       ffmpegPath: locateFfmpeg().path
     })
     const tracker = new FaceTracker('ham', { maxAgeMs: 2000 })
+    const decider = new TrackDecider()
     const ended: Track<unknown>[] = []
     const perFrameScores = new Map<string, number[]>()
     let analysed = 0
@@ -78,9 +80,8 @@ describe.skipIf(skip)('tracking on the Hamilton clip', () => {
         perFrameScores.set(t.id, s)
       })
       for (const t of u.active) {
-        const d = decideTrack(t.evidence, match)
-        if (!d) continue
-        if (d.band === 'match') tracker.markDecided(t.id)
+        const r = decider.observe(t, match, f.at)
+        if (r?.decision.band === 'match') tracker.markDecided(t.id)
       }
     }
     src.on('frame', () => {

@@ -18,6 +18,10 @@ import { Gallery } from '../gallery/gallery'
 import { peopleHandlers } from '../gallery/handlers'
 import { InferencePool } from '../inference/pool/pool'
 import { LiveProcessor } from '../live/processor'
+import { FaceMemory } from '../memory/face-memory'
+import { memoryHandlers } from '../memory/handlers'
+import { MEMORY_MIGRATIONS } from '../memory/migrations'
+import { SqlMemoryRepository } from '../memory/repository'
 import { reviewHandlers } from '../review/handlers'
 import { ReviewQueue } from '../review/queue'
 import { createLogger } from '../log/pino'
@@ -46,6 +50,7 @@ export interface Backend extends VigilBackend {
   readonly cameras: CameraService
   readonly live: LiveProcessor
   readonly alerts: AlertService
+  readonly memory: FaceMemory
   systemInfo(): SystemInfo
 }
 
@@ -88,7 +93,12 @@ export async function createBackend(opts: CreateBackendOptions): Promise<Backend
     }
     instanceId = store.data.instanceId as string
     const url = databaseUrl(opts.db, process.env, store.data)
-    sql = await openSqlStore({ url, dataDir: opts.dataDir, logger: boxLog('store'), extraMigrations: alertsMigrations })
+    sql = await openSqlStore({
+      url,
+      dataDir: opts.dataDir,
+      logger: boxLog('store'),
+      extraMigrations: [...alertsMigrations, ...MEMORY_MIGRATIONS]
+    })
     boxLog('store').info(
       { engine: sql.db.engine, db: url ? redactDbUrl(url) : 'vigil.db', instanceId },
       'database open'
@@ -138,6 +148,14 @@ export async function createBackend(opts: CreateBackendOptions): Promise<Backend
     })
   const pool = new AnalyzerHandle(await startPool(opts.workers ?? settings().workers, settings().executionProvider))
   poolReady = true
+  const memory = await FaceMemory.open({
+    repo: new SqlMemoryRepository(sql.db),
+    media: {
+      put: (kind, jpeg, at) => media.put(kind, jpeg, at),
+      remove: async (key) => void (await media.remove(key))
+    },
+    logger: boxLog('memory')
+  })
   const events = new EventLog(sql.events, media, {
     logger: boxLog('events'),
     cameraName: (id) => store.data.cameras.find((c) => c.id === id)?.name
@@ -156,7 +174,11 @@ export async function createBackend(opts: CreateBackendOptions): Promise<Backend
     gallery,
     events,
     (pending) => bus.emit('review.changed', { pending }),
-    { logger: boxLog('review'), notify: (what) => sql.db.notify(CHANNELS.review, notifyPayload(what)) }
+    {
+      logger: boxLog('review'),
+      notify: (what) => sql.db.notify(CHANNELS.review, notifyPayload(what)),
+      memory
+    }
   )
   await review.load()
   // other instances sharing the database: their gallery and queue changes reach this one's matcher
@@ -186,6 +208,7 @@ export async function createBackend(opts: CreateBackendOptions): Promise<Backend
     media,
     settings,
     logger: boxLog('live'),
+    memory,
     minFaceSize: (id) => store.data.cameras.find((c) => c.id === id)?.minFaceSize ?? 24
   })
   live.onOverlay((o) => bus.emit('camera.overlay', o))
@@ -202,6 +225,8 @@ export async function createBackend(opts: CreateBackendOptions): Promise<Backend
     onAlert: (a) => bus.emit('alert.changed', a),
     onDelivery: (d) => bus.emit('alert.delivery', d)
   })
+  // a track's sighting is recorded before its events close, so the closing update carries its group
+  alerts.setStrangerGroupResolver((e) => memory.groupOfTrack(e.trackId))
   events.subscribe((e) => alerts.onEvent(e))
   live.onTrackEnded((cameraId, trackId) => alerts.onTrackEnded(cameraId, trackId))
 
@@ -266,6 +291,13 @@ export async function createBackend(opts: CreateBackendOptions): Promise<Backend
     ...peopleHandlers(gallery),
     ...cameraHandlers(cameras),
     ...reviewHandlers(review),
+    ...memoryHandlers({ memory, gallery, media, log: boxLog('memory') }),
+    // pending items about a deleted person resolve themselves
+    'people.delete': async (req) => {
+      const r = await peopleHandlers(gallery)['people.delete'](req)
+      await review.personDeleted(req.id)
+      return r
+    },
     ...eventHandlers(events),
     ...alerts.handlers(),
 
@@ -292,6 +324,7 @@ export async function createBackend(opts: CreateBackendOptions): Promise<Backend
     cameras,
     live,
     alerts,
+    memory,
     handlers,
     systemInfo,
     onPush<P extends PushChannel>(listener: (channel: P, payload: PushSpec[P]) => void): () => void {
@@ -307,6 +340,7 @@ export async function createBackend(opts: CreateBackendOptions): Promise<Backend
       live.forgetAll()
       await live.drain()
       await alerts.close()
+      await memory.drain()
       await pool.close()
       for (const u of unlisten) await u().catch(() => undefined)
       await sql.close()

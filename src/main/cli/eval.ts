@@ -4,7 +4,7 @@
 // one JSON object for scripts. An image where no face is found is a wrong answer, never skipped.
 import { readFile } from 'node:fs/promises'
 import { dirname, relative, resolve } from 'node:path'
-import type { AnalyzeResult, DetectedFace } from '../contracts'
+import type { AnalyzeResult } from '../contracts'
 import type { ExecutionProvider } from '../../shared/types'
 import {
   accuracyOf,
@@ -21,11 +21,16 @@ import {
 import { DEFAULT_TUNING, FacePipeline, type PipelineTuning } from '../inference/pipeline'
 import { dot } from '../math/vector'
 import { listPersonFolders, parseCsv, round, runCli, UsageError } from './common'
+import { evalCluster, evalOpenSet } from './eval-memory'
+import { pickMainFace } from './main-face'
 
 const USAGE = `usage:
   npm run eval -- <dir>                 one sub-folder of photos per person
   npm run eval -- --pairs <file.csv>    CSV with header a,b,same (paths relative to the CSV)
+  npm run eval -- --cluster <dir>       cluster every face without the labels (live stranger groups), score vs folders
+  npm run eval -- --open-set <dir>      enrol every other identity, decide all other photos with the app's rules
 options:
+  --join <sim>         --cluster: override the join threshold (calibration)
   --flip               also embed the mirrored crop and average (slower; default off, as in the app)
   --no-flip            the default
   --provider <p>       cpu | cuda | dml | coreml (default cpu, falls back to cpu)
@@ -35,6 +40,8 @@ options:
 interface Args {
   dir: string | null
   pairs: string | null
+  mode: 'folders' | 'cluster' | 'open-set'
+  join: number | null
   flip: boolean
   provider: ExecutionProvider
   threads: number
@@ -42,7 +49,16 @@ interface Args {
 }
 
 function parseArgs(argv: string[]): Args {
-  const a: Args = { dir: null, pairs: null, flip: false, provider: 'cpu', threads: 1, tuning: {} }
+  const a: Args = {
+    dir: null,
+    pairs: null,
+    mode: 'folders',
+    join: null,
+    flip: false,
+    provider: 'cpu',
+    threads: 1,
+    tuning: {}
+  }
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i]
     const next = (): string => {
@@ -51,7 +67,16 @@ function parseArgs(argv: string[]): Args {
       return v
     }
     if (arg === '--pairs') a.pairs = next()
-    else if (arg === '--flip') a.flip = true
+    else if (arg === '--cluster') {
+      a.mode = 'cluster'
+      a.dir = next()
+    } else if (arg === '--open-set') {
+      a.mode = 'open-set'
+      a.dir = next()
+    } else if (arg === '--join') {
+      a.join = Number(next())
+      if (!(a.join > -1 && a.join < 1)) throw new UsageError('--join needs a similarity between -1 and 1')
+    } else if (arg === '--flip') a.flip = true
     else if (arg === '--no-flip') a.flip = false
     else if (arg === '--provider') {
       const p = next()
@@ -79,24 +104,7 @@ function parseArgs(argv: string[]): Args {
   return a
 }
 
-/** With several faces, the one an annotator meant: large and near the centre. */
-export function pickMainFace(res: AnalyzeResult): DetectedFace | null {
-  let best: DetectedFace | null = null
-  let bestRank = -Infinity
-  const cx = res.width / 2
-  const cy = res.height / 2
-  const halfDiag = Math.hypot(cx, cy)
-  for (const f of res.faces) {
-    if (!f.embedding) continue
-    const d = Math.hypot(f.box.x + f.box.w / 2 - cx, f.box.y + f.box.h / 2 - cy) / halfDiag
-    const rank = f.box.w * f.box.h * (1 - d) ** 2
-    if (rank > bestRank) {
-      bestRank = rank
-      best = f
-    }
-  }
-  return best
-}
+export { pickMainFace }
 
 interface Analysed {
   file: string
@@ -317,6 +325,8 @@ async function main(): Promise<void> {
   if (p.fallbackReason) console.warn(`note: ${p.fallbackReason}; using cpu`)
   try {
     if (args.pairs) await evalPairs(p, args.pairs, args.flip)
+    else if (args.mode === 'cluster') await evalCluster(p, args.dir as string, args.join)
+    else if (args.mode === 'open-set') await evalOpenSet(p, args.dir as string)
     else await evalFolders(p, args.dir as string, args.flip)
   } finally {
     await p.close()

@@ -5,20 +5,21 @@ import { mkdtemp, readFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { basename, join, resolve } from 'node:path'
 import { parseArgs } from 'node:util'
-import type { EventRecord } from '../../shared/types'
+import type { EventRecord, FrameOverlay } from '../../shared/types'
 import { createBackend } from '../app/create-backend'
 import { redactUrl } from '../cameras/url'
 import { listPersonFolders, REPO_ROOT, UsageError } from './common'
 
 const USAGE = `usage: npm run watch -- --camera <url> [--camera <url>…] [--people <dir>] [--data-dir <dir>]
-         [--fps 5] [--loop] [--duration <s>] [--workers <n>]
+         [--fps 5] [--loop] [--duration <s>] [--workers <n>] [--overlays]
   --people    folder with one sub-folder of photos per person (enrolled at start)
   --data-dir  where events and images are stored (default: a new temp dir)
   --loop      restart local video files at their end
-  --duration  stop after this many seconds (default: run until Ctrl-C)`
+  --duration  stop after this many seconds (default: run until Ctrl-C)
+  --overlays  also one line per analysed frame: every box with its track id, label, band and score`
 
 export interface WatchLine {
-  type: 'event' | 'review' | 'camera' | 'enrol' | 'ready'
+  type: 'event' | 'review' | 'camera' | 'enrol' | 'ready' | 'overlay'
   [k: string]: unknown
 }
 
@@ -36,6 +37,7 @@ async function main(): Promise<void> {
       loop: { type: 'boolean' },
       duration: { type: 'string' },
       workers: { type: 'string' },
+      overlays: { type: 'boolean' },
       help: { type: 'boolean', short: 'h' }
     }
   })
@@ -79,7 +81,7 @@ async function main(): Promise<void> {
 async function run(
   backend: Awaited<ReturnType<typeof createBackend>>,
   cameras: string[],
-  values: { people?: string; loop?: boolean },
+  values: { people?: string; loop?: boolean; overlays?: boolean },
   fps: number
 ): Promise<void> {
   if (values.people) {
@@ -114,6 +116,15 @@ async function run(
       if (printed.get(e.id) === sig) return
       printed.set(e.id, sig)
       out({ type: 'event', ...e })
+    } else if (channel === 'camera.overlay') {
+      if (!values.overlays) return
+      const o = payload as FrameOverlay
+      out({
+        type: 'overlay',
+        cameraId: o.cameraId,
+        at: o.at,
+        boxes: o.tracks.map((t) => ({ trackId: t.trackId, box: t.box, label: t.name, band: t.band, score: t.score }))
+      })
     } else if (channel === 'camera.status') {
       const v = payload as { id: string; name: string; status: unknown }
       out({ type: 'camera', id: v.id, name: v.name, status: v.status })

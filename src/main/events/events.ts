@@ -431,7 +431,9 @@ export class EventLog {
         await yieldToLoop()
       }
     }
-    return toCsv(rows, this.cameraName)
+    // the operator's decision lives on the review item the event links to
+    const decisions = await this.repo.decisions(rows.flatMap((e) => (e.reviewItemId ? [e.reviewItemId] : [])))
+    return toCsv(rows, this.cameraName, (e) => (e.reviewItemId ? (decisions.get(e.reviewItemId) ?? null) : null))
   }
 
   private async removeFiles(keys: readonly MediaKey[]): Promise<number> {

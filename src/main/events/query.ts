@@ -1,4 +1,5 @@
 // Pure filtering, paging, statistics and CSV over event records: no store, no files.
+import { isUnconfirmed } from '../../shared/guess'
 import { ApiError } from '../../shared/api'
 import type { EventQuery, EventRecord, EventStats, HourCount, Page } from '../../shared/types'
 
@@ -33,6 +34,8 @@ export function inRange(e: Pick<EventRecord, 'startedAt' | 'updatedAt'>, from?: 
 
 export function matches(e: EventRecord, q: EventQuery): boolean {
   if (q.personId !== undefined && e.personId !== q.personId) return false
+  // a guess about Howard is not an appearance of Howard unless asked for
+  if (q.personId !== undefined && !q.includeUnconfirmed && isUnconfirmed(e)) return false
   if (q.cameraId !== undefined && e.cameraId !== q.cameraId) return false
   if (q.band !== undefined && e.band !== q.band) return false
   if (q.decision !== undefined && e.decision !== q.decision) return false
@@ -71,6 +74,7 @@ export function computeStats(
   for (const e of events) {
     if (q.cameraId !== undefined && e.cameraId !== q.cameraId) continue
     if (q.personId !== undefined && e.personId !== q.personId) continue
+    if (q.personId !== undefined && isUnconfirmed(e)) continue
     if (!inRange(e, q.from, q.to)) continue
     const hour = hourOf(e.startedAt)
     const k = `${hour}\u0000${e.cameraId}`
@@ -96,12 +100,31 @@ export function csvField(value: string | number | null, text = true): string {
   return /[",\r\n]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s
 }
 
-export const CSV_COLUMNS = ['id', 'startedAt', 'updatedAt', 'camera', 'person', 'band', 'decision', 'score'] as const
+export const CSV_COLUMNS = [
+  'id',
+  'startedAt',
+  'updatedAt',
+  'camera',
+  'person',
+  'band',
+  'decision',
+  'score',
+  'operator',
+  'decidedAt'
+] as const
+
+/** Who decided an event's review item and when (null for automatic decisions). */
+export type DecisionOf = (e: EventRecord) => { operator: string | null; at: number | null } | null
+
+function decisionFields(d: ReturnType<DecisionOf>): string[] {
+  return [csvField(d?.operator ?? ''), csvField(d?.at ? new Date(d.at).toISOString() : '', false)]
+}
 
 /** CRLF-terminated rows, header first; timestamps ISO 8601 UTC; camera by name when known. */
 export function toCsv(
   events: readonly EventRecord[],
-  cameraName: (id: string) => string | undefined = () => undefined
+  cameraName: (id: string) => string | undefined = () => undefined,
+  decisionOf: DecisionOf = () => null
 ): string {
   const lines = [CSV_COLUMNS.join(',')]
   for (const e of events) {
@@ -114,7 +137,8 @@ export function toCsv(
         csvField(e.personName ?? ''),
         csvField(e.band),
         csvField(e.decision),
-        csvField(Number.isFinite(e.score) ? e.score.toFixed(4) : '', false)
+        csvField(Number.isFinite(e.score) ? e.score.toFixed(4) : '', false),
+        ...decisionFields(decisionOf(e))
       ].join(',')
     )
   }

@@ -8,7 +8,16 @@
 import { randomUUID } from 'node:crypto'
 import sharp from 'sharp'
 import { ApiError, type AddPhotoInput, type PersonInput } from '../../shared/api'
-import type { Box, EnrolFace, EnrolResult, FaceQuality, Person, ReferencePhoto, Settings } from '../../shared/types'
+import type {
+  Box,
+  EnrolFace,
+  EnrolResult,
+  EnrolWarning,
+  FaceQuality,
+  Person,
+  ReferencePhoto,
+  Settings
+} from '../../shared/types'
 import type { AnalyzeResult, Analyzer, DetectedFace, MatcherReference } from '../contracts'
 import { MAX_PIXELS } from '../inference/image'
 import { QUALITY_RAMPS } from '../inference/quality'
@@ -52,6 +61,14 @@ export const STORED_PHOTO_MAX_SIDE = 1024
 export const BACKGROUND_FACE_RATIO = 0.5
 /** Keep tiny faces in the analysis so they are reported as "too small" rather than "no face". */
 const ENROL_MIN_FACE_PX = 16
+/** embeddings of the same image decoded twice agree to float rounding; a re-encoded copy to ~0.99 */
+const SAME_PHOTO_SIMILARITY = 0.995
+
+function dotUnit(a: Float32Array, b: Float32Array): number {
+  let s = 0
+  for (let i = 0; i < a.length; i++) s += a[i]! * b[i]!
+  return s
+}
 const ENROL_MAX_FACES = 20
 const MAX_NAME = 200
 const MAX_NOTES = 5000
@@ -434,6 +451,24 @@ export class Gallery {
       )
     }
 
+    // the identical file (or an identical copy) twice adds nothing but weight to one pose
+    const target = this.stored(input.personId)
+    for (const ph of target.photos) {
+      try {
+        assertEmbedding(ph.embedding, EMBEDDING_DIM)
+        if (dotUnit(ph.embedding, face.embedding) >= SAME_PHOTO_SIMILARITY) {
+          return fail(
+            'duplicate',
+            `${input.fileName || 'this photo'} is already one of ${target.name}'s photos`,
+            listed
+          )
+        }
+      } catch {
+        // an unusable stored embedding is reported when the matcher is built; it cannot be a duplicate
+      }
+    }
+    const warning = this.lookalike(input.personId, face.embedding)
+
     let jpeg: Buffer
     try {
       jpeg = await sharp(bytes, { limitInputPixels: MAX_PIXELS, failOn: 'error' })
@@ -455,11 +490,29 @@ export class Gallery {
       )
     }
     const photo = await this.storePhoto(input.personId, jpeg, face.embedding, face.quality, 'upload')
-    return { ok: true, photo }
+    return warning ? { ok: true, photo, warning } : { ok: true, photo }
+  }
+
+  /**
+   * Another person this face matches better than the target (at least at the review threshold):
+   * a photo of Sheldon added to Leonard would teach the matcher to call Sheldon Leonard.
+   */
+  private lookalike(personId: string, embedding: Float32Array): EnrolWarning | null {
+    const r = this.m.match(embedding, this.getSettings().thresholds, 3)
+    const best = r.candidates[0]
+    if (!best || best.personId === personId || best.score < this.getSettings().thresholds.review) return null
+    const own = r.candidates.find((c) => c.personId === personId)?.score ?? -1
+    if (own >= best.score) return null
+    return {
+      personId: best.personId,
+      name: best.name,
+      score: best.score,
+      message: `looks like ${best.name}, ${Math.round(best.score * 100)} %`
+    }
   }
 
   /** The enrolment quality gate (settings.minEnrolQuality), shared with the review queue. */
-  enrolQualityOk(q: FaceQuality): boolean {
+  enrolQualityOk(q: Pick<FaceQuality, 'score'>): boolean {
     return Number.isFinite(q?.score) && q.score >= this.getSettings().minEnrolQuality
   }
 

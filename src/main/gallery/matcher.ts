@@ -13,8 +13,9 @@
 // averaging lowers genuine scores, at the default thresholds it sends 2–2.5× as many enrolled
 // people to review (10 vs 4 of 2520, 23 vs 10 of 840). Max is the default: fewer operator reviews,
 // same safety, and it stays high when only one reference matches the pose of the query.
-import type { Candidate, Thresholds } from '../../shared/types'
+import type { Band, Candidate, Thresholds } from '../../shared/types'
 import type { MatchResult, MatcherReference } from '../contracts'
+import { effectiveThresholds, openSetFloor } from './open-set'
 import { EMBEDDING_DIM } from './vectors'
 import { bandOf } from '../../shared/band'
 import { Int8Scan, dotF32, quantizeInto, quantizeQueryInto } from './scan'
@@ -169,6 +170,17 @@ export class Matcher {
   }
 
   /**
+   * The band under open-set rules: the configured thresholds (or the person's own accept
+   * threshold) raised to the floor this gallery size needs (open-set.ts), so a growing gallery does
+   * not raise the chance of naming a stranger.
+   */
+  bandFor(score: number, thresholds: Thresholds, personThreshold: number | null): Band {
+    const n = this.personIndex.size
+    const eff = effectiveThresholds(thresholds, n)
+    return bandOf(score, eff, personThreshold === null ? null : Math.max(personThreshold, openSetFloor(n)))
+  }
+
+  /**
    * Top-k persons for an embedding and the band of the best one (its own threshold if set).
    * Candidates are distinct persons, best first; ties by name so results are stable.
    */
@@ -235,7 +247,7 @@ export class Matcher {
     )
     const best = scored[order[0]]
     return {
-      band: bandOf(best.score, thresholds, thresholdsOf[order[0]]),
+      band: this.bandFor(best.score, thresholds, thresholdsOf[order[0]] ?? null),
       candidates: order.slice(0, want).map((i) => scored[i]),
       score: best.score
     }

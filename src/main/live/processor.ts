@@ -3,14 +3,17 @@
 // is in flight at a time; frames that arrive meanwhile are replaced in the source (newest wins),
 // so a slow machine lowers the analysed fps instead of growing memory.
 import { ApiError } from '../../shared/api'
-import type { Band, Box, Candidate, FaceQuality, FrameOverlay, Settings, TrackOverlay } from '../../shared/types'
+import type { Band, Box, FaceQuality, FrameOverlay, Settings, TrackOverlay } from '../../shared/types'
 import type { CameraSource } from '../cameras/source'
 import type { Analyzer, AnalyzeResult, CameraFrame, MatchResult, RgbImage } from '../contracts'
 import type { EventLog, TrackEventInput } from '../events/events'
 import type { Gallery } from '../gallery/gallery'
+import type { FaceMemory } from '../memory/face-memory'
 import type { ReviewQueue } from '../review/queue'
 import { encodeJpeg, type MediaStore } from '../store/media'
-import { decideTrack, type TrackDecision } from '../tracking/pooling'
+import { TrackDecider, type WritePlan } from '../tracking/decision'
+import { classifySceneChange, frameSignature, signatureDistance } from '../tracking/scene'
+import { iou } from '../tracking/assign'
 import { FaceTracker, type Track } from '../tracking/tracker'
 import { silentLogger, type Logger } from '../log/logger'
 import { BAND_HEX, hexToRgb } from '../../shared/theme'
@@ -24,23 +27,27 @@ interface FrameRef {
   at: number
 }
 
+interface PlannedWrite {
+  track: Track<FrameRef>
+  plan: WritePlan
+  /** time of the frame that decided it */
+  at: number
+}
+
+/** What the processor stored for a track (the decisions themselves live in the TrackDecider). */
 interface TrackState {
-  /** event id per person id ('' = unknown) */
-  events: Map<string, string>
-  /** persons this track was queued for review */
-  queued: Set<string>
-  lastDecision: TrackDecision | null
-  /** best score an event of this track was stored with, per person: crops only replaced when better */
-  bestStored: Map<string, number>
-  /** last upsert per person key: unchanged decisions refresh the event at most once a second */
-  lastUpsert: Map<string, number>
   /** what each event of the track was last stored with, to close it at the track's end */
   lastInput: Map<string, TrackEventInput>
 }
 
 interface CameraState {
   cameraId: string
+  /** camera states made in this process before this one: keeps stored track ids unique across restarts */
+  gen: number
   tracker: FaceTracker<FrameRef>
+  decider: TrackDecider
+  /** luma grid of the last analysed frame, for shot-cut detection */
+  scene: Float32Array | null
   tracks: Map<string, TrackState>
   busy: boolean
   /** decisions being stored, in frame order */
@@ -74,16 +81,15 @@ export interface LiveOptions {
   logger?: Logger
   /** review/unknown decisions need this many embeddings before an event (default 3) */
   minEmbeddingsForEvent?: number
+  /** face memory: every finished track becomes a sighting; lasting rejections override verdicts */
+  memory?: SightingSink
 }
 
+export type SightingSink = Pick<FaceMemory, 'record' | 'isRejected'>
+
 const LATENCY_WINDOW = 2000
-const REVIEW_MIN_EMBEDDINGS = 3
-/** a track still unknown after this long gets its event before it ends */
-const UNKNOWN_AFTER_MS = 10_000
 /** crops are cut with this margin around the face box so the operator sees hair and chin */
 const CROP_MARGIN = 0.35
-/** an unchanged decision refreshes its event (updatedAt, box) at most this often */
-const EVENT_REFRESH_MS = 1000
 /** frames whose decisions may wait to be stored before the camera's analysis waits for the store */
 const MAX_PENDING_PERSIST = 25
 
@@ -96,11 +102,9 @@ export class LiveProcessor {
   private readonly trackEndListeners = new Set<(cameraId: string, trackId: string) => void>()
   private readonly inflight = new Set<Promise<void>>()
   private readonly log: Logger
-  private readonly minEmb: number
 
   constructor(private readonly o: LiveOptions) {
     this.log = o.logger ?? silentLogger
-    this.minEmb = o.minEmbeddingsForEvent ?? REVIEW_MIN_EMBEDDINGS
   }
 
   onOverlay(listener: (o: FrameOverlay) => void): () => void {
@@ -115,7 +119,7 @@ export class LiveProcessor {
   }
 
   /** The source has a new frame; take it now unless this camera's previous frame is still in work. */
-  frameReady(source: CameraSource): void {
+  frameReady(source: Pick<CameraSource, 'id' | 'takeLatest'>): void {
     const cam = this.cam(source.id)
     if (cam.busy) return
     const frame = source.takeLatest()
@@ -182,9 +186,19 @@ export class LiveProcessor {
   private cam(cameraId: string): CameraState {
     let c = this.cams.get(cameraId)
     if (!c) {
+      const gen = nextGeneration++
       c = {
         cameraId,
+        gen,
         tracker: new FaceTracker<FrameRef>(cameraId),
+        decider: new TrackDecider({
+          minEmbeddingsForReview: this.o.minEmbeddingsForEvent,
+          rejected: ({ trackId, personId, embedding }) =>
+            this.o.review.isRejected(cameraId, storedTrackId(gen, trackId), personId) ||
+            (this.o.memory?.isRejected(personId, embedding) ?? false),
+          queueGate: (quality) => this.o.gallery.enrolQualityOk({ score: quality })
+        }),
+        scene: null,
         tracks: new Map(),
         busy: false,
         persist: Promise.resolve(),
@@ -202,11 +216,15 @@ export class LiveProcessor {
 
   private async process(cam: CameraState, frame: CameraFrame): Promise<void> {
     const at = frame.at
+    // A shot cut puts other people where the old boxes were: every track ends (its events close)
+    // and every face is embedded afresh. A smaller jump only drops the embedding skip, so the
+    // tracker's appearance veto decides whether each face is still the track's.
+    const sig = frameSignature(frame.image)
+    const change = cam.scene ? classifySceneChange(signatureDistance(cam.scene, sig)) : 'none'
+    cam.scene = sig
+    const cutEnded = change === 'cut' ? cam.tracker.flush() : []
     // only tracks that are due get a new embedding; new faces (near no track) always do
-    const skipEmbedNear = cam.tracker
-      .active()
-      .filter((t) => !cam.tracker.shouldEmbed(t, at))
-      .map((t) => t.box)
+    const skipEmbedNear = change === 'none' ? this.embedSkips(cam.tracker, at) : []
     const minFace = Math.max(8, (this.o.minFaceSize?.(cam.cameraId) ?? 24) / frame.scale)
     let res: AnalyzeResult
     try {
@@ -214,6 +232,8 @@ export class LiveProcessor {
     } catch (err) {
       if (err instanceof ApiError && err.code === 'busy') {
         cam.busyDrops++
+        // persistLater logs its own failures
+        if (cutEnded.length) void this.persistLater(cam, [], cutEnded)
         return
       }
       throw err
@@ -230,18 +250,16 @@ export class LiveProcessor {
     const matcher = this.o.gallery.matcher()
     const match = (e: Float32Array): MatchResult => matcher.match(e, thresholds, 3)
 
-    const decisions: { track: Track<FrameRef>; d: TrackDecision }[] = []
+    const plans: PlannedWrite[] = []
     const decidedNow = new Set<string>()
     res.faces.forEach((f, i) => {
       const track = upd.assigned[i]
       if (!track || !f.embedding || decidedNow.has(track.id)) return
       decidedNow.add(track.id)
-      const d = decideTrack(track.evidence, match)
-      if (!d) return
-      const st = this.trackState(cam, track.id)
-      st.lastDecision = d
-      if (d.band === 'match') cam.tracker.markDecided(track.id)
-      decisions.push({ track, d })
+      const r = cam.decider.observe(track, match, at)
+      if (!r) return
+      if (r.decision.band === 'match') cam.tracker.markDecided(track.id)
+      if (r.plan) plans.push({ track, plan: r.plan, at })
     })
 
     // the decision is made: what follows (JPEG crops, durable event writes) must not hold up the
@@ -251,13 +269,36 @@ export class LiveProcessor {
     if (cam.latencies.length > LATENCY_WINDOW) cam.latencies.splice(0, cam.latencies.length - LATENCY_WINDOW)
     this.emitOverlay(cam, frame, upd.active, upd.at)
 
-    const ended = upd.ended
-    if (decisions.length === 0 && ended.length === 0) return
+    const ended = [...cutEnded, ...upd.ended]
+    if (plans.length === 0 && ended.length === 0) return
+    const run = this.persistLater(cam, plans, ended)
+    // a store slower than the camera: wait here rather than queue without bound
+    if (cam.pendingPersist > MAX_PENDING_PERSIST) await run
+  }
+
+  /**
+   * Boxes whose faces need no new embedding yet: tracks not due, unless another track is close
+   * by. Near a crossing, overlap cannot tell the two faces apart, so both are embedded and the
+   * appearance veto keeps each name on its own face.
+   */
+  private embedSkips(tracker: FaceTracker<FrameRef>, at: number): Box[] {
+    const active = tracker.active()
+    return active
+      .filter((t) => !tracker.shouldEmbed(t, at))
+      .filter((t) => !active.some((o) => o.id !== t.id && iou(expand(o.box, 0.5), expand(t.box, 0.5)) > 0))
+      .map((t) => t.box)
+  }
+
+  private persistLater(
+    cam: CameraState,
+    plans: readonly PlannedWrite[],
+    ended: readonly Track<FrameRef>[]
+  ): Promise<void> {
     cam.pendingPersist++
     const run = cam.persist.then(async () => {
       try {
         await Promise.all([
-          ...decisions.map(({ track, d }) => this.onDecision(cam, track, d, at, false)),
+          ...plans.map(({ track, plan, at }) => this.write(cam, track, plan, at)),
           ...ended.map((t) => this.finishTrack(cam, t))
         ])
       } catch (err) {
@@ -267,96 +308,67 @@ export class LiveProcessor {
       }
     })
     cam.persist = run
-    // a store slower than the camera: wait here rather than queue without bound
-    if (cam.pendingPersist > MAX_PENDING_PERSIST) await run
+    return run
   }
 
   private trackState(cam: CameraState, trackId: string): TrackState {
     let st = cam.tracks.get(trackId)
     if (!st) {
-      st = {
-        events: new Map(),
-        queued: new Set(),
-        lastDecision: null,
-        bestStored: new Map(),
-        lastUpsert: new Map(),
-        lastInput: new Map()
-      }
+      st = { lastInput: new Map() }
       cam.tracks.set(trackId, st)
     }
     return st
   }
 
-  /**
-   * Turns a track decision into an event. A match is acted on at once; review and unknown wait for
-   * enough evidence (a track often starts blurred or turned away), unknown until the track ends.
-   */
-  private async onDecision(
-    cam: CameraState,
-    track: Track<FrameRef>,
-    d: TrackDecision,
-    at: number,
-    ending: boolean
-  ): Promise<void> {
+  /** Stores what the decider planned: the event (with crop and snapshot when better) and the review item. */
+  private async write(cam: CameraState, track: Track<FrameRef>, plan: WritePlan, at: number): Promise<void> {
     const st = this.trackState(cam, track.id)
-    const top: Candidate | undefined = d.candidates[0]
-    let band: Band = d.band
-    const trackId = storedTrackId(track.id)
-    if (band !== 'unknown' && top && this.o.review.isRejected(cam.cameraId, trackId, top.personId)) band = 'unknown'
-    if (band === 'review' && !ending && track.embeddings < this.minEmb) return
-    if (band === 'unknown') {
-      // the track already has an event for a person: it stays that person's
-      if (st.events.size > 0 && !st.events.has('')) return
-      if (!ending && at - track.firstSeen < UNKNOWN_AFTER_MS) return
-    }
-    const personId = band === 'unknown' || !top ? null : top.personId
-    const personName = band === 'unknown' || !top ? null : top.name
-    const score = band === 'unknown' ? Math.max(0, top?.score ?? 0) : top!.score
-    const key = personId ?? ''
+    const { verdict: v, key } = plan
+    const trackId = storedTrackId(cam.gen, track.id)
     const best = track.evidence.find((e) => e.ref && e.embedding)
     const ref = best?.ref
-    const isNew = !st.events.has(key)
-    const improved = isNew || score > (st.bestStored.get(key) ?? -1)
-    if (!improved && !ending && at - (st.lastUpsert.get(key) ?? 0) < EVENT_REFRESH_MS) return
-    st.lastUpsert.set(key, at)
-    const images = ref && improved ? await faceImages(ref, band) : null
-    if (images) st.bestStored.set(key, score)
-    // The box of the frame the snapshot is cut from, not where the track is now: the face has
-    // usually moved since its best frame, and the console draws this box over that snapshot.
-    const srcBox = scaleBox(ref?.box ?? track.box, ref?.scale ?? 1)
-    const input: TrackEventInput = {
-      cameraId: cam.cameraId,
-      trackId,
-      band,
-      personId,
-      personName,
-      score,
-      box: srcBox,
-      at,
-      decision: band === 'review' ? 'pending' : 'auto'
-    }
-    const { event } = await this.o.events.upsertTrackEvent({ ...input, ...images })
-    st.events.set(key, event.id)
-    st.lastInput.set(key, input)
-
-    // first time for this person, or a better crop for the waiting item (the queue keeps the best)
-    if (band === 'review' && top && ref && best && (!st.queued.has(top.personId) || improved)) {
-      const { crop, snapshot } = images ?? (await faceImages(ref, band))
-      // the queue links the event to its item (reviewItemId, pending) itself
-      await this.o.review.enqueue({
-        eventId: event.id,
+    try {
+      const images = ref && plan.improved ? await faceImages(ref, v.band) : null
+      // The box of the frame the snapshot is cut from, not where the track is now: the face has
+      // usually moved since its best frame, and the console draws this box over that snapshot.
+      const srcBox = scaleBox(ref?.box ?? track.box, ref?.scale ?? 1)
+      const input: TrackEventInput = {
         cameraId: cam.cameraId,
         trackId,
-        candidates: d.candidates,
-        personId: top.personId,
+        band: v.band,
+        personId: v.personId,
+        personName: v.personName,
+        score: v.score,
         box: srcBox,
-        crop,
-        snapshot,
-        cropQuality: best.quality as FaceQuality,
-        cropEmbedding: best.embedding!
-      })
-      // only once the item exists: a failed enqueue is tried again on the next decision
-      st.queued.add(top.personId)
+        at,
+        decision: plan.decision
+      }
+      const { event } = await this.o.events.upsertTrackEvent({ ...input, ...images })
+      if (images) cam.decider.stored(track.id, key, v.score)
+      st.lastInput.set(key, input)
+      if (!plan.queue || !v.personId || !ref || !best?.embedding) return
+      try {
+        const { crop, snapshot } = images ?? (await faceImages(ref, v.band))
+        // the queue links the event to its item (reviewItemId, pending) itself
+        await this.o.review.enqueue({
+          eventId: event.id,
+          cameraId: cam.cameraId,
+          trackId,
+          candidates: plan.candidates,
+          personId: v.personId,
+          box: srcBox,
+          crop,
+          snapshot,
+          cropQuality: best.quality as FaceQuality,
+          cropEmbedding: best.embedding
+        })
+      } catch (err) {
+        cam.decider.queueFailed(track.id, v.personId)
+        throw err
+      }
+    } catch (err) {
+      if (!st.lastInput.has(key)) cam.decider.writeFailed(track.id, key)
+      throw err
     }
   }
 
@@ -364,23 +376,62 @@ export class LiveProcessor {
     const st = cam.tracks.get(t.id)
     cam.tracks.delete(t.id)
     cam.overlays.delete(t.id)
-    // blips (one detection) and tracks never embedded are not worth an event
-    if (!st || !st.lastDecision || !t.confirmed) return
-    if (st.events.size > 0) {
+    const { close, plan, last } = cam.decider.finish(t)
+    if (last) await this.recordSighting(cam, t, last.decision.pooled, last.verdict)
+    if (close.length && st) {
       // each event of the track closes at its last sighting ("in view" = first to last seen),
       // whatever the last frame's decision was; no new event is opened on the way out
       await Promise.all(
-        [...st.lastInput.values()].map((input) => this.o.events.upsertTrackEvent({ ...input, at: t.lastSeen }))
+        close.flatMap((key) => {
+          const input = st.lastInput.get(key)
+          return input ? [this.o.events.upsertTrackEvent({ ...input, at: t.lastSeen })] : []
+        })
       ).catch((err: unknown) =>
         this.log.error({ cameraId: cam.cameraId }, `closing events failed: ${(err as Error).message}`)
       )
-      for (const l of this.trackEndListeners) l(cam.cameraId, storedTrackId(t.id))
+      for (const l of this.trackEndListeners) l(cam.cameraId, storedTrackId(cam.gen, t.id))
       return
     }
-    await this.onDecision(cam, t, st.lastDecision, t.lastSeen, true).catch((err: unknown) =>
-      this.log.error({ cameraId: cam.cameraId }, `finishing track failed: ${(err as Error).message}`)
+    if (!plan) return
+    const wrote = await this.write(cam, t, plan, t.lastSeen).then(
+      () => true,
+      (err: unknown) => {
+        this.log.error({ cameraId: cam.cameraId }, `finishing track failed: ${(err as Error).message}`)
+        return false
+      }
     )
-    if (st.events.size > 0) for (const l of this.trackEndListeners) l(cam.cameraId, storedTrackId(t.id))
+    cam.tracks.delete(t.id)
+    if (wrote) for (const l of this.trackEndListeners) l(cam.cameraId, storedTrackId(cam.gen, t.id))
+  }
+
+  private async recordSighting(
+    cam: CameraState,
+    t: Track<FrameRef>,
+    embedding: Float32Array,
+    v: { band: Band; personId: string | null; score: number }
+  ): Promise<void> {
+    if (!this.o.memory) return
+    const best = t.evidence.find((e) => e.ref && e.embedding)
+    try {
+      const crop = best?.ref
+        ? await encodeJpeg(best.ref.image, { crop: expand(best.ref.box, CROP_MARGIN), quality: 85 })
+        : null
+      await this.o.memory.record({
+        cameraId: cam.cameraId,
+        trackId: storedTrackId(cam.gen, t.id),
+        firstSeen: t.firstSeen,
+        lastSeen: t.lastSeen,
+        embedding,
+        quality: best?.quality.score ?? 0,
+        qualityDetail: best ? { ...best.quality } : null,
+        crop,
+        band: v.band,
+        personId: v.personId,
+        score: v.score
+      })
+    } catch (err) {
+      this.log.error({ cameraId: cam.cameraId }, `sighting not stored: ${(err as Error).message}`)
+    }
   }
 
   private emitOverlay(cam: CameraState, frame: CameraFrame, active: readonly Track<FrameRef>[], seenAt: number): void {
@@ -388,17 +439,8 @@ export class LiveProcessor {
     for (const t of active) {
       // the tracker's clock (upd.at) never steps back; frame.at may, after an NTP correction
       if (t.lastSeen !== seenAt || !t.confirmed) continue
-      const d = cam.tracks.get(t.id)?.lastDecision
-      const top = d?.candidates[0]
-      const band: Band = d ? d.band : 'unknown'
-      tracks.push({
-        trackId: t.id,
-        box: scaleBox(t.box, frame.scale),
-        band,
-        personId: band === 'unknown' ? null : (top?.personId ?? null),
-        name: band === 'unknown' ? null : (top?.name ?? null),
-        score: Math.max(0, top?.score ?? 0)
-      })
+      const label = cam.decider.label(t)
+      tracks.push({ trackId: t.id, box: scaleBox(t.box, frame.scale), ...label })
     }
     const o: FrameOverlay = {
       cameraId: cam.cameraId,
@@ -411,8 +453,13 @@ export class LiveProcessor {
   }
 }
 
-/** Tracker ids restart with the app; stored events and rejections need them unique per run. */
-const storedTrackId = (id: string): string => `${RUN_TAG}-${id}`
+/**
+ * Tracker ids restart with the app and with each camera restart (a new tracker); stored events and
+ * rejections need them unique, so the run and the camera state's generation are part of the id.
+ */
+const storedTrackId = (gen: number, id: string): string => (gen === 0 ? `${RUN_TAG}-${id}` : `${RUN_TAG}.${gen}-${id}`)
+
+let nextGeneration = 0
 
 /** The face crop (with margin) and the frame snapshot with the box in the band's colour. */
 async function faceImages(ref: FrameRef, band: Band): Promise<{ crop: Buffer; snapshot: Buffer }> {

@@ -45,15 +45,34 @@ export interface EnqueueInput {
   cropEmbedding: Float32Array
 }
 
+/** The face memory's side of the queue: rejections that last beyond one track (memory/face-memory.ts). */
+export interface QueueMemory {
+  isRejected(personId: string, embedding: Float32Array): boolean
+  /** the stranger group of this face, made now if it has none */
+  groupFor(embedding: Float32Array, quality: number): Promise<string>
+  reject(input: { personId: string; embedding: Float32Array; operator: string; itemId: string }): Promise<unknown>
+  undoRejection(itemId: string): Promise<unknown>
+}
+
 export interface QueueOptions {
   logger?: Logger
   /** tell other instances sharing the database that the queue or the rejections changed */
   notify?: (payload: string) => Promise<void>
+  memory?: QueueMemory
   /** tests: a fixed clock */
   now?: () => number
 }
 
 const invalid = (msg: string): ApiError => new ApiError('invalid_request', msg)
+
+/**
+ * Pending items per stranger group at most: one face walking past for an hour is one question,
+ * not hundreds. The group card shows the count; further sightings only count visits.
+ */
+export const MAX_PENDING_PER_GROUP = 5
+
+/** Operator recorded for items resolved because their proposed person was deleted. */
+export const SYSTEM_OPERATOR = 'system (person deleted)'
 
 /** The API shape: the stored item without its embedding. */
 export function toReviewItem(s: StoredReviewItem): ReviewItem {
@@ -73,6 +92,7 @@ export class ReviewQueue {
   private readonly notifyOthers?: (payload: string) => Promise<void>
   /** (camera, track, person) keys an operator rejected: checked for every analysed face */
   private rejected = new Map<string, number>()
+  private readonly memory: QueueMemory | null
 
   constructor(
     private readonly repo: ReviewRepo,
@@ -85,6 +105,7 @@ export class ReviewQueue {
     this.log = opts.logger ?? silentLogger
     this.now = opts.now ?? Date.now
     this.notifyOthers = opts.notify
+    this.memory = opts.memory ?? null
   }
 
   /** Reads the rejections (start-up, or after another instance changed them). */
@@ -112,9 +133,69 @@ export class ReviewQueue {
     return this.repo.pendingCount()
   }
 
-  /** Newest first. */
-  async list(q: { status?: ReviewStatus } = {}): Promise<ReviewItem[]> {
-    return (await this.repo.list(q.status)).map(toReviewItem)
+  /**
+   * Newest first. With byGroup, pending items of one stranger group come as one card: the newest
+   * item, with groupCount = how many pending items one decision on it resolves.
+   */
+  async list(q: { status?: ReviewStatus; byGroup?: boolean } = {}): Promise<ReviewItem[]> {
+    const items = await this.repo.list(q.status)
+    if (!q.byGroup) return items.map(toReviewItem)
+    const counts = await this.repo.pendingGroupCounts()
+    const shown = new Set<string>()
+    const out: ReviewItem[] = []
+    for (const r of items) {
+      if (r.status === 'pending' && r.groupId) {
+        if (shown.has(r.groupId)) continue
+        shown.add(r.groupId)
+        out.push({ ...toReviewItem(r), groupCount: counts.get(r.groupId) ?? 1 })
+      } else out.push(toReviewItem(r))
+    }
+    return out
+  }
+
+  /** Rejects many items in one go (the operator's "none of these is who they are proposed as"). */
+  rejectMany(input: { itemIds: string[]; operator: string }): Promise<{ rejected: number }> {
+    return this.serial(async () => {
+      if (!Array.isArray(input?.itemIds)) throw invalid('itemIds must be an array')
+      let rejected = 0
+      for (const id of input.itemIds) {
+        const r = await this.repo.load(id)
+        // already resolved, e.g. by the group decision of an earlier id in this list
+        if (!r || r.status !== 'pending') continue
+        await this.doDecide({ itemId: id, version: r.version, action: 'reject', operator: input.operator })
+        rejected++
+      }
+      return { rejected }
+    })
+  }
+
+  /**
+   * The person was deleted: pending items proposing them have nobody left to confirm, so they
+   * resolve themselves as rejected by the system (no lasting "not X" is kept: X is gone). An item
+   * another instance decided meanwhile is left as that instance decided it.
+   */
+  personDeleted(personId: string): Promise<number> {
+    return this.serial(async () => {
+      let n = 0
+      for (const item of await this.repo.pendingForPerson(personId)) {
+        const next = applyDecision(item, {
+          action: 'reject',
+          operator: SYSTEM_OPERATOR,
+          version: item.version,
+          at: this.now()
+        })
+        const stored = await this.repo.decide(
+          { ...next, cropEmbedding: item.cropEmbedding },
+          { version: item.version, pending: true },
+          {}
+        )
+        if (!stored) continue
+        n++
+        await this.settled(next)
+      }
+      if (n > 0) await this.changed(true)
+      return n
+    })
   }
 
   async get(id: string): Promise<ReviewItem> {
@@ -158,12 +239,27 @@ export class ReviewQueue {
     }
     const personId = input.personId ?? null
     if (personId !== null && this.isRejected(input.cameraId, input.trackId, personId)) return null
+    // "not X" said about this face on another track, camera or day
+    if (personId !== null && this.memory?.isRejected(personId, input.cropEmbedding)) return null
+    // the one quality gate: a face too poor to become a gallery photo is too poor to ask about
+    if (!this.gallery.enrolQualityOk(input.cropQuality)) return null
     const waiting = await this.repo.findPending(input.cameraId, input.trackId, personId)
     if (waiting) {
       if (input.cropQuality.score > waiting.cropQuality.score) await this.betterCrop(waiting, input)
       return null
     }
 
+    let groupId: string | null = null
+    if (this.memory) {
+      try {
+        groupId = await this.memory.groupFor(input.cropEmbedding, input.cropQuality.score)
+      } catch (e) {
+        this.log.warn(`[review] no stranger group for a new item: ${(e as Error).message}`)
+      }
+    }
+    if (groupId !== null) {
+      if ((await this.repo.countPendingInGroup(groupId)) >= MAX_PENDING_PER_GROUP) return null
+    }
     const at = this.now()
     const { crop, snapshot } = await this.putImages(input, at)
     const item: StoredReviewItem = {
@@ -183,6 +279,7 @@ export class ReviewQueue {
       decidedBy: null,
       decidedAt: null,
       audit: [],
+      groupId,
       cropEmbedding: Float32Array.from(input.cropEmbedding)
     }
     try {
@@ -322,8 +419,11 @@ export class ReviewQueue {
         )
       }
       if (rejection) this.addRejectionKey(rejection)
+      if (rejection) await this.rememberRejection(before, rejection.personId, rejection.operator)
+      const settled = await this.settled(next)
+      await this.resolveGroup(before, input.action, next.decidedBy ?? input.operator, target)
       await this.changed(true)
-      return await this.settled(next)
+      return settled
     } catch (e) {
       // undo the gallery side effects of a decision that did not happen
       if (addedPhotoId !== null && target !== null) {
@@ -339,6 +439,71 @@ export class ReviewQueue {
           .catch((err: unknown) => this.log.warn(`review: could not take back new person ${id}: ${String(err)}`))
       }
       throw e
+    }
+  }
+
+  /**
+   * One decision resolves the group: the other pending items of the same stranger group follow
+   * it — rejected when they propose the same person, otherwise assigned to the decided person.
+   * No photos are added for them (the operator looked at one crop, not these).
+   */
+  private async resolveGroup(
+    item: StoredReviewItem,
+    action: DecideInput['action'],
+    operator: string,
+    target: string | null
+  ): Promise<void> {
+    if (!item.groupId) return
+    let group: StoredReviewItem[]
+    try {
+      group = await this.repo.pendingInGroup(item.groupId)
+    } catch (e) {
+      // the item's own decision is stored; the siblings stay pending for the operator
+      this.log.warn(`[review] group ${item.groupId}: other items not resolved: ${(e as Error).message}`)
+      return
+    }
+    const siblings = group.filter((r) => r.id !== item.id && (action !== 'reject' || r.personId === item.personId))
+    for (const s of siblings) {
+      const at = this.now()
+      const act = action === 'reject' ? 'reject' : s.personId === target ? 'confirm' : 'reassign'
+      const next = applyDecision(s, {
+        action: act,
+        operator,
+        version: s.version,
+        at,
+        personId: act === 'reject' ? null : target,
+        addedPhotoId: null
+      })
+      const rejection: Rejection | null =
+        act === 'reject' && s.personId !== null
+          ? { cameraId: s.cameraId, trackId: s.trackId, personId: s.personId, at, operator }
+          : null
+      try {
+        // conditional like any decision: a sibling decided elsewhere meanwhile keeps that decision
+        const stored = await this.repo.decide(
+          { ...next, cropEmbedding: s.cropEmbedding },
+          { version: s.version, pending: true },
+          { addRejection: rejection }
+        )
+        if (!stored) continue
+        if (rejection) this.addRejectionKey(rejection)
+        await this.settled(next)
+      } catch (e) {
+        this.log.warn(`[review] group decision not applied to item ${s.id}: ${(e as Error).message}`)
+      }
+    }
+  }
+
+  /**
+   * The rejection outlives the track: kept against the face in the face memory. The decision is
+   * already stored; a memory failure is logged (the track-level rejection still holds).
+   */
+  private async rememberRejection(item: StoredReviewItem, personId: string, operator: string): Promise<void> {
+    if (!this.memory || !item.cropEmbedding) return
+    try {
+      await this.memory.reject({ personId, embedding: item.cropEmbedding, operator, itemId: item.id })
+    } catch (e) {
+      this.log.warn(`[review] item ${item.id}: rejection not kept in face memory: ${(e as Error).message}`)
     }
   }
 
@@ -392,6 +557,13 @@ export class ReviewQueue {
     if (!stored) throw new ApiError('conflict', 'the item changed during undo; reload and try again')
     for (const r of removedRejections) this.removeRejectionKey(r)
     await this.changed(true)
+    if (undone.action === 'reject' && this.memory) {
+      await this.memory
+        .undoRejection(before.id)
+        .catch((e: unknown) =>
+          this.log.warn(`[review] undo of item ${before.id}: face memory: ${(e as Error).message}`)
+        )
+    }
     // after the item is written: a failure here leaves an extra reference photo, never a lost one
     if (undone.addedPhotoId && undone.next.personId) {
       try {

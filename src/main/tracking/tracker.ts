@@ -17,7 +17,12 @@ export interface TrackerOptions {
   appearanceLink?: number
   /** how far (in mean box diagonals, from the predicted box) appearance alone may link (default 2.5) */
   maxJump?: number
-  /** similarity below which a pair is refused even with full overlap: two people crossing (default 0.15) */
+  /**
+   * similarity below which a pair is refused even with full overlap: two people crossing, a shot
+   * cut (default 0.3). Refusing splits the track; the new one rebuilds its decision from its own
+   * evidence, so a name is never carried to another face. 0.3 sits at the LFW impostor maximum
+   * (0.312); frame-to-frame similarity of one face in video stays above 0.4 even turning away.
+   */
   vetoBelow?: number
   /** weight of appearance vs overlap in the combined cost when both are known (default 0.5) */
   appearanceWeight?: number
@@ -54,6 +59,12 @@ export interface Track<R> {
   /** set by the caller (markDecided) once recognition has reached a verdict */
   readonly decided: boolean
   readonly confirmed: boolean
+  /**
+   * the face now in the box is the one the track's evidence is about: its last observation was
+   * embedded (and passed the appearance veto), or overlaps a verified one closely. An unverified
+   * track must not show a name: overlap alone cannot tell two crossing faces apart.
+   */
+  readonly verified: boolean
 }
 
 export interface TrackUpdate<R> {
@@ -81,6 +92,7 @@ interface TrackState<R> {
   lastEmbedAt: number | null
   decided: boolean
   confirmed: boolean
+  verified: boolean
   /** running appearance for association: EMA of normalised embeddings */
   appearance: Float32Array | null
   /** box centre velocity, px/ms, smoothed */
@@ -92,6 +104,8 @@ const APPEARANCE_EMA = 0.3
 const VELOCITY_EMA = 0.5
 /** prediction horizon cap: extrapolating further than this invents motion */
 const MAX_PREDICT_MS = 1000
+/** an unembedded observation keeps the track verified only when it overlaps the last box this much */
+const VERIFIED_IOU = 0.5
 
 export class FaceTracker<R = unknown> {
   private readonly o: Required<TrackerOptions>
@@ -110,7 +124,7 @@ export class FaceTracker<R = unknown> {
       minIou: opts.minIou ?? 0.2,
       appearanceLink: opts.appearanceLink ?? 0.5,
       maxJump: opts.maxJump ?? 2.5,
-      vetoBelow: opts.vetoBelow ?? 0.15,
+      vetoBelow: opts.vetoBelow ?? 0.3,
       appearanceWeight: opts.appearanceWeight ?? 0.5,
       embedIntervalMs: opts.embedIntervalMs ?? 500,
       undecidedEmbedIntervalMs: opts.undecidedEmbedIntervalMs ?? 250,
@@ -247,6 +261,7 @@ export class FaceTracker<R = unknown> {
       lastEmbedAt: null,
       decided: false,
       confirmed: false,
+      verified: false,
       appearance: null,
       vx: 0,
       vy: 0
@@ -267,6 +282,7 @@ export class FaceTracker<R = unknown> {
         t.vy = a * vy + (1 - a) * t.vy
       }
     }
+    t.verified = f.embedding !== null || (t.verified && iou(t.box, f.box) >= VERIFIED_IOU)
     t.box = { ...f.box }
     t.hits++
     t.lastSeen = now
@@ -329,6 +345,7 @@ function view<R>(t: TrackState<R>): Track<R> {
     embeddings: t.embeddings,
     lastEmbedAt: t.lastEmbedAt,
     decided: t.decided,
-    confirmed: t.confirmed
+    confirmed: t.confirmed,
+    verified: t.verified
   }
 }

@@ -124,6 +124,9 @@ export function whereOf(q: Omit<EventQuery, 'offset' | 'limit'>): { sql: string;
   if (q.personId !== undefined) {
     parts.push('person_id = ?')
     params.push(q.personId)
+    // a guess about Howard is not an appearance of Howard unless asked for (shared/guess.ts
+    // isUnconfirmed; person_id is non-null here): still on the person index, filtered in its range
+    if (!q.includeUnconfirmed) parts.push("NOT (decision = 'pending' OR (band = 'review' AND decision = 'auto'))")
   }
   if (q.cameraId !== undefined) {
     parts.push('camera_id = ?')
@@ -178,10 +181,29 @@ export interface EventRepo {
   /** media of events that started before `day` and are still kept (so the day sweep keeps them) */
   mediaStartedBefore(startedBefore: number): Promise<MediaKey[]>
   total(): Promise<number>
+  /** who decided these review items and when (by primary key), for the CSV export */
+  decisions(reviewItemIds: readonly string[]): Promise<Map<string, { operator: string | null; at: number | null }>>
 }
 
 export class SqlEventRepo implements EventRepo {
   constructor(private readonly db: SqlExecutor) {}
+
+  async decisions(
+    reviewItemIds: readonly string[]
+  ): Promise<Map<string, { operator: string | null; at: number | null }>> {
+    const out = new Map<string, { operator: string | null; at: number | null }>()
+    const ids = [...new Set(reviewItemIds)]
+    for (let i = 0; i < ids.length; i += 200) {
+      const part = ids.slice(i, i + 200)
+      const rows = await this.db.all<{ id: string; decided_by: string | null; decided_at: number | string | null }>(
+        `SELECT id, decided_by, decided_at FROM review_items WHERE id IN (${part.map(() => '?').join(', ')})`,
+        part
+      )
+      for (const r of rows)
+        out.set(r.id, { operator: r.decided_by, at: r.decided_at === null ? null : num(r.decided_at) })
+    }
+    return out
+  }
 
   async insert(e: EventRecord): Promise<void> {
     await this.db.run(

@@ -53,6 +53,17 @@ export const REVIEW_MIGRATIONS: SqlMigration[] = [
         `
       ])
     ) as Record<SqlEngine, string>
+  },
+  {
+    box: 'review',
+    version: 2,
+    name: 'stranger group of each item (face memory), pending items by group and by person',
+    // portable: ADD COLUMN and plain indexes read the same on SQLite and PostgreSQL
+    sql: `
+      ALTER TABLE review_items ADD COLUMN group_id TEXT;
+      CREATE INDEX review_group ON review_items (group_id, status);
+      CREATE INDEX review_person ON review_items (person_id, status)
+    `
   }
 ]
 
@@ -88,6 +99,7 @@ interface ItemRow extends SqlRow {
   decided_at: number | string | null
   body: string
   crop_embedding: Uint8Array | null
+  group_id: string | null
 }
 
 const num = (v: unknown): number => (typeof v === 'number' ? v : Number(v))
@@ -122,6 +134,7 @@ function toRecord(r: ItemRow, audit: AuditEntry[]): ReviewRecord {
     decidedBy: r.decided_by,
     decidedAt: r.decided_at === null ? null : num(r.decided_at),
     audit,
+    groupId: r.group_id ?? null,
     cropEmbedding: r.crop_embedding ? blobToEmbedding(r.crop_embedding) : null
   }
 }
@@ -147,6 +160,13 @@ export interface ReviewRepo {
   findPending(cameraId: string, trackId: string, personId: string | null): Promise<ReviewRecord | null>
   list(status?: ReviewStatus): Promise<ReviewRecord[]>
   pendingCount(): Promise<number>
+  /** pending items of one stranger group, oldest first */
+  pendingInGroup(groupId: string): Promise<ReviewRecord[]>
+  countPendingInGroup(groupId: string): Promise<number>
+  /** how many items are pending per stranger group (groups with none are absent) */
+  pendingGroupCounts(): Promise<Map<string, number>>
+  /** pending items proposing this person, oldest first */
+  pendingForPerson(personId: string): Promise<ReviewRecord[]>
   /** items created before `cutoff` whose event is in `eventIds` or no longer exists */
   doomed(cutoff: number, eventIds: ReadonlySet<string>): Promise<ReviewRecord[]>
   /** crop and snapshot keys of every item */
@@ -204,7 +224,7 @@ export class SqlReviewRepo implements ReviewRepo {
     await this.db.transaction(async (tx) => {
       await tx.run(
         `INSERT INTO review_items (id, event_id, camera_id, track_id, created_at, status, version, person_id, decided_by,
-           decided_at, body, crop_embedding) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+           decided_at, body, crop_embedding, group_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
         [
           r.id,
           r.eventId,
@@ -217,7 +237,8 @@ export class SqlReviewRepo implements ReviewRepo {
           r.decidedBy,
           r.decidedAt,
           bodyOf(r),
-          r.cropEmbedding ? embeddingToBlob(r.cropEmbedding) : null
+          r.cropEmbedding ? embeddingToBlob(r.cropEmbedding) : null,
+          r.groupId ?? null
         ]
       )
       await insertAudit(tx, r.id, 0, r.audit)
@@ -321,6 +342,37 @@ export class SqlReviewRepo implements ReviewRepo {
       "SELECT COUNT(*) AS n FROM review_items WHERE status = 'pending'"
     )
     return num(r?.n ?? 0)
+  }
+
+  async pendingInGroup(groupId: string): Promise<ReviewRecord[]> {
+    const rows = await this.db.all<ItemRow>(
+      "SELECT * FROM review_items WHERE group_id = ? AND status = 'pending' ORDER BY created_at, id",
+      [groupId]
+    )
+    return this.withAudit(rows)
+  }
+
+  async countPendingInGroup(groupId: string): Promise<number> {
+    const r = await this.db.get<{ n: number | string }>(
+      "SELECT COUNT(*) AS n FROM review_items WHERE group_id = ? AND status = 'pending'",
+      [groupId]
+    )
+    return num(r?.n ?? 0)
+  }
+
+  async pendingGroupCounts(): Promise<Map<string, number>> {
+    const rows = await this.db.all<{ group_id: string; n: number | string }>(
+      "SELECT group_id, COUNT(*) AS n FROM review_items WHERE status = 'pending' AND group_id IS NOT NULL GROUP BY group_id"
+    )
+    return new Map(rows.map((r) => [r.group_id, num(r.n)]))
+  }
+
+  async pendingForPerson(personId: string): Promise<ReviewRecord[]> {
+    const rows = await this.db.all<ItemRow>(
+      "SELECT * FROM review_items WHERE person_id = ? AND status = 'pending' ORDER BY created_at, id",
+      [personId]
+    )
+    return this.withAudit(rows)
   }
 
   async doomed(cutoff: number, eventIds: ReadonlySet<string>): Promise<ReviewRecord[]> {

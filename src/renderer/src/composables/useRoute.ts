@@ -1,12 +1,13 @@
 import { computed, ref, type ComputedRef } from 'vue'
 
-// vue-router is not a dependency; six top-level views only need the hash.
-export const VIEWS = ['live', 'review', 'people', 'events', 'alerts', 'settings'] as const
+// vue-router is not a dependency; seven top-level views only need the hash.
+export const VIEWS = ['live', 'review', 'unknown', 'people', 'events', 'alerts', 'settings'] as const
 export type ViewName = (typeof VIEWS)[number]
 
 export const VIEW_LABEL: Record<ViewName, string> = {
   live: 'Live',
   review: 'Review',
+  unknown: 'Unknown faces',
   people: 'People',
   events: 'Events',
   alerts: 'Alerts',

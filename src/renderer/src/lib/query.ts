@@ -10,6 +10,7 @@ export interface EventFilterState {
   to: string
   band: '' | Band
   decision: '' | EventDecision
+  includeUnconfirmed: boolean
 }
 
 export const EMPTY_FILTERS: Readonly<EventFilterState> = Object.freeze({
@@ -18,7 +19,8 @@ export const EMPTY_FILTERS: Readonly<EventFilterState> = Object.freeze({
   from: '',
   to: '',
   band: '',
-  decision: ''
+  decision: '',
+  includeUnconfirmed: false
 })
 
 export type FiltersResult = { ok: true; query: EventQuery } | { ok: false; error: string }
@@ -30,6 +32,7 @@ export function filtersToQuery(s: EventFilterState): FiltersResult {
   if (s.cameraId) q.cameraId = s.cameraId
   if (s.band) q.band = s.band
   if (s.decision) q.decision = s.decision
+  if (s.includeUnconfirmed) q.includeUnconfirmed = true
   if (s.from) {
     const t = fromDatetimeLocal(s.from)
     if (t === undefined) return { ok: false, error: 'The "from" time is not a valid date and time.' }
@@ -54,7 +57,8 @@ export function queryToFilters(q: EventQuery): EventFilterState {
     from: q.from !== undefined ? toDatetimeLocal(q.from) : '',
     to: q.to !== undefined ? toDatetimeLocal(q.to) : '',
     band: q.band ?? '',
-    decision: q.decision ?? ''
+    decision: q.decision ?? '',
+    includeUnconfirmed: q.includeUnconfirmed ?? false
   }
 }
 

@@ -54,10 +54,11 @@ export const useReviewStore = defineStore('review', () => {
 
   async function load(): Promise<void> {
     try {
-      const list = await useApi().reviewList({ status: 'pending' })
+      const list = await useApi().reviewList({ status: 'pending', byGroup: true })
       const kept = items.value.filter((i) => notices.value[i.id] && !list.some((l) => l.id === i.id))
       items.value = [...list, ...kept].sort(newestFirst)
-      pending.value = list.length
+      // a card may stand for several items of one face: the count is of items, as the header's
+      pending.value = list.reduce((n, c) => n + (c.groupCount ?? 1), 0)
       loaded.value = true
     } catch (e) {
       useToastStore().error(e, 'Could not load the review queue')
@@ -108,7 +109,9 @@ export const useReviewStore = defineStore('review', () => {
       items.value = items.value.filter((i) => i.id !== item.id)
       const { [item.id]: _gone, ...rest } = notices.value
       notices.value = rest
-      pending.value = Math.max(0, pending.value - 1)
+      // one decision resolved the whole group: the engine's count is the truth, not a local guess
+      if ((item.groupCount ?? 1) > 1) void load()
+      else pending.value = Math.max(0, pending.value - 1)
       const people = usePeopleStore()
       // A new person was created by the engine: fetch the list so pickers show them.
       if (d.action === 'newPerson') void people.load()
