@@ -254,4 +254,30 @@ describe('query, stats and export through the log', () => {
     expect(rows[1]).toMatch(/^[0-9a-f-]{36},2026-11-29T11:59:00.000Z,2026-11-29T11:59:00.000Z,/)
     expect((await log.exportCsv({ limit: 3 })).trimEnd().split('\r\n')).toHaveLength(4)
   })
+
+  it('a guess about a person is not their appearance unless asked for; the CSV names who decided', async () => {
+    const guess = await log.upsertTrackEvent(
+      frame({ trackId: 'g1', personId: 'p1', personName: 'Person 1', band: 'review', at: T0 + 500 * 60_000 })
+    )
+    const pending = await log.upsertTrackEvent(
+      frame({ trackId: 'g2', personId: 'p1', personName: 'Person 1', band: 'review', at: T0 + 501 * 60_000 })
+    )
+    await log.update(pending.event.id, { decision: 'pending', reviewItemId: 'item-1' })
+    const facts = (await log.query({ personId: 'p1', limit: 500 })).total
+    expect((await log.query({ personId: 'p1', includeUnconfirmed: true, limit: 500 })).total).toBe(facts + 2)
+    expect((await log.query({ personId: 'p1', limit: 500 })).items.map((e) => e.id)).not.toContain(guess.event.id)
+    // without a person filter nothing is hidden
+    expect((await log.query({ band: 'review' })).total).toBe(2)
+    expect((await log.stats({ personId: 'p1' })).confidenceHistogram.reduce((a, b) => a + b, 0)).toBe(facts)
+    // the operator's decision comes from the linked review item
+    await sql.db.run(
+      `INSERT INTO review_items (id, event_id, camera_id, track_id, created_at, status, version, person_id, decided_by,
+         decided_at, body) VALUES (?, ?, 'cam-1', 'g2', ?, 'confirmed', 1, 'p1', 'ann', ?, '{}')`,
+      ['item-1', pending.event.id, T0, T0 + 502 * 60_000]
+    )
+    const rows = (await log.exportCsv({ band: 'review' })).trimEnd().split('\r\n')
+    expect(rows[0]).toBe('id,startedAt,updatedAt,camera,person,band,decision,score,operator,decidedAt')
+    expect(rows[1]).toMatch(/,ann,2026-11-29T18:22:00.000Z$/)
+    expect(rows[2]).toMatch(/,,$/)
+  })
 })

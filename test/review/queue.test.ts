@@ -168,7 +168,7 @@ describe('ReviewQueue: decisions', () => {
     expect(
       await queue.enqueue(await input({ trackId: 'tr2', cropQuality: { ...GOOD_QUALITY, score: 0.1 } }))
     ).toBeNull()
-    expect(queue.list()).toHaveLength(1)
+    expect(await queue.list()).toHaveLength(1)
   })
 
   it('reject stores a rejection so the track is not queued again for that person', async () => {
