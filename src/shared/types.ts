@@ -216,6 +216,8 @@ export interface SystemInfo {
   workers: WorkerInfo[]
   queueDepth: number
   dataDir: string
+  /** the engine's log file (JSON lines, rotated by size), for bug reports; null when logging to the console only */
+  logFile: string | null
   /** this instance's name (cameras with another `instance` run elsewhere) */
   instanceId?: string
   /** where history, gallery and review live: the embedded SQLite file or a shared PostgreSQL */

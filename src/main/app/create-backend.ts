@@ -17,7 +17,8 @@ import { InferencePool } from '../inference/pool/pool'
 import { LiveProcessor } from '../live/processor'
 import { reviewHandlers } from '../review/handlers'
 import { ReviewQueue } from '../review/queue'
-import { silentLogger, type Logger } from '../log/logger'
+import { createLogger } from '../log/pino'
+import type { Logger } from '../log/logger'
 import { Store } from '../store/db'
 import { importLegacyDb } from '../store/import-legacy'
 import { MediaStore } from '../store/media'
@@ -28,11 +29,6 @@ import { AnalyzerHandle } from './analyzer-handle'
 import { PushBus } from './push'
 
 export const VERSION = '0.1.0'
-
-/** The settings Store still logs plain lines; route them into the structured logger. */
-function legacyLog(logger: Logger): { warn(msg: string): void; error(msg: string): void } {
-  return { warn: (m) => logger.warn(m), error: (m) => logger.error(m) }
-}
 
 export interface Backend extends VigilBackend {
   /** settings.json: settings and camera configuration */
@@ -54,12 +50,6 @@ export interface CreateBackendOptions extends BackendOptions {
   workers?: number
   /** camera watchdog, ms (tests shorten it) */
   watchdogMs?: number
-  /** log lines of the engine (default console.error) */
-  log?: (line: string) => void
-  /** ffmpeg's diagnostic lines per camera, redacted (default: dropped; they are verbose) */
-  cameraLog?: (line: string) => void
-  /** structured logger of the boxes (default: silent) */
-  logger?: Logger
 }
 
 /** --db flag, else VIGIL_DB, else settings.json's `database`, else the SQLite file in the data dir. */
@@ -68,43 +58,62 @@ export function databaseUrl(flag: string | undefined, env: NodeJS.ProcessEnv, do
   return pick?.trim()
 }
 
+/** Notification payloads name the sender, so an instance ignores its own; '|' never occurs in an instance id. */
+export function notifyPayload(instanceId: string, what: string): string {
+  return `${instanceId}|${what}`
+}
+
+/** What another instance's payload is about, or null for this instance's own (or a malformed one). */
+export function fromOtherInstance(instanceId: string, payload: string): string | null {
+  const i = payload.indexOf('|')
+  return i < 0 || payload.slice(0, i) === instanceId ? null : payload.slice(i + 1)
+}
+
 export async function createBackend(opts: CreateBackendOptions): Promise<Backend> {
-  const log = opts.log ?? ((l: string) => console.error(l))
-  const logger = opts.logger ?? silentLogger
-  const bus = new PushBus()
-  const store = await Store.open<SettingsDoc>(opts.dataDir, { codec: SETTINGS_CODEC, logger: legacyLog(logger) })
-  if (!store.data.instanceId) {
-    // names this instance among several sharing one database (cameras are assigned to one)
-    const id = `${hostname()}-${randomBytes(3).toString('hex')}`
-    await store.mutate((d) => {
-      d.instanceId = id
-    })
-  }
-  const instanceId = store.data.instanceId as string
-  const url = databaseUrl(opts.db, process.env, store.data)
+  const own = opts.logger ? null : createLogger({ dataDir: opts.dataDir })
+  const logger = opts.logger ?? own!.logger
+  const logFile = opts.logger ? (opts.logFile ?? null) : own!.file
+  const boxLog = (box: string): Logger => logger.child({ box })
+  const bus = new PushBus(boxLog('push'))
+  const storeLog = boxLog('store')
+  const store = await Store.open<SettingsDoc>(opts.dataDir, { codec: SETTINGS_CODEC, logger: storeLog }).catch(
+    (err: unknown) => {
+      own?.close()
+      throw err
+    }
+  )
   let sql: SqlStore
+  let instanceId: string
   try {
-    sql = await openSqlStore({ url, dataDir: opts.dataDir, logger: logger.child({ box: 'store' }) })
+    if (!store.data.instanceId) {
+      // names this instance among several sharing one database (cameras are assigned to one)
+      const id = `${hostname().replace(/\|/g, '-')}-${randomBytes(3).toString('hex')}`
+      await store.mutate((d) => {
+        d.instanceId = id
+      })
+    }
+    instanceId = store.data.instanceId as string
+    const url = databaseUrl(opts.db, process.env, store.data)
+    sql = await openSqlStore({ url, dataDir: opts.dataDir, logger: storeLog })
+    storeLog.info(
+      { engine: sql.db.engine, db: url ? redactDbUrl(url) : 'vigil.db', instanceId },
+      'store: database open'
+    )
+    try {
+      await importLegacyDb(opts.dataDir, sql, store, storeLog)
+    } catch (e) {
+      await sql.close()
+      throw e
+    }
   } catch (e) {
     await store.close()
-    throw e
-  }
-  logger.info({ engine: sql.db.engine, db: url ? redactDbUrl(url) : 'vigil.db', instanceId }, 'store: database open')
-  try {
-    await importLegacyDb(opts.dataDir, sql, store, logger.child({ box: 'store' }))
-  } catch (e) {
-    await sql.close()
-    await store.close()
+    own?.close()
     throw e
   }
   const media = new MediaStore(opts.dataDir)
   const settings = (): Settings => store.data.settings
-  const notifyPayload = (what: string): string => `${instanceId}\u0000${what}`
-  const fromOther = (payload: string): string | null => {
-    const i = payload.indexOf('\u0000')
-    return i < 0 || payload.slice(0, i) === instanceId ? null : payload.slice(i + 1)
-  }
 
+  const poolLog = boxLog('inference')
   let infoTimer: NodeJS.Timeout | null = null
   let closed = false
   let poolReady = false
@@ -115,7 +124,7 @@ export async function createBackend(opts: CreateBackendOptions): Promise<Backend
       modelsDir: opts.modelsDir ?? join(process.cwd(), 'models'),
       execPath: opts.workerExecPath,
       env: opts.workerExecPath ? { ...process.env, ELECTRON_RUN_AS_NODE: '1' } : undefined,
-      onLog: (id, line) => log(`[worker ${id}] ${line}`),
+      onLog: (id, line) => poolLog.info({ worker: id }, line),
       // state changes come twice per job: coalesce them into at most one push per second
       onWorkersChanged: () => {
         if (infoTimer) return
@@ -131,15 +140,15 @@ export async function createBackend(opts: CreateBackendOptions): Promise<Backend
   const pool = new AnalyzerHandle(await startPool(opts.workers ?? settings().workers, settings().executionProvider))
   poolReady = true
   const events = new EventLog(sql.events, media, {
-    logger: logger.child({ box: 'events' }),
+    logger: boxLog('events'),
     cameraName: (id) => store.data.cameras.find((c) => c.id === id)?.name
   })
   await events.init()
   events.subscribe((e) => bus.emit('event.upserted', e))
   const gallery = new Gallery(sql.gallery, media, pool, settings, {
     onChange: (count) => bus.emit('people.changed', { count }),
-    logger: logger.child({ box: 'gallery' }),
-    notify: (personId) => sql.db.notify(CHANNELS.gallery, notifyPayload(personId))
+    logger: boxLog('gallery'),
+    notify: (personId) => sql.db.notify(CHANNELS.gallery, notifyPayload(instanceId, personId))
   })
   await gallery.load()
   const review = new ReviewQueue(
@@ -148,26 +157,29 @@ export async function createBackend(opts: CreateBackendOptions): Promise<Backend
     gallery,
     events,
     (pending) => bus.emit('review.changed', { pending }),
-    { logger: logger.child({ box: 'review' }), notify: (what) => sql.db.notify(CHANNELS.review, notifyPayload(what)) }
+    {
+      logger: boxLog('review'),
+      notify: (what) => sql.db.notify(CHANNELS.review, notifyPayload(instanceId, what))
+    }
   )
   await review.load()
   // other instances sharing the database: their gallery and queue changes reach this one's matcher
-  // and console within the notification's delay (PostgreSQL LISTEN/NOTIFY; in-process for SQLite)
+  // and console as soon as the notification arrives (PostgreSQL LISTEN/NOTIFY; in-process for SQLite)
   const unlisten = [
     await sql.db.listen(CHANNELS.gallery, (p) => {
-      const personId = fromOther(p)
+      const personId = fromOtherInstance(instanceId, p)
       if (personId)
         gallery
           .reloadPerson(personId)
           .catch((e: unknown) =>
-            logger.warn({ personId, err: String(e) }, 'gallery: reload after a change elsewhere failed')
+            boxLog('gallery').warn({ personId, err: String(e) }, 'reload after a change elsewhere failed')
           )
     }),
     await sql.db.listen(CHANNELS.review, (p) => {
-      if (fromOther(p) !== null)
+      if (fromOtherInstance(instanceId, p) !== null)
         review
           .reload()
-          .catch((e: unknown) => logger.warn({ err: String(e) }, 'review: reload after a change elsewhere failed'))
+          .catch((e: unknown) => boxLog('review').warn({ err: String(e) }, 'reload after a change elsewhere failed'))
     })
   ]
   const live = new LiveProcessor({
@@ -177,7 +189,7 @@ export async function createBackend(opts: CreateBackendOptions): Promise<Backend
     review,
     media,
     settings,
-    log,
+    logger: boxLog('live'),
     minFaceSize: (id) => store.data.cameras.find((c) => c.id === id)?.minFaceSize ?? 24
   })
   live.onOverlay((o) => bus.emit('camera.overlay', o))
@@ -191,13 +203,13 @@ export async function createBackend(opts: CreateBackendOptions): Promise<Backend
       onStatus: (view) => bus.emit('camera.status', view),
       onStopped: (id) => live.forgetCamera(id)
     },
-    { watchdogMs: opts.watchdogMs, log: opts.cameraLog },
+    { watchdogMs: opts.watchdogMs, logger: boxLog('cameras') },
     instanceId
   )
   cameras.startAll()
   const stopRetention = startRetention(events, () => settings().retentionDays, 3_600_000, {
     partner: review,
-    logger: logger.child({ box: 'retention' })
+    logger: boxLog('retention')
   })
 
   function systemInfo(): SystemInfo {
@@ -207,6 +219,7 @@ export async function createBackend(opts: CreateBackendOptions): Promise<Backend
       workers: pool.workers(),
       queueDepth: pool.queueDepth(),
       dataDir: opts.dataDir,
+      logFile,
       instanceId,
       storage: sql.db.engine
     }
@@ -281,6 +294,7 @@ export async function createBackend(opts: CreateBackendOptions): Promise<Backend
       for (const u of unlisten) await u().catch(() => undefined)
       await sql.close()
       await store.close()
+      own?.close()
     }
   }
 }

@@ -203,7 +203,7 @@ export class EventLog {
     const pre = this.findLive(key, e.at)
     const improves = !pre || e.score > pre.score
     const cropKey = e.crop && (improves || pre?.crop === null) ? await this.putMedia('crops', e.crop, e.at) : null
-    let snapKey: MediaKey | null = null
+    let snapKey: MediaKey | null
     try {
       snapKey =
         e.snapshot && (improves || pre?.snapshot === null) ? await this.putMedia('snapshots', e.snapshot, e.at) : null

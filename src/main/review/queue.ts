@@ -12,7 +12,6 @@ import { randomUUID } from 'node:crypto'
 import { ApiError, type DecideInput } from '../../shared/api'
 import type { Box, Candidate, EventRecord, FaceQuality, ReviewItem, ReviewStatus } from '../../shared/types'
 import type { Gallery } from '../gallery/gallery'
-import type { RetentionPartner } from '../events/events'
 import { EMBEDDING_DIM, assertEmbedding } from '../gallery/vectors'
 import type { Logger } from '../log/logger'
 import { silentLogger } from '../log/logger'
@@ -66,7 +65,8 @@ export function toReviewItem(s: StoredReviewItem): ReviewItem {
 const rejectionKey = (cameraId: string, trackId: string, personId: string): string =>
   `${cameraId}\u0000${trackId}\u0000${personId}`
 
-export class ReviewQueue implements RetentionPartner {
+/** Also the retention partner of the event log (events.ts RetentionPartner, matched by shape). */
+export class ReviewQueue {
   private chain: Promise<unknown> = Promise.resolve()
   private readonly log: Logger
   private readonly now: () => number
@@ -228,7 +228,7 @@ export class ReviewQueue implements RetentionPartner {
       candidates: input.candidates.map((c) => ({ personId: c.personId, name: c.name, score: c.score })),
       cropEmbedding: Float32Array.from(input.cropEmbedding)
     }
-    let replaced = false
+    let replaced: boolean
     try {
       // only while still pending at that version: a decision elsewhere keeps the crop it was made on
       replaced = await this.repo.replaceCrop(next)
@@ -251,7 +251,7 @@ export class ReviewQueue implements RetentionPartner {
     // a stale or already decided item is refused before anything else happens
     assertDecidable(before, input.version)
 
-    let target: string | null = null
+    let target: string | null
     let createdPersonId: string | null = null
     switch (input.action) {
       case 'confirm':

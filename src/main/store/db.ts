@@ -10,15 +10,14 @@ import { Low } from 'lowdb'
 import { DurableJsonFile, type DurableFsOps } from './durable-file'
 import { acquireLock } from './lock'
 import { InvalidDbError, NewerSchemaError, upgrade, type Migration } from './migrations'
+import { silentLogger, type Logger } from '../log/logger'
 import { emptyDb, type DbSchema } from './schema'
 import type { DocumentCodec } from './settings'
 
 export const DB_FILE = 'db.json'
 
-export interface StoreLogger {
-  warn(msg: string): void
-  error(msg: string): void
-}
+/** What the store logs through: warnings and errors only. */
+export type StoreLogger = Pick<Logger, 'warn' | 'error'>
 
 /** The 0.1 db.json, for the import and its tests. */
 export function legacyCodec(
@@ -39,7 +38,7 @@ interface Versioned {
 export interface StoreOptions<T extends Versioned = DbSchema> {
   /** which file and how to read it (default: the 0.1 db.json) */
   codec?: DocumentCodec<T>
-  /** default: console */
+  /** default: silent (createBackend passes the app's logger) */
   logger?: StoreLogger
   /** take vigil.lock so a second process cannot open the same dir (default true) */
   lock?: boolean
@@ -72,7 +71,6 @@ export class Store<T extends Versioned = DbSchema> {
   readonly file: string
   readonly opened: OpenOutcome
   private readonly low: Low<T>
-  private readonly adapter: DurableJsonFile<T>
   private mutating: Promise<unknown> = Promise.resolve()
   private readonly log: StoreLogger
   private running: Promise<void> | null = null
@@ -96,7 +94,6 @@ export class Store<T extends Versioned = DbSchema> {
   ) {
     this.dataDir = dataDir
     this.file = adapter.file
-    this.adapter = adapter
     this.low = new Low(adapter, data)
     this.data = data
     this.opened = opened
@@ -112,7 +109,7 @@ export class Store<T extends Versioned = DbSchema> {
    *   (db.json.bak) is used if it is valid, else an empty db; both logged as errors.
    */
   static async open<D extends Versioned = DbSchema>(dataDir: string, opts: StoreOptions<D> = {}): Promise<Store<D>> {
-    const log = opts.logger ?? console
+    const log = opts.logger ?? silentLogger
     await secureDataDir(dataDir, log)
     const release = opts.lock === false ? null : await acquireLock(dataDir)
     try {
@@ -280,7 +277,8 @@ async function load<T>(adapter: DurableJsonFile<T>, codec: DocumentCodec<T>, log
     text = await adapter.readText()
   } catch (e) {
     throw new Error(
-      `cannot read ${file}: ${errMsg(e)}. Not starting with an empty database; fix the file's permissions or the disk.`
+      `cannot read ${file}: ${errMsg(e)}. Not starting with an empty database; fix the file's permissions or the disk.`,
+      { cause: e }
     )
   }
   const parse = (t: string, name: string): { data: T; fromVersion: number; problems: string[] } =>
@@ -389,7 +387,9 @@ async function moveAside(file: string): Promise<string> {
     try {
       await rename(file, target)
     } catch (e) {
-      throw new Error(`${file} is corrupt and could not be moved aside (${errMsg(e)}); refusing to overwrite it`)
+      throw new Error(`${file} is corrupt and could not be moved aside (${errMsg(e)}); refusing to overwrite it`, {
+        cause: e
+      })
     }
     return target
   }

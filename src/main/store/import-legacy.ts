@@ -101,7 +101,7 @@ export async function importLegacyDb(
     text = await readFile(file, 'utf8')
   } catch (e) {
     if ((e as { code?: unknown }).code === 'ENOENT') return null
-    throw new Error(`cannot read ${file} for the import: ${(e as Error).message}`)
+    throw new Error(`cannot read ${file} for the import: ${(e as Error).message}`, { cause: e })
   }
   const sha256 = createHash('sha256').update(text).digest('hex')
   const movedTo = `${file}${MIGRATED_SUFFIX}`
@@ -117,7 +117,9 @@ export async function importLegacyDb(
   try {
     doc = upgrade(JSON.parse(text) as unknown, file).data
   } catch (e) {
-    throw new Error(`cannot import ${file}: ${(e as Error).message}. Nothing was changed; the file is untouched.`)
+    throw new Error(`cannot import ${file}: ${(e as Error).message}. Nothing was changed; the file is untouched.`, {
+      cause: e
+    })
   }
 
   const bad: Bad[] = []
@@ -157,7 +159,7 @@ export async function importLegacyDb(
     const list: unknown[] = Array.isArray(p.photos) ? p.photos : []
     list.forEach((ph, j) => {
       if (!isRecord(ph) || !isStr(ph.id) || !isStr(ph.media) || !isRecord(ph.quality)) {
-        return void bad.push({ kind: 'photo', index: j, why: `photo of ${p.name} incomplete`, record: ph })
+        return void bad.push({ kind: 'photo', index: j, why: `photo of ${String(p.name)} incomplete`, record: ph })
       }
       let vec: Float32Array
       try {
@@ -166,7 +168,7 @@ export async function importLegacyDb(
         return void bad.push({
           kind: 'photo',
           index: j,
-          why: `photo ${ph.id} of ${p.name}: ${(e as Error).message}`,
+          why: `photo ${ph.id} of ${String(p.name)}: ${(e as Error).message}`,
           record: ph
         })
       }
@@ -335,7 +337,7 @@ export async function importLegacyDb(
       )
     const why = e instanceof Error ? e.message : String(e)
     log.error({ file }, `store: import of ${file} failed, nothing was changed: ${why}`)
-    throw new Error(`import of ${file} failed, nothing was changed: ${why}`)
+    throw new Error(`import of ${file} failed, nothing was changed: ${why}`, { cause: e })
   }
 
   bad.push(...sets.problems.map((p) => ({ kind: 'setting', index: 0, why: p, record: null })))

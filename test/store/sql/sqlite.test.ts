@@ -109,11 +109,11 @@ describe('SqliteDatabase', () => {
     await expect(db.transaction(async () => db.run('INSERT INTO t VALUES (1)'))).rejects.toThrow(/use the tx/)
     await expect(db.transaction(async () => db.transaction(async () => 1))).rejects.toThrow(/inside a transaction/)
     // a timer started inside a transaction may use the database after it ended
-    let later: Promise<unknown> | null = null
+    const later: Promise<unknown>[] = []
     await db.transaction(async () => {
-      later = new Promise((r) => setTimeout(r, 5)).then(() => db.run('INSERT INTO t VALUES (7)'))
+      later.push(new Promise((r) => setTimeout(r, 5)).then(() => db.run('INSERT INTO t VALUES (7)')))
     })
-    await later
+    await Promise.all(later)
     expect(await db.get('SELECT a FROM t')).toEqual({ a: 7 })
   })
 

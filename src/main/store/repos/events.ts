@@ -2,7 +2,7 @@
 // PostgreSQL. Every query the console makes is answered from an index (time, person, camera), and
 // every statement touches a bounded number of rows: libsql runs on the event loop, so one long
 // statement would stall the live pipeline.
-import type { Band, Box, EventDecision, EventQuery, EventRecord, HourCount, MediaKey } from '../../../shared/types'
+import type { Band, EventDecision, EventQuery, EventRecord, HourCount, MediaKey } from '../../../shared/types'
 import type { SqlExecutor, SqlMigration, SqlParams, SqlRow, SqlValue } from '../sql/database'
 
 export const EVENT_MIGRATIONS: SqlMigration[] = [

@@ -132,8 +132,10 @@ function toPhoto(r: PhotoRow): PhotoRecord {
 /** Unique-constraint violation of either engine (SQLite SQLITE_CONSTRAINT_UNIQUE, PostgreSQL 23505). */
 export function isUniqueViolation(e: unknown): boolean {
   if (typeof e !== 'object' || e === null) return false
-  const code = String((e as { code?: unknown }).code ?? '')
-  return code === '23505' || code.startsWith('SQLITE_CONSTRAINT') || /UNIQUE constraint/i.test(String(e))
+  const raw = (e as { code?: unknown }).code
+  const code = typeof raw === 'string' ? raw : ''
+  const message = e instanceof Error ? e.message : ''
+  return code === '23505' || code.startsWith('SQLITE_CONSTRAINT') || /UNIQUE constraint/i.test(message)
 }
 
 export interface GalleryRepo {

@@ -109,6 +109,29 @@ export function scriptFor(m: SqlMigration, engine: SqlEngine): string {
   return typeof m.sql === 'string' ? m.sql : m.sql[engine]
 }
 
+/**
+ * SQLSTATEs PostgreSQL reports when two instances create the same table, index or type at the
+ * same moment (the catalog's unique indexes fire before the DDL's own IF NOT EXISTS check).
+ */
+const CONCURRENT_CREATE = new Set(['23505', '42P07', '42710', '42P06'])
+
+/**
+ * Two instances started together on a fresh PostgreSQL both try to migrate. The loser's DDL waits
+ * for the winner's transaction and then fails with "already exists"; run again, its step finds
+ * the winner's bookkeeping row and skips. The failed attempt was rolled back, so repeating it is
+ * safe. SQLite serialises writers itself and never gets here.
+ */
+async function againIfRacing<T>(db: SqlDatabase, step: () => Promise<T>): Promise<T> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await step()
+    } catch (e) {
+      const code = (e as { code?: unknown }).code
+      if (db.engine !== 'postgres' || attempt >= 5 || typeof code !== 'string' || !CONCURRENT_CREATE.has(code)) throw e
+    }
+  }
+}
+
 export interface MigrateResult {
   /** box → version before and after */
   boxes: Record<string, { from: number; to: number }>
@@ -127,7 +150,7 @@ export async function migrate(
   logger: Logger = silentLogger
 ): Promise<MigrateResult> {
   const plan = planMigrations(migrations)
-  await db.run(CREATE_TABLE)
+  await againIfRacing(db, () => db.run(CREATE_TABLE))
   const rows = await db.all<{ box: string; v: number | string | null }>(
     `SELECT box, MAX(version) AS v FROM ${MIGRATIONS_TABLE} GROUP BY box`
   )
@@ -140,22 +163,24 @@ export async function migrate(
   for (const [box, list] of plan) {
     const from = current.get(box) ?? 0
     for (const m of list.slice(from)) {
-      const applied = await db.transaction(async (tx) => {
-        // Another instance sharing the database may have applied it meanwhile (PostgreSQL).
-        const done = await tx.get(`SELECT 1 AS x FROM ${MIGRATIONS_TABLE} WHERE box = ? AND version = ?`, [
-          box,
-          m.version
-        ])
-        if (done) return false
-        for (const stmt of splitStatements(scriptFor(m, db.engine))) await tx.run(stmt)
-        await tx.run(`INSERT INTO ${MIGRATIONS_TABLE} (box, version, name, applied_at) VALUES (?, ?, ?, ?)`, [
-          box,
-          m.version,
-          m.name,
-          Date.now()
-        ])
-        return true
-      })
+      const applied = await againIfRacing(db, () =>
+        db.transaction(async (tx) => {
+          // Another instance sharing the database may have applied it meanwhile (PostgreSQL).
+          const done = await tx.get(`SELECT 1 AS x FROM ${MIGRATIONS_TABLE} WHERE box = ? AND version = ?`, [
+            box,
+            m.version
+          ])
+          if (done) return false
+          for (const stmt of splitStatements(scriptFor(m, db.engine))) await tx.run(stmt)
+          await tx.run(`INSERT INTO ${MIGRATIONS_TABLE} (box, version, name, applied_at) VALUES (?, ?, ?, ?)`, [
+            box,
+            m.version,
+            m.name,
+            Date.now()
+          ])
+          return true
+        })
+      )
       if (applied) {
         result.applied.push({ box, version: m.version, name: m.name })
         logger.info({ box, version: m.version, migration: m.name }, 'store: schema migration applied')

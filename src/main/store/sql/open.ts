@@ -7,6 +7,8 @@ import type { Logger } from '../../log/logger'
 import { silentLogger } from '../../log/logger'
 import type { SqlDatabase, SqlMigration } from './database'
 import { migrate } from './migrate'
+// type only: erased at build time, so pg is still loaded only for a postgres:// URL
+import type { PostgresOptions } from './postgres'
 import { SqliteDatabase, type SqliteOptions } from './sqlite'
 
 export const SQLITE_FILE = 'vigil.db'
@@ -19,11 +21,13 @@ export interface DatabaseSpec {
   /** applied (and checked against a newer database) before the database is returned */
   migrations?: readonly SqlMigration[]
   sqlite?: SqliteOptions
+  /** PostgreSQL tuning, and onListenReconnect: reload shared state after notifications may have been missed */
+  postgres?: Omit<PostgresOptions, 'logger'>
 }
 
 /** What `./postgres` provides; that module is written against the same seam. */
 export interface PostgresModule {
-  openPostgres(url: string, opts: { logger: Logger }): Promise<SqlDatabase>
+  openPostgres(url: string, opts: PostgresOptions): Promise<SqlDatabase>
 }
 
 export function isPostgresUrl(url: string | null | undefined): url is string {
@@ -49,10 +53,11 @@ export async function openDatabase(spec: DatabaseSpec): Promise<SqlDatabase> {
   if (isPostgresUrl(spec.url)) {
     const mod: PostgresModule = await import('./postgres')
     try {
-      db = await mod.openPostgres(spec.url.trim(), { logger })
+      db = await mod.openPostgres(spec.url.trim(), { ...spec.postgres, logger })
     } catch (e) {
       throw new Error(
-        `cannot open PostgreSQL database ${redactDbUrl(spec.url)}: ${e instanceof Error ? e.message : String(e)}`
+        `cannot open PostgreSQL database ${redactDbUrl(spec.url)}: ${e instanceof Error ? e.message : String(e)}`,
+        { cause: e }
       )
     }
   } else {

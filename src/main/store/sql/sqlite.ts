@@ -33,6 +33,7 @@ import Database from 'libsql'
 import type { Logger } from '../../log/logger'
 import { silentLogger } from '../../log/logger'
 import type { SqlDatabase, SqlExecutor, SqlParams, SqlRow, SqlValue } from './database'
+import { numberPlaceholders } from './placeholders'
 
 export interface SqliteOptions {
   logger?: Logger
@@ -101,7 +102,7 @@ export class SqliteDatabase implements SqlDatabase {
   readonly file: string
   private readonly db: Connection
   private readonly log: Logger
-  private readonly statements = new Map<string, Statement>()
+  private readonly statements = new Map<string, { st: Statement; placeholders: number }>()
   private readonly listeners = new Map<string, Set<(payload: string) => void>>()
   /** FIFO of transactions; plain calls queue behind it only while it is non-empty */
   private tail: Promise<void> = Promise.resolve()
@@ -313,21 +314,33 @@ export class SqliteDatabase implements SqlDatabase {
     }
   }
 
-  private prepare(sql: string): Statement {
-    let st = this.statements.get(sql)
-    if (st) {
+  /**
+   * One cached statement per (call kind, sql). libsql 0.5.29 returns stale rows when one statement
+   * serves both all() and get(): after all(), the next get() answers with the first row of that
+   * earlier all(), whatever its parameters (reproduced in test/store/sql/contract.ts). Keeping the
+   * kinds apart avoids that. The statement's `?` count is checked against the parameters because
+   * libsql binds NULL for missing ones instead of failing.
+   */
+  private prepare(kind: 'run' | 'all' | 'get', sql: string, params: SqlParams | undefined): Statement {
+    const key = `${kind}\u0000${sql}`
+    let entry = this.statements.get(key)
+    if (entry) {
       // refresh its place: the Map's order is the LRU order
-      this.statements.delete(sql)
-      this.statements.set(sql, st)
-      return st
+      this.statements.delete(key)
+      this.statements.set(key, entry)
+    } else {
+      entry = { st: this.db.prepare(sql), placeholders: numberPlaceholders(sql).count }
+      this.statements.set(key, entry)
+      if (this.statements.size > STATEMENT_CACHE) {
+        const oldest = this.statements.keys().next().value
+        if (oldest !== undefined) this.statements.delete(oldest)
+      }
     }
-    st = this.db.prepare(sql)
-    this.statements.set(sql, st)
-    if (this.statements.size > STATEMENT_CACHE) {
-      const oldest = this.statements.keys().next().value
-      if (oldest !== undefined) this.statements.delete(oldest)
+    const given = params?.length ?? 0
+    if (entry.placeholders !== given) {
+      throw new Error(`query has ${entry.placeholders} ? placeholder(s) but ${given} parameter(s) were given: ${sql}`)
     }
-    return st
+    return entry.st
   }
 
   private bind(params: SqlParams | undefined): Exclude<SqlValue, boolean>[] {
@@ -335,19 +348,19 @@ export class SqliteDatabase implements SqlDatabase {
   }
 
   private runNow(sql: string, params?: SqlParams): { changes: number } {
-    const r = this.prepare(sql).run(this.bind(params))
+    const r = this.prepare('run', sql, params).run(this.bind(params))
     if (!this.db.inTransaction) this.dirty = true
     return { changes: r.changes }
   }
 
   private allNow<T extends SqlRow>(sql: string, params?: SqlParams): T[] {
-    return this.prepare(sql)
+    return this.prepare('all', sql, params)
       .all(this.bind(params))
       .map((r: unknown) => normaliseRow(r) as T)
   }
 
   private getNow<T extends SqlRow>(sql: string, params?: SqlParams): T | undefined {
-    const r = this.prepare(sql).get(this.bind(params))
+    const r = this.prepare('get', sql, params).get(this.bind(params))
     return r === undefined || r === null ? undefined : (normaliseRow(r) as T)
   }
 
