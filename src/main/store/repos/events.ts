@@ -38,6 +38,21 @@ export const EVENT_MIGRATIONS: SqlMigration[] = [
       CREATE INDEX events_camera ON events (camera_id, started_at);
       CREATE INDEX events_track ON events (camera_id, track_id, updated_at)
     `
+  },
+  {
+    box: 'events',
+    version: 2,
+    name: 'covering indexes for counts and stats',
+    // Measured on 1 000 000 events: counting one camera's events in a time range and the 7-day
+    // stats read every row's table page through the v1 indexes (seconds under load, each slice a
+    // stall); with the time and the grouped columns in the index they never leave it.
+    sql: `
+      DROP INDEX events_person;
+      DROP INDEX events_camera;
+      CREATE INDEX events_person ON events (person_id, started_at, updated_at);
+      CREATE INDEX events_camera ON events (camera_id, started_at, updated_at);
+      CREATE INDEX events_stats ON events (started_at, camera_id, score_bin, updated_at)
+    `
   }
 ]
 
