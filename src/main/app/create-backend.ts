@@ -4,6 +4,9 @@
 import { randomBytes } from 'node:crypto'
 import { hostname } from 'node:os'
 import { join } from 'node:path'
+import { AlertService, type AlertServiceOptions } from '../alerts/service'
+import { alertsMigrations } from '../alerts/migrations'
+import { SqlAlertsRepository } from '../alerts/sql-repository'
 import { ApiError, type Handlers, type PushChannel, type PushSpec } from '../../shared/api'
 import type { ExecutionProvider, Settings, SystemInfo } from '../../shared/types'
 import { CameraService } from '../cameras/service'
@@ -42,6 +45,7 @@ export interface Backend extends VigilBackend {
   readonly review: ReviewQueue
   readonly cameras: CameraService
   readonly live: LiveProcessor
+  readonly alerts: AlertService
   systemInfo(): SystemInfo
 }
 
@@ -50,6 +54,10 @@ export interface CreateBackendOptions extends BackendOptions {
   workers?: number
   /** camera watchdog, ms (tests shorten it) */
   watchdogMs?: number
+  /** same as `db` (BackendOptions); kept for callers that name it so */
+  dbUrl?: string
+  /** delivery timing and the media base URL of payloads (tests shorten the retries) */
+  alerts?: Pick<AlertServiceOptions, 'backoff' | 'maxAttempts' | 'pollMs' | 'mqttReconnect' | 'mediaBaseUrl'>
 }
 
 /** --db flag, else VIGIL_DB, else settings.json's `database`, else the SQLite file in the data dir. */
@@ -93,8 +101,8 @@ export async function createBackend(opts: CreateBackendOptions): Promise<Backend
       })
     }
     instanceId = store.data.instanceId as string
-    const url = databaseUrl(opts.db, process.env, store.data)
-    sql = await openSqlStore({ url, dataDir: opts.dataDir, logger: storeLog })
+    const url = databaseUrl(opts.db ?? opts.dbUrl, process.env, store.data)
+    sql = await openSqlStore({ url, dataDir: opts.dataDir, logger: storeLog, extraMigrations: alertsMigrations })
     storeLog.info(
       { engine: sql.db.engine, db: url ? redactDbUrl(url) : 'vigil.db', instanceId },
       'store: database open'
@@ -194,13 +202,30 @@ export async function createBackend(opts: CreateBackendOptions): Promise<Backend
   })
   live.onOverlay((o) => bus.emit('camera.overlay', o))
 
+  const alerts = await AlertService.open({
+    ...opts.alerts,
+    // the one database of this instance (its schema includes the alerts box, see APP_MIGRATIONS)
+    repo: new SqlAlertsRepository(sql.db),
+    logger: boxLog('alerts'),
+    retentionDays: () => settings().retentionDays,
+    // called from broker connects, after the camera service exists
+    cameras: () => cameras.list().map((c) => ({ id: c.id, name: c.name, state: c.status.state })),
+    onAlert: (a) => bus.emit('alert.changed', a),
+    onDelivery: (d) => bus.emit('alert.delivery', d)
+  })
+  events.subscribe((e) => alerts.onEvent(e))
+  live.onTrackEnded((cameraId, trackId) => alerts.onTrackEnded(cameraId, trackId))
+
   const cameras = new CameraService(
     store,
     {
       onFrameReady: (src) => live.frameReady(src),
       onPreview: (cameraId, jpeg, at) =>
         bus.emit('camera.preview', { cameraId, at, jpeg: `data:image/jpeg;base64,${jpeg.toString('base64')}` }),
-      onStatus: (view) => bus.emit('camera.status', view),
+      onStatus: (view) => {
+        bus.emit('camera.status', view)
+        alerts.onCameraStatus(view)
+      },
       onStopped: (id) => live.forgetCamera(id)
     },
     { watchdogMs: opts.watchdogMs, logger: boxLog('cameras') },
@@ -253,6 +278,7 @@ export async function createBackend(opts: CreateBackendOptions): Promise<Backend
     ...cameraHandlers(cameras),
     ...reviewHandlers(review),
     ...eventHandlers(events),
+    ...alerts.handlers(),
 
     'settings.get': async () => settings(),
     'settings.update': (patch) => {
@@ -276,6 +302,7 @@ export async function createBackend(opts: CreateBackendOptions): Promise<Backend
     review,
     cameras,
     live,
+    alerts,
     handlers,
     systemInfo,
     onPush<P extends PushChannel>(listener: (channel: P, payload: PushSpec[P]) => void): () => void {
@@ -290,6 +317,7 @@ export async function createBackend(opts: CreateBackendOptions): Promise<Backend
       // tracks still on screen get their events (unknown faces, short review tracks, closing times)
       live.forgetAll()
       await live.drain()
+      await alerts.close()
       await pool.close()
       for (const u of unlisten) await u().catch(() => undefined)
       await sql.close()
