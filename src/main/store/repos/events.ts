@@ -132,8 +132,18 @@ function eventParams(e: EventRecord): SqlValue[] {
   ]
 }
 
-/** WHERE clause (without the keyword) and its parameters for the filters of an EventQuery. */
-export function whereOf(q: Omit<EventQuery, 'offset' | 'limit'>): { sql: string; params: SqlValue[] } {
+/**
+ * WHERE clause (without the keyword) and its parameters for the filters of an EventQuery.
+ * `by`: which time index the statement should walk. Pages and stats walk start time ('started'):
+ * the last-update bound is then written `+updated_at`, which SQLite cannot serve from an index
+ * (and PostgreSQL reads as the same number), so the planner never picks the last-update index and
+ * sorts a month of rows for one page (measured: a 2.5 s stall at 1 000 000 events). Counts walk
+ * the last-update index ('updated'), which covers them.
+ */
+export function whereOf(
+  q: Omit<EventQuery, 'offset' | 'limit'>,
+  by: 'started' | 'updated' = 'updated'
+): { sql: string; params: SqlValue[] } {
   const parts: string[] = []
   const params: SqlValue[] = []
   if (q.personId !== undefined) {
@@ -154,7 +164,7 @@ export function whereOf(q: Omit<EventQuery, 'offset' | 'limit'>): { sql: string;
   }
   // an event covers [started_at, updated_at]; it is in range when that overlaps [from, to]
   if (q.from !== undefined) {
-    parts.push('updated_at >= ?')
+    parts.push(by === 'started' ? '+updated_at >= ?' : 'updated_at >= ?')
     params.push(q.from)
   }
   if (q.to !== undefined) {
@@ -222,7 +232,7 @@ export class SqlEventRepo implements EventRepo {
   }
 
   async page(q: EventQuery, offset: number, limit: number): Promise<EventRecord[]> {
-    const w = whereOf(q)
+    const w = whereOf(q, 'started')
     const rows = await this.db.all<EventRow>(
       `SELECT ${COLUMNS} FROM events WHERE ${w.sql} ORDER BY started_at DESC, id DESC LIMIT ? OFFSET ?`,
       [...w.params, limit, offset]
@@ -258,7 +268,7 @@ export class SqlEventRepo implements EventRepo {
   }
 
   async statsSlice(q: EventQuery, startFrom: number | null, startTo: number | null): Promise<EventStatsRows> {
-    const w = whereOf(q)
+    const w = whereOf(q, 'started')
     let sql = w.sql
     const params: SqlValue[] = [...w.params]
     if (startFrom !== null) {
@@ -290,7 +300,7 @@ export class SqlEventRepo implements EventRepo {
     before: { startedAt: number; id: string } | null,
     limit: number
   ): Promise<EventRecord[]> {
-    const w = whereOf(q)
+    const w = whereOf(q, 'started')
     let sql = w.sql
     const params: SqlValue[] = [...w.params]
     if (before) {
