@@ -43,13 +43,17 @@ function runAndKill(delayMs: number, script = writer, target = dir): Promise<Run
       const lines = buf.split('\n')
       buf = lines.pop() ?? ''
       for (const line of lines) {
-        if (line === 'ready') {
-          readyAt = Date.now()
-          setTimeout(() => {
-            killedAfterMs = Date.now() - readyAt
-            child.kill('SIGKILL')
-          }, delayMs)
-        } else if (/^\d+$/.test(line)) printed.push(Number(line))
+        if (line === 'ready') readyAt = Date.now()
+        else if (/^\d+$/.test(line)) {
+          printed.push(Number(line))
+          // the kill clock starts at the first acknowledged write, not at 'ready': on a loaded
+          // machine one write of the 5 000-event file can take longer than the whole delay
+          if (printed.length === 1)
+            setTimeout(() => {
+              killedAfterMs = Date.now() - readyAt
+              child.kill('SIGKILL')
+            }, delayMs)
+        }
       }
     })
     child.on('error', reject)

@@ -16,9 +16,6 @@ import type { DocumentCodec } from './settings'
 
 export const DB_FILE = 'db.json'
 
-/** What the store logs through: warnings and errors only. */
-export type StoreLogger = Pick<Logger, 'warn' | 'error'>
-
 /** The 0.1 db.json, for the import and its tests. */
 export function legacyCodec(
   migrations?: Readonly<Record<number, Migration>>,
@@ -39,7 +36,7 @@ export interface StoreOptions<T extends Versioned = DbSchema> {
   /** which file and how to read it (default: the 0.1 db.json) */
   codec?: DocumentCodec<T>
   /** default: silent (createBackend passes the app's logger) */
-  logger?: StoreLogger
+  logger?: Logger
   /** take vigil.lock so a second process cannot open the same dir (default true) */
   lock?: boolean
   /** tests: observe or fail the file-system steps of a write */
@@ -72,7 +69,7 @@ export class Store<T extends Versioned = DbSchema> {
   readonly opened: OpenOutcome
   private readonly low: Low<T>
   private mutating: Promise<unknown> = Promise.resolve()
-  private readonly log: StoreLogger
+  private readonly log: Logger
   private running: Promise<void> | null = null
   private queued: Promise<void> | null = null
   private soon: {
@@ -89,7 +86,7 @@ export class Store<T extends Versioned = DbSchema> {
     adapter: DurableJsonFile<T>,
     data: T,
     opened: OpenOutcome,
-    log: StoreLogger,
+    log: Logger,
     releaseLock: (() => Promise<void>) | null
   ) {
     this.dataDir = dataDir
@@ -253,7 +250,7 @@ interface Loaded<T> {
  * it holds camera passwords and biometric data. Failures are logged, not fatal (a read-only or
  * foreign-owned dir still opens; the operator learns why it is not private).
  */
-export async function secureDataDir(dataDir: string, log: StoreLogger): Promise<void> {
+export async function secureDataDir(dataDir: string, log: Logger): Promise<void> {
   await mkdir(dataDir, { recursive: true, mode: 0o700 })
   if (process.platform === 'win32') return
   try {
@@ -270,7 +267,7 @@ export async function secureDataDir(dataDir: string, log: StoreLogger): Promise<
   }
 }
 
-async function load<T>(adapter: DurableJsonFile<T>, codec: DocumentCodec<T>, log: StoreLogger): Promise<Loaded<T>> {
+async function load<T>(adapter: DurableJsonFile<T>, codec: DocumentCodec<T>, log: Logger): Promise<Loaded<T>> {
   const file = adapter.file
   let text: string | null
   try {
@@ -350,7 +347,7 @@ async function load<T>(adapter: DurableJsonFile<T>, codec: DocumentCodec<T>, log
 async function tryRecover<T>(
   adapter: DurableJsonFile<T>,
   parse: (t: string, name: string) => { data: T },
-  log: StoreLogger
+  log: Logger
 ): Promise<{ data: T; from: string } | null> {
   for (const path of [adapter.tmp, adapter.backup]) {
     let text: string | null
