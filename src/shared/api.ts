@@ -38,9 +38,9 @@ export interface AddPhotoInput {
 
 export type CameraInput = Omit<
   CameraConfig,
-  'id' | 'detectFps' | 'maxDetectWidth' | 'minFaceSize' | 'loop' | 'enabled'
+  'id' | 'detectFps' | 'maxDetectWidth' | 'minFaceSize' | 'loop' | 'enabled' | 'important'
 > &
-  Partial<Pick<CameraConfig, 'detectFps' | 'maxDetectWidth' | 'minFaceSize' | 'loop' | 'enabled'>>
+  Partial<Pick<CameraConfig, 'detectFps' | 'maxDetectWidth' | 'minFaceSize' | 'loop' | 'enabled' | 'important'>>
 
 export interface DecideInput {
   itemId: string

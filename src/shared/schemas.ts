@@ -39,7 +39,8 @@ const cameraFields = {
   detectFps: z.number().min(0.2).max(30),
   maxDetectWidth: z.number().int().min(160).max(3840),
   minFaceSize: z.number().int().min(8).max(1000),
-  loop: z.boolean()
+  loop: z.boolean(),
+  important: z.boolean()
 }
 
 const eventQuery = z.object({
@@ -82,7 +83,8 @@ export const requestSchemas: Schemas = {
     detectFps: cameraFields.detectFps.optional(),
     maxDetectWidth: cameraFields.maxDetectWidth.optional(),
     minFaceSize: cameraFields.minFaceSize.optional(),
-    loop: cameraFields.loop.optional()
+    loop: cameraFields.loop.optional(),
+    important: cameraFields.important.optional()
   }),
   'cameras.update': z.object({
     id,
@@ -92,7 +94,8 @@ export const requestSchemas: Schemas = {
     detectFps: cameraFields.detectFps.optional(),
     maxDetectWidth: cameraFields.maxDetectWidth.optional(),
     minFaceSize: cameraFields.minFaceSize.optional(),
-    loop: cameraFields.loop.optional()
+    loop: cameraFields.loop.optional(),
+    important: cameraFields.important.optional()
   }),
   'cameras.delete': z.object({ id }),
   'cameras.test': z.object({ url: cameraUrl }),

@@ -76,6 +76,8 @@ export interface CameraConfig {
   minFaceSize: number
   /** local files only: restart at the end */
   loop: boolean
+  /** gets twice the fair share of analysis when the engine is overloaded (default false) */
+  important?: boolean
 }
 
 export type CameraState = 'disabled' | 'connecting' | 'online' | 'offline' | 'error'
@@ -205,12 +207,32 @@ export interface WorkerInfo {
   jobsDone: number
 }
 
+/** How one camera's analysis keeps up with the frames its source offers. */
+export interface CameraLoad {
+  cameraId: string
+  /** frames analysed per second, last few seconds */
+  analysedFps: number
+  /** frames the source offered per second (its detect fps when it keeps up) */
+  offeredFps: number
+  /** analysing clearly fewer frames than offered (fair share under overload) */
+  overloaded: boolean
+}
+
+/** The live engine's load: "overloaded: analysing 2.1 of 5 fps" (means over the cameras). */
+export interface LiveLoad {
+  overloaded: boolean
+  analysedFps: number
+  offeredFps: number
+  cameras: CameraLoad[]
+}
+
 export interface SystemInfo {
   version: string
   mode: 'electron' | 'browser' | 'headless'
   workers: WorkerInfo[]
   queueDepth: number
   dataDir: string
+  load: LiveLoad
 }
 
 export interface EnrolFace {

@@ -91,7 +91,13 @@ export async function createBackend(opts: CreateBackendOptions): Promise<Backend
     media,
     settings,
     log,
-    minFaceSize: (id) => store.data.cameras.find((c) => c.id === id)?.minFaceSize ?? 24
+    minFaceSize: (id) => store.data.cameras.find((c) => c.id === id)?.minFaceSize ?? 24,
+    // one frame per worker: a frame never waits in the pool's queue behind another camera's
+    concurrency: () => Math.max(1, pool.workers().length),
+    weight: (id) => (store.data.cameras.find((c) => c.id === id)?.important ? 2 : 1),
+    onLoad: () => {
+      if (!closed) bus.emit('system.info', systemInfo())
+    }
   })
   live.onOverlay((o) => bus.emit('camera.overlay', o))
 
@@ -115,7 +121,8 @@ export async function createBackend(opts: CreateBackendOptions): Promise<Backend
       mode: opts.mode,
       workers: pool.workers(),
       queueDepth: pool.queueDepth(),
-      dataDir: opts.dataDir
+      dataDir: opts.dataDir,
+      load: live.load()
     }
   }
 
