@@ -38,9 +38,14 @@ export interface AddPhotoInput {
 
 export type CameraInput = Omit<
   CameraConfig,
-  'id' | 'detectFps' | 'maxDetectWidth' | 'minFaceSize' | 'loop' | 'enabled' | 'important'
+  'id' | 'detectFps' | 'maxDetectWidth' | 'minFaceSize' | 'loop' | 'enabled' | 'important' | 'hwaccel' | 'keyframesOnly'
 > &
-  Partial<Pick<CameraConfig, 'detectFps' | 'maxDetectWidth' | 'minFaceSize' | 'loop' | 'enabled' | 'important'>>
+  Partial<
+    Pick<
+      CameraConfig,
+      'detectFps' | 'maxDetectWidth' | 'minFaceSize' | 'loop' | 'enabled' | 'important' | 'hwaccel' | 'keyframesOnly'
+    >
+  >
 
 export interface DecideInput {
   itemId: string

@@ -40,7 +40,9 @@ const cameraFields = {
   maxDetectWidth: z.number().int().min(160).max(3840),
   minFaceSize: z.number().int().min(8).max(1000),
   loop: z.boolean(),
-  important: z.boolean()
+  important: z.boolean(),
+  hwaccel: z.enum(['off', 'auto', 'vaapi', 'qsv', 'cuda', 'videotoolbox', 'd3d11va']),
+  keyframesOnly: z.boolean()
 }
 
 const eventQuery = z.object({
@@ -84,7 +86,9 @@ export const requestSchemas: Schemas = {
     maxDetectWidth: cameraFields.maxDetectWidth.optional(),
     minFaceSize: cameraFields.minFaceSize.optional(),
     loop: cameraFields.loop.optional(),
-    important: cameraFields.important.optional()
+    important: cameraFields.important.optional(),
+    hwaccel: cameraFields.hwaccel.optional(),
+    keyframesOnly: cameraFields.keyframesOnly.optional()
   }),
   'cameras.update': z.object({
     id,
@@ -95,7 +99,9 @@ export const requestSchemas: Schemas = {
     maxDetectWidth: cameraFields.maxDetectWidth.optional(),
     minFaceSize: cameraFields.minFaceSize.optional(),
     loop: cameraFields.loop.optional(),
-    important: cameraFields.important.optional()
+    important: cameraFields.important.optional(),
+    hwaccel: cameraFields.hwaccel.optional(),
+    keyframesOnly: cameraFields.keyframesOnly.optional()
   }),
   'cameras.delete': z.object({ id }),
   'cameras.test': z.object({ url: cameraUrl }),

@@ -78,6 +78,10 @@ export interface CameraConfig {
   loop: boolean
   /** gets twice the fair share of analysis when the engine is overloaded (default false) */
   important?: boolean
+  /** hardware decoding: 'auto' (default) tries what ffmpeg finds and falls back to software */
+  hwaccel?: 'off' | 'auto' | 'vaapi' | 'qsv' | 'cuda' | 'videotoolbox' | 'd3d11va'
+  /** decode keyframes only: cheapest, for detect fps at or below the keyframe rate (slows the preview too) */
+  keyframesOnly?: boolean
 }
 
 export type CameraState = 'disabled' | 'connecting' | 'online' | 'offline' | 'error'
@@ -93,6 +97,8 @@ export interface CameraStatus {
   width: number | null
   height: number | null
   restarts: number
+  /** what decodes the stream: "h264 · software, 1 thread", "h264 · vaapi"; null until known */
+  decoder: string | null
 }
 
 /** Camera as the UI sees it: the URL never carries a password. */

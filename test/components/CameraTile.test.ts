@@ -23,6 +23,7 @@ const camera = (state: CameraState, over: Partial<CameraView> = {}): CameraView 
     lastFrameAt: null,
     width: 640,
     height: 360,
+    decoder: 'h264 · software, 1 thread',
     restarts: 0
   },
   ...over
