@@ -44,6 +44,14 @@ const overlay = (receivedAt: number): { overlay: FrameOverlay; receivedAt: numbe
 })
 
 describe('CameraTile', () => {
+  it('says when the engine is overloaded for this camera, and stops saying it when it recovers', async () => {
+    const load = { cameraId: 'c1', analysedFps: 2.1, offeredFps: 5, overloaded: true }
+    const w = mount(CameraTile, { props: { camera: camera('online'), preview: preview(NOW), now: NOW, load } })
+    expect(w.get('[data-testid="tile-overload"]').text()).toBe('overloaded: analysing 2.1 of 5 fps')
+    await w.setProps({ load: { ...load, analysedFps: 5, overloaded: false } })
+    expect(w.find('[data-testid="tile-overload"]').exists()).toBe(false)
+  })
+
   it('shows the live picture, the status with fps, and a count per band', () => {
     const w = mount(CameraTile, {
       props: { camera: camera('online'), preview: preview(NOW), overlay: overlay(NOW), now: NOW }
