@@ -38,12 +38,29 @@ export interface AddPhotoInput {
 
 export type CameraInput = Omit<
   CameraConfig,
-  'id' | 'detectFps' | 'maxDetectWidth' | 'minFaceSize' | 'loop' | 'enabled' | 'important' | 'hwaccel' | 'keyframesOnly'
+  | 'id'
+  | 'detectFps'
+  | 'maxDetectWidth'
+  | 'minFaceSize'
+  | 'loop'
+  | 'enabled'
+  | 'important'
+  | 'hwaccel'
+  | 'keyframesOnly'
+  | 'detectTiles'
 > &
   Partial<
     Pick<
       CameraConfig,
-      'detectFps' | 'maxDetectWidth' | 'minFaceSize' | 'loop' | 'enabled' | 'important' | 'hwaccel' | 'keyframesOnly'
+      | 'detectFps'
+      | 'maxDetectWidth'
+      | 'minFaceSize'
+      | 'loop'
+      | 'enabled'
+      | 'important'
+      | 'hwaccel'
+      | 'keyframesOnly'
+      | 'detectTiles'
     >
   >
 

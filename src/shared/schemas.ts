@@ -42,7 +42,8 @@ const cameraFields = {
   loop: z.boolean(),
   important: z.boolean(),
   hwaccel: z.enum(['off', 'auto', 'vaapi', 'qsv', 'cuda', 'videotoolbox', 'd3d11va']),
-  keyframesOnly: z.boolean()
+  keyframesOnly: z.boolean(),
+  detectTiles: z.number().int().min(1).max(4)
 }
 
 const eventQuery = z.object({
@@ -88,7 +89,8 @@ export const requestSchemas: Schemas = {
     loop: cameraFields.loop.optional(),
     important: cameraFields.important.optional(),
     hwaccel: cameraFields.hwaccel.optional(),
-    keyframesOnly: cameraFields.keyframesOnly.optional()
+    keyframesOnly: cameraFields.keyframesOnly.optional(),
+    detectTiles: cameraFields.detectTiles.optional()
   }),
   'cameras.update': z.object({
     id,
@@ -101,7 +103,8 @@ export const requestSchemas: Schemas = {
     loop: cameraFields.loop.optional(),
     important: cameraFields.important.optional(),
     hwaccel: cameraFields.hwaccel.optional(),
-    keyframesOnly: cameraFields.keyframesOnly.optional()
+    keyframesOnly: cameraFields.keyframesOnly.optional(),
+    detectTiles: cameraFields.detectTiles.optional()
   }),
   'cameras.delete': z.object({ id }),
   'cameras.test': z.object({ url: cameraUrl }),

@@ -82,6 +82,8 @@ export interface CameraConfig {
   hwaccel?: 'off' | 'auto' | 'vaapi' | 'qsv' | 'cuda' | 'videotoolbox' | 'd3d11va'
   /** decode keyframes only: cheapest, for detect fps at or below the keyframe rate (slows the preview too) */
   keyframesOnly?: boolean
+  /** small faces: also detect on n×n tiles of the frame (1 = off, default; 2–4), n² + 1 detector runs */
+  detectTiles?: number
 }
 
 export type CameraState = 'disabled' | 'connecting' | 'online' | 'offline' | 'error'

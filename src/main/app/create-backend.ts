@@ -92,6 +92,7 @@ export async function createBackend(opts: CreateBackendOptions): Promise<Backend
     settings,
     log,
     minFaceSize: (id) => store.data.cameras.find((c) => c.id === id)?.minFaceSize ?? 24,
+    detectTiles: (id) => store.data.cameras.find((c) => c.id === id)?.detectTiles ?? 1,
     // one frame per worker: a frame never waits in the pool's queue behind another camera's
     concurrency: () => Math.max(1, pool.workers().length),
     weight: (id) => (store.data.cameras.find((c) => c.id === id)?.important ? 2 : 1),

@@ -1,4 +1,5 @@
-// `npm run bench:live -- --cameras 1,2,4,8 [--seconds 20] [--soak 300] [--clip <file>] [--mosaic 3]`
+// `npm run bench:live -- --cameras 1,2,4,8 [--seconds 20] [--soak 300] [--clip <file>] [--mosaic 3]
+//   [--detect-width px] [--tiles n] [--fps 5] [--workers n]`
 // Runs the whole live engine (ffmpeg ingest → pool → tracker → matcher → events) on N looped
 // copies of a clip per camera count, and prints achieved analysed fps, frame → decision latency,
 // machine CPU and memory. `--mosaic 3` first makes 1080p25 crowd material from the clip (a 3×3
@@ -93,6 +94,7 @@ function treeRssMb(): { engine: number; ffmpeg: number } {
 interface CameraKnobs {
   fps: number
   maxDetectWidth?: number
+  detectTiles?: number
 }
 
 async function measure(backend: Backend, clip: string, n: number, seconds: number, knobs: CameraKnobs): Promise<Row> {
@@ -103,7 +105,8 @@ async function measure(backend: Backend, clip: string, n: number, seconds: numbe
       url: clip,
       loop: true,
       detectFps: knobs.fps,
-      ...(knobs.maxDetectWidth ? { maxDetectWidth: knobs.maxDetectWidth } : {})
+      ...(knobs.maxDetectWidth ? { maxDetectWidth: knobs.maxDetectWidth } : {}),
+      ...(knobs.detectTiles ? { detectTiles: knobs.detectTiles } : {})
     })
     ids.push(v.id)
   }
@@ -181,7 +184,8 @@ async function soak(backend: Backend, clip: string, n: number, seconds: number, 
           url: clip,
           loop: true,
           detectFps: knobs.fps,
-          ...(knobs.maxDetectWidth ? { maxDetectWidth: knobs.maxDetectWidth } : {})
+          ...(knobs.maxDetectWidth ? { maxDetectWidth: knobs.maxDetectWidth } : {}),
+          ...(knobs.detectTiles ? { detectTiles: knobs.detectTiles } : {})
         })
       ).id
     )
@@ -213,6 +217,7 @@ async function main(): Promise<void> {
       clip: { type: 'string' },
       mosaic: { type: 'string' },
       'detect-width': { type: 'string' },
+      tiles: { type: 'string' },
       fps: { type: 'string', default: '5' },
       workers: { type: 'string' }
     }
@@ -229,7 +234,10 @@ async function main(): Promise<void> {
   const detectWidth = values['detect-width'] === undefined ? undefined : Number(values['detect-width'])
   if (detectWidth !== undefined && !(Number.isInteger(detectWidth) && detectWidth >= 64 && detectWidth <= 7680))
     throw new UsageError('--detect-width takes a width in px, 64..7680')
-  const knobs: CameraKnobs = { fps, maxDetectWidth: detectWidth }
+  const tiles = values.tiles === undefined ? undefined : Number(values.tiles)
+  if (tiles !== undefined && !(Number.isInteger(tiles) && tiles >= 1 && tiles <= 4))
+    throw new UsageError('--tiles takes the detection tiles per side, 1..4 (small faces in big frames)')
+  const knobs: CameraKnobs = { fps, maxDetectWidth: detectWidth, detectTiles: tiles }
   let clip = values.clip ? resolve(values.clip) : join(dataDir(), 'video/short_hamilton_clip.mp4')
   if (values.clip && !existsSync(clip)) throw new UsageError(`--clip ${clip}: no such file`)
   const dir = await mkdtemp(join(tmpdir(), 'vigil-bench-live-'))

@@ -94,6 +94,8 @@ export interface LiveOptions {
   settings: () => Settings
   /** minimum face size per camera, source px */
   minFaceSize?: (cameraId: string) => number
+  /** detection tiles per camera side (1 = whole frame only; see inference/tiles.ts) */
+  detectTiles?: (cameraId: string) => number
   log?: (line: string) => void
   /** review/unknown decisions need this many embeddings before an event (default 3) */
   minEmbeddingsForEvent?: number
@@ -326,7 +328,12 @@ export class LiveProcessor {
     const minFace = Math.max(8, (this.o.minFaceSize?.(cam.cameraId) ?? 24) / frame.scale)
     let res: AnalyzeResult
     try {
-      res = await this.o.analyzer.analyzeRaw(frame.image, { embed: true, minFaceSize: minFace, skipEmbedNear })
+      res = await this.o.analyzer.analyzeRaw(frame.image, {
+        embed: true,
+        minFaceSize: minFace,
+        skipEmbedNear,
+        tiles: this.o.detectTiles?.(cam.cameraId) ?? 1
+      })
     } catch (err) {
       if (err instanceof ApiError && err.code === 'busy') {
         cam.busyDrops++
