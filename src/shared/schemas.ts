@@ -90,7 +90,9 @@ export const requestSchemas: Schemas = {
     important: cameraFields.important.optional(),
     hwaccel: cameraFields.hwaccel.optional(),
     keyframesOnly: cameraFields.keyframesOnly.optional(),
-    detectTiles: cameraFields.detectTiles.optional()
+    detectTiles: cameraFields.detectTiles.optional(),
+    // null (or "") removes the detect stream
+    detectUrl: z.union([cameraUrl, z.literal(''), z.null()]).optional()
   }),
   'cameras.update': z.object({
     id,
@@ -104,7 +106,9 @@ export const requestSchemas: Schemas = {
     important: cameraFields.important.optional(),
     hwaccel: cameraFields.hwaccel.optional(),
     keyframesOnly: cameraFields.keyframesOnly.optional(),
-    detectTiles: cameraFields.detectTiles.optional()
+    detectTiles: cameraFields.detectTiles.optional(),
+    // null (or "") removes the detect stream
+    detectUrl: z.union([cameraUrl, z.literal(''), z.null()]).optional()
   }),
   'cameras.delete': z.object({ id }),
   'cameras.test': z.object({ url: cameraUrl }),

@@ -67,6 +67,11 @@ export interface CameraConfig {
   name: string
   /** may contain credentials: only ever sent to the UI redacted, see CameraView.urlRedacted */
   url: string
+  /**
+   * optional detect stream (usually the camera's sub-stream): analysed instead of `url`, while the
+   * tile shows `url`. Same credential rules as `url`. Without it, `url` serves both roles.
+   */
+  detectUrl?: string | null
   enabled: boolean
   /** frames per second analysed (default 5) */
   detectFps: number
@@ -104,8 +109,10 @@ export interface CameraStatus {
 }
 
 /** Camera as the UI sees it: the URL never carries a password. */
-export interface CameraView extends Omit<CameraConfig, 'url'> {
+export interface CameraView extends Omit<CameraConfig, 'url' | 'detectUrl'> {
   urlRedacted: string
+  /** the detect stream's URL, redacted; null when the camera has one stream */
+  detectUrlRedacted?: string | null
   status: CameraStatus
 }
 

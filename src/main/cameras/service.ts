@@ -57,7 +57,7 @@ export class CameraService {
   }
 
   async create(input: CameraInput): Promise<CameraView> {
-    const cfg: CameraConfig = { ...CAMERA_DEFAULTS, ...input, id: randomUUID() }
+    const cfg: CameraConfig = { ...CAMERA_DEFAULTS, ...input, detectUrl: input.detectUrl || null, id: randomUUID() }
     this.assertUniqueName(cfg.name, null)
     await this.store.mutate((d) => {
       d.cameras.push(cfg)
@@ -72,6 +72,9 @@ export class CameraService {
     if (patch.name !== undefined) this.assertUniqueName(patch.name, id)
     // the console only ever sees the redacted URL; saving it back unchanged must keep the password
     if (patch.url !== undefined && patch.url === redactUrl(current.url)) patch = { ...patch, url: current.url }
+    if (patch.detectUrl && current.detectUrl && patch.detectUrl === redactUrl(current.detectUrl))
+      patch = { ...patch, detectUrl: current.detectUrl }
+    if (patch.detectUrl === '') patch = { ...patch, detectUrl: null }
     const next: CameraConfig = { ...current, ...stripUndefined(patch), id }
     await this.store.mutate((d) => {
       const i = d.cameras.findIndex((x) => x.id === id)
@@ -124,8 +127,13 @@ export class CameraService {
   }
 
   view(c: CameraConfig): CameraView {
-    const { url, ...rest } = c
-    return { ...rest, urlRedacted: redactUrl(url), status: this.status(c) }
+    const { url, detectUrl, ...rest } = c
+    return {
+      ...rest,
+      urlRedacted: redactUrl(url),
+      detectUrlRedacted: detectUrl ? redactUrl(detectUrl) : null,
+      status: this.status(c)
+    }
   }
 
   private status(c: CameraConfig): CameraStatus {

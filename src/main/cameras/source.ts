@@ -234,6 +234,7 @@ export class CameraSource extends EventEmitter {
     this.config = { ...config }
     const restartNeeded =
       prev.url !== config.url ||
+      (prev.detectUrl ?? null) !== (config.detectUrl ?? null) ||
       prev.detectFps !== config.detectFps ||
       prev.maxDetectWidth !== config.maxDetectWidth ||
       prev.loop !== config.loop ||
@@ -268,8 +269,10 @@ export class CameraSource extends EventEmitter {
     }
     this.ffmpegPath = path
     let url: ClassifiedUrl
+    let detectUrl: ClassifiedUrl | null
     try {
       url = classifyUrl(this.config.url)
+      detectUrl = this.config.detectUrl ? classifyUrl(this.config.detectUrl) : null
     } catch (e) {
       // a malformed URL does not heal by retrying: stay in error until update()
       this.fatal(e instanceof CameraUrlError ? e.message : redactUrl(String(e)))
@@ -277,7 +280,7 @@ export class CameraSource extends EventEmitter {
     }
     ffmpegInfo(path).then(
       (info) => {
-        if (gen === this.gen && this.running) this.spawnRun(gen, info, url)
+        if (gen === this.gen && this.running) this.spawnRun(gen, info, url, detectUrl)
       },
       (e: unknown) => {
         if (gen === this.gen && this.running) this.fatal(`ffmpeg unusable: ${redactUrl((e as Error).message)}`)
@@ -296,25 +299,36 @@ export class CameraSource extends EventEmitter {
     }
   }
 
-  private spawnRun(gen: number, info: FfmpegInfo, url: ClassifiedUrl): void {
+  /**
+   * One ffmpeg, two outputs: raw frames for detection (pipe:1) and the tile's MJPEG (pipe:3). With
+   * a detect stream (the camera's sub-stream, Frigate's "roles") it reads two inputs: detection
+   * from input 0, the tile from input 1 (the main stream), each decoded once.
+   */
+  private spawnRun(gen: number, info: FfmpegInfo, url: ClassifiedUrl, detectUrl: ClassifiedUrl | null): void {
     const c = this.config
     const decode = this.decodeOptions()
-    const input = inputArgs(url, {
-      loop: c.loop,
-      timeoutMs: this.opts.ioTimeoutMs,
-      rtspTimeoutOption: info.rtspTimeoutOption
-    })
-    // decoder options apply to the next input: insert them right before its -i
-    const at = input.lastIndexOf('-i')
+    const opened = (u: ClassifiedUrl, d: DecodeOptions): string[] => {
+      const input = inputArgs(u, {
+        loop: c.loop,
+        timeoutMs: this.opts.ioTimeoutMs,
+        rtspTimeoutOption: info.rtspTimeoutOption
+      })
+      // decoder options apply to the next input: insert them right before its -i
+      const at = input.lastIndexOf('-i')
+      return [...input.slice(0, at), ...decodeArgs(d), ...input.slice(at)]
+    }
+    const inputs = detectUrl
+      ? // keyframes-only decoding is for detection; the view stream keeps its full rate
+        [...opened(detectUrl, decode), ...opened(url, { ...decode, keyframesOnly: false })]
+      : opened(url, decode)
+    const viewInput = detectUrl ? '1:v:0' : '0:v:0'
     const args = [
       '-hide_banner',
       '-nostdin',
       '-nostats',
       '-loglevel',
       'info',
-      ...input.slice(0, at),
-      ...decodeArgs(decode),
-      ...input.slice(at),
+      ...inputs,
       '-map',
       '0:v:0',
       '-vf',
@@ -325,7 +339,7 @@ export class CameraSource extends EventEmitter {
       'rawvideo',
       'pipe:1',
       '-map',
-      '0:v:0',
+      viewInput,
       '-vf',
       `fps=fps=${fmtNum(this.opts.previewFps)},${scaleFilter(this.opts.previewWidth)}`,
       '-c:v',
