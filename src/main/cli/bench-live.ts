@@ -125,8 +125,8 @@ async function measure(backend: Backend, clip: string, n: number, seconds: numbe
   while (backend.cameras.list().some((c) => c.status.state !== 'online') && Date.now() < until) await sleep(200)
   await sleep(3000)
   backend.live.resetStats()
-  const ffPids = pids()
-  const ff0 = ffPids.reduce((a, p) => a + procCpuSeconds(p), 0)
+  // per pid: an ffmpeg restarted during the window counts from its own start, not negative
+  const ff0 = new Map(pids().map((p) => [p, procCpuSeconds(p)]))
   const s0 = srcStats()
   const c0 = cpuTimes()
   let peakRss = 0
@@ -140,7 +140,7 @@ async function measure(backend: Backend, clip: string, n: number, seconds: numbe
   }
   const elapsed = (Date.now() - t0) / 1000
   const c1 = cpuTimes()
-  const ff1 = ffPids.reduce((a, p) => a + procCpuSeconds(p), 0)
+  const ffCpu = pids().reduce((a, p) => a + procCpuSeconds(p) - (ff0.get(p) ?? 0), 0)
   const s1 = srcStats()
   const stats = backend.live.stats().filter((s) => ids.includes(s.cameraId))
   const per = ids.map((id) => (stats.find((s) => s.cameraId === id)?.frames ?? 0) / elapsed)
@@ -160,7 +160,7 @@ async function measure(backend: Backend, clip: string, n: number, seconds: numbe
     ffmpegMb: round(ffRss, 1),
     dropPct: round(delivered > 0 ? (100 * Math.max(0, delivered - frames)) / delivered : 0, 1),
     facesPerFrame: round(frames > 0 ? faces / frames : 0, 2),
-    decodeCpuPct: round((100 * (ff1 - ff0)) / elapsed / CORES, 1),
+    decodeCpuPct: round((100 * ffCpu) / elapsed / CORES, 1),
     modelCpuPct: round((100 * modelS) / elapsed / CORES, 1),
     busyDrops: stats.reduce((a, s) => a + s.busyDrops, 0)
   }
