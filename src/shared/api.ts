@@ -227,7 +227,10 @@ export type Handlers = { [C in Channel]: (req: Req<C>) => Promise<Res<C>> }
 
 /** WebSocket frames of browser mode. */
 export type WsClientMessage =
-  { kind: 'invoke'; id: number; channel: Channel; payload: unknown } | { kind: 'auth'; token: string }
+  | { kind: 'invoke'; id: number; channel: Channel; payload: unknown }
+  | { kind: 'auth'; token: string }
+  /** previews and overlays only for these cameras (the tiles on screen); null = all cameras */
+  | { kind: 'watch'; cameraIds: string[] | null }
 export type WsServerMessage =
   | { kind: 'result'; id: number; envelope: Envelope<unknown> }
   | { kind: 'push'; channel: PushChannel; payload: unknown }

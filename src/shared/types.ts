@@ -139,8 +139,8 @@ export interface FrameOverlay {
 export interface PreviewFrame {
   cameraId: string
   at: number
-  /** JPEG as a data: URL */
-  jpeg: string
+  /** JPEG bytes: a binary WebSocket frame in browser mode (preview-wire.ts), a Uint8Array over IPC */
+  jpeg: Uint8Array
 }
 
 export type EventDecision = 'auto' | 'pending' | 'confirmed' | 'rejected' | 'reassigned'

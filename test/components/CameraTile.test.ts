@@ -28,7 +28,7 @@ const camera = (state: CameraState, over: Partial<CameraView> = {}): CameraView 
   },
   ...over
 })
-const preview = (receivedAt: number) => ({ frame: { cameraId: 'c1', at: 0, jpeg: PIXEL }, receivedAt })
+const preview = (receivedAt: number) => ({ url: PIXEL, at: 0, receivedAt })
 const overlay = (receivedAt: number): { overlay: FrameOverlay; receivedAt: number } => ({
   overlay: {
     cameraId: 'c1',

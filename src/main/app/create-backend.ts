@@ -106,8 +106,8 @@ export async function createBackend(opts: CreateBackendOptions): Promise<Backend
     store,
     {
       onFrameReady: (src) => live.frameReady(src),
-      onPreview: (cameraId, jpeg, at) =>
-        bus.emit('camera.preview', { cameraId, at, jpeg: `data:image/jpeg;base64,${jpeg.toString('base64')}` }),
+      // bytes, never base64: browser mode sends them as a binary frame, IPC as a Uint8Array
+      onPreview: (cameraId, jpeg, at) => bus.emit('camera.preview', { cameraId, at, jpeg }),
       onStatus: (view) => bus.emit('camera.status', view),
       onStopped: (id) => live.forgetCamera(id)
     },

@@ -1,0 +1,39 @@
+// Previews travel as binary WebSocket frames, not base64 inside JSON: base64 is a third bigger,
+// costs an encode in the engine and a decode in the page for every frame of every camera, and a
+// data: URL string per frame churns the page's heap. Frame layout:
+//   bytes 0–3  "VGP1" (magic + version)
+//   bytes 4–7  header length n, uint32 little-endian
+//   bytes 8–   n bytes of UTF-8 JSON {channel:"camera.preview", cameraId, at}
+//   then       the JPEG bytes
+// Plain TypeScript with Uint8Array/DataView: shared by the engine (Node) and the page.
+import type { PreviewFrame } from './types'
+
+const MAGIC = [0x56, 0x47, 0x50, 0x31] // "VGP1"
+const MAX_HEADER = 4096
+
+export function encodePreviewFrame(p: PreviewFrame): Uint8Array {
+  const header = new TextEncoder().encode(JSON.stringify({ channel: 'camera.preview', cameraId: p.cameraId, at: p.at }))
+  const out = new Uint8Array(8 + header.length + p.jpeg.length)
+  out.set(MAGIC, 0)
+  new DataView(out.buffer, out.byteOffset, out.byteLength).setUint32(4, header.length, true)
+  out.set(header, 8)
+  out.set(p.jpeg, 8 + header.length)
+  return out
+}
+
+/** The preview in a binary frame, or null when the frame is not one (wrong magic, bad header). */
+export function decodePreviewFrame(buf: Uint8Array): PreviewFrame | null {
+  if (buf.length < 8 || MAGIC.some((b, i) => buf[i] !== b)) return null
+  const n = new DataView(buf.buffer, buf.byteOffset, buf.byteLength).getUint32(4, true)
+  if (n > MAX_HEADER || 8 + n > buf.length) return null
+  let h: unknown
+  try {
+    h = JSON.parse(new TextDecoder().decode(buf.subarray(8, 8 + n)))
+  } catch {
+    return null
+  }
+  if (typeof h !== 'object' || h === null) return null
+  const { channel, cameraId, at } = h as Record<string, unknown>
+  if (channel !== 'camera.preview' || typeof cameraId !== 'string' || typeof at !== 'number') return null
+  return { cameraId, at, jpeg: buf.subarray(8 + n) }
+}
