@@ -14,6 +14,7 @@ import type {
   Page,
   Person,
   PreviewFrame,
+  VideoFrame,
   ReviewAction,
   ReviewItem,
   ReviewStatus,
@@ -93,6 +94,11 @@ export interface ApiSpec {
   'cameras.update': { req: { id: string } & Partial<CameraInput>; res: CameraView }
   'cameras.delete': { req: { id: string }; res: { deleted: true } }
   'cameras.test': { req: { url: string }; res: CameraTestResult }
+  /**
+   * The page shows this camera enlarged: stream its view as live video (a lease, renewed every few
+   * seconds while focused; the remux stops soon after the last renewal)
+   */
+  'cameras.focus': { req: { id: string }; res: { streaming: boolean } }
 
   'review.list': { req: { status?: ReviewStatus }; res: ReviewItem[] }
   'review.decide': { req: DecideInput; res: ReviewItem }
@@ -118,6 +124,7 @@ export interface PushSpec {
   'camera.status': CameraView
   'camera.overlay': FrameOverlay
   'camera.preview': PreviewFrame
+  'camera.video': VideoFrame
   'review.changed': { pending: number }
   'event.upserted': EventRecord
   'people.changed': { count: number }
@@ -138,6 +145,7 @@ export const CHANNELS = [
   'cameras.update',
   'cameras.delete',
   'cameras.test',
+  'cameras.focus',
   'review.list',
   'review.decide',
   'review.undo',
@@ -158,6 +166,7 @@ export const PUSH_CHANNELS = [
   'camera.status',
   'camera.overlay',
   'camera.preview',
+  'camera.video',
   'review.changed',
   'event.upserted',
   'people.changed',

@@ -112,6 +112,7 @@ export const requestSchemas: Schemas = {
   }),
   'cameras.delete': z.object({ id }),
   'cameras.test': z.object({ url: cameraUrl }),
+  'cameras.focus': z.object({ id }),
   'review.list': z.object({ status: z.enum(['pending', 'confirmed', 'rejected', 'reassigned']).optional() }),
   'review.decide': z.object({
     itemId: id,

@@ -136,6 +136,15 @@ export interface FrameOverlay {
 }
 
 /** Pushed a few times per second per camera for the tiles. */
+/** Live video of a focused camera: fragmented MP4 (init segment + one fragment) for MSE. */
+export interface VideoFrame {
+  cameraId: string
+  /** MSE type, e.g. 'video/mp4; codecs="avc1.640028"' */
+  mime: string
+  seq: number
+  data: Uint8Array
+}
+
 export interface PreviewFrame {
   cameraId: string
   at: number

@@ -109,7 +109,8 @@ export async function createBackend(opts: CreateBackendOptions): Promise<Backend
       // bytes, never base64: browser mode sends them as a binary frame, IPC as a Uint8Array
       onPreview: (cameraId, jpeg, at) => bus.emit('camera.preview', { cameraId, at, jpeg }),
       onStatus: (view) => bus.emit('camera.status', view),
-      onStopped: (id) => live.forgetCamera(id)
+      onStopped: (id) => live.forgetCamera(id),
+      onVideo: (c) => bus.emit('camera.video', c)
     },
     { watchdogMs: opts.watchdogMs, log: opts.cameraLog }
   )

@@ -5,6 +5,7 @@ import { ApiError, type CameraInput } from '../../shared/api'
 import type { CameraConfig, CameraStatus, CameraView } from '../../shared/types'
 import type { CameraFrame } from '../contracts'
 import type { Store } from '../store/db'
+import { VideoRemuxer, type VideoChunk } from './remux'
 import { CameraSource, initialStatus, type CameraSourceOptions } from './source'
 import { redactUrl } from './url'
 
@@ -23,13 +24,20 @@ export interface CameraServiceHooks {
   onStatus(view: CameraView): void
   /** the camera stopped (removed or disabled): its open tracks can be finished */
   onStopped(cameraId: string): void
+  /** live video of a focused camera (fragmented MP4) */
+  onVideo?(chunk: VideoChunk): void
 }
+
+/** a focus lease lasts this long unless renewed (the page renews every 5 s) */
+const FOCUS_LEASE_MS = 15_000
 
 export class CameraService {
   private readonly sources = new Map<string, CameraSource>()
   /** ids being deleted: an update racing the delete must not start a new ffmpeg for them */
   private readonly removing = new Set<string>()
   private stopped = false
+  private readonly videos = new Map<string, { remuxer: VideoRemuxer; until: number }>()
+  private leaseTimer: NodeJS.Timeout | null = null
 
   constructor(
     private readonly store: Store,
@@ -81,6 +89,8 @@ export class CameraService {
       if (i >= 0) d.cameras[i] = next
     })
     const src = this.sources.get(id)
+    // a new URL or a disabled camera: the page renews its lease and gets the new stream
+    this.stopVideo(id)
     if (src) {
       await src.update(next)
       if (!next.enabled) this.hooks.onStopped(id)
@@ -93,6 +103,7 @@ export class CameraService {
     if (this.removing.has(id)) throw new ApiError('not_found', `camera ${id} is being removed`)
     this.get(id)
     this.removing.add(id)
+    this.stopVideo(id)
     try {
       const src = this.sources.get(id)
       this.sources.delete(id)
@@ -114,7 +125,50 @@ export class CameraService {
     return !this.stopped && !this.removing.has(id) && this.store.data.cameras.some((c) => c.id === id)
   }
 
+  /**
+   * Starts (or renews) live video for a focused tile. False when the camera is not running.
+   * One remux per camera, however many pages focus it; it ends when no lease is renewed.
+   */
+  focus(id: string): boolean {
+    const cfg = this.get(id)
+    if (this.stopped || !cfg.enabled || !this.sources.has(id)) return false
+    const until = Date.now() + FOCUS_LEASE_MS
+    const cur = this.videos.get(id)
+    if (cur && !cur.remuxer.stopped) {
+      cur.until = until
+      return true
+    }
+    const remuxer = new VideoRemuxer(cfg, this.sourceOptions.ffmpegPath)
+    remuxer.on('chunk', (c: VideoChunk) => this.hooks.onVideo?.(c))
+    remuxer.on('end', () => {
+      // ended by itself (stream gone): the next renewal starts a new one
+      if (this.videos.get(id)?.remuxer === remuxer) this.videos.delete(id)
+    })
+    this.videos.set(id, { remuxer, until })
+    remuxer.start().catch(() => this.stopVideo(id))
+    if (!this.leaseTimer) {
+      this.leaseTimer = setInterval(() => {
+        const now = Date.now()
+        for (const [vid, v] of this.videos) if (v.until < now) this.stopVideo(vid)
+        if (this.videos.size === 0 && this.leaseTimer) {
+          clearInterval(this.leaseTimer)
+          this.leaseTimer = null
+        }
+      }, 1000)
+      this.leaseTimer.unref()
+    }
+    return true
+  }
+
+  private stopVideo(id: string): void {
+    this.videos.get(id)?.remuxer.stop()
+    this.videos.delete(id)
+  }
+
   async stopAll(): Promise<void> {
+    for (const id of [...this.videos.keys()]) this.stopVideo(id)
+    if (this.leaseTimer) clearInterval(this.leaseTimer)
+    this.leaseTimer = null
     this.stopped = true
     const all = [...this.sources.values()]
     this.sources.clear()

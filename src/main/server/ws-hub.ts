@@ -6,8 +6,8 @@ import type { IncomingMessage } from 'node:http'
 import type { Duplex } from 'node:stream'
 import { WebSocketServer, WebSocket, type RawData } from 'ws'
 import type { ApiErrorCode, Envelope, PushChannel, WsServerMessage } from '../../shared/api'
-import { encodePreviewFrame } from '../../shared/preview-wire'
-import type { PreviewFrame } from '../../shared/types'
+import { encodePreviewFrame, encodeVideoFrame } from '../../shared/preview-wire'
+import type { PreviewFrame, VideoFrame } from '../../shared/types'
 import { dispatch, errorEnvelope, type DispatchLogger } from '../api/dispatch'
 import type { VigilBackend } from '../contracts'
 
@@ -284,7 +284,26 @@ export class WsHub {
     c.ws.send(text)
   }
 
+  /**
+   * Live video goes only to pages that show that one camera enlarged (their watch is just it), and
+   * never waits: a page that cannot keep up skips fragments (MSE resyncs at the next keyframe).
+   */
+  private fanOutVideo(v: VideoFrame): void {
+    let bytes: Uint8Array | null = null
+    for (const c of this.clients) {
+      if (!c.authed || c.ws.readyState !== WebSocket.OPEN) continue
+      if (!c.watch || c.watch.size !== 1 || !c.watch.has(v.cameraId)) continue
+      if (c.ws.bufferedAmount > this.tuning.highWater) continue
+      bytes ??= encodeVideoFrame(v)
+      this.send(c, bytes)
+    }
+  }
+
   private fanOut(channel: PushChannel, payload: unknown): void {
+    if (channel === 'camera.video') {
+      this.fanOutVideo(payload as VideoFrame)
+      return
+    }
     let text: string | Uint8Array | null = null
     const key = COALESCED.has(channel) ? coalesceKey(channel, payload) : null
     const cam = key === null ? null : key.slice(key.indexOf(':') + 1)

@@ -13,7 +13,7 @@ import {
   type WsClientMessage,
   type WsServerMessage
 } from '@shared/api'
-import { decodePreviewFrame } from '@shared/preview-wire'
+import { decodePreviewFrame, decodeVideoFrame } from '@shared/preview-wire'
 import { backoffDelay, type BackoffOptions } from '../lib/backoff'
 import { isApiErrorCode } from '../lib/errors'
 
@@ -117,7 +117,9 @@ function parseServerMessage(data: unknown): WsServerMessage | null {
     const bytes =
       data instanceof ArrayBuffer ? new Uint8Array(data) : new Uint8Array(data.buffer, data.byteOffset, data.byteLength)
     const p = decodePreviewFrame(bytes)
-    return p ? { kind: 'push', channel: 'camera.preview', payload: p } : null
+    if (p) return { kind: 'push', channel: 'camera.preview', payload: p }
+    const v = decodeVideoFrame(bytes)
+    return v ? { kind: 'push', channel: 'camera.video', payload: v } : null
   }
   if (typeof data !== 'string') return null
   let v: unknown
