@@ -128,12 +128,13 @@ export function useLiveVideo(
   }
 
   usePush('camera.video', onVideo)
+  // a string key: a getter returning a fresh array would fire on every camera status push
   const stop = watch(
-    () => [active(), cameraId()] as const,
-    ([on]) => {
+    () => (active() ? cameraId() : ''),
+    (id) => {
       teardown()
       unsupported.value = null
-      if (on) start()
+      if (id) start()
     },
     { immediate: true }
   )
