@@ -7,8 +7,10 @@ import { usePush } from './usePush'
 const LEASE_RENEW_MS = 5000
 /** keep this much video behind the playhead; older is removed so memory stays flat */
 const KEEP_S = 10
-/** further behind the newest frame than this, the player jumps to the live edge */
-const MAX_LAG_S = 1
+/** further behind the newest frame than this, the player jumps to the live edge (a seek costs frames) */
+const MAX_LAG_S = 3
+/** further behind than this, it plays a little faster until it has caught up */
+const CATCH_UP_LAG_S = 0.6
 
 export interface LiveVideoState {
   /** frames are being shown */
@@ -91,7 +93,9 @@ export function useLiveVideo(
     const b = sb.buffered
     if (b.length) {
       const end = b.end(b.length - 1)
-      if (end - v.currentTime > MAX_LAG_S) v.currentTime = Math.max(b.start(b.length - 1), end - 0.1)
+      const lag = end - v.currentTime
+      if (lag > MAX_LAG_S) v.currentTime = Math.max(b.start(b.length - 1), end - 0.2)
+      else v.playbackRate = lag > CATCH_UP_LAG_S ? 1.25 : 1
       if (v.paused) void v.play().catch(() => {})
     }
     pump()
