@@ -2,6 +2,7 @@
 // store). Each box implements its side in its own folder; src/main/app wires them together.
 // Plain Node: nothing here may import Electron.
 import type { Band, Box, CameraConfig, CameraStatus, Candidate, FaceQuality, Point, WorkerInfo } from '../shared/types'
+import type { Logger } from './log/logger'
 
 /** Packed 8-bit RGB, row-major, width*height*3 bytes. */
 export interface RgbImage {
@@ -129,6 +130,13 @@ export interface BackendOptions {
   mode: 'electron' | 'browser' | 'headless'
   /** Electron: run pool children with process.execPath + ELECTRON_RUN_AS_NODE */
   workerExecPath?: string
+  /**
+   * The app's logger, passed on to every box as a child tagged { box }. Default: a pino logger on
+   * the console and <dataDir>/logs/vigil.log, closed with the backend.
+   */
+  logger?: Logger
+  /** where `logger` writes its file, shown in Settings (default: the default logger's file) */
+  logFile?: string | null
 }
 
 /** The handlers of one box of the engine, e.g. HandlersFor<'people'> = every 'people.*' channel. */

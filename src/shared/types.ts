@@ -256,6 +256,8 @@ export interface SystemInfo {
   workers: WorkerInfo[]
   queueDepth: number
   dataDir: string
+  /** the engine's log file (JSON lines, rotated by size), for bug reports; null when logging to the console only */
+  logFile: string | null
   load: LiveLoad
 }
 

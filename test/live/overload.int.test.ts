@@ -6,6 +6,7 @@ import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { silentLogger } from '../../src/main/log/logger'
 import { createBackend, type Backend } from '../../src/main/app/create-backend'
 import { percentile } from '../../src/main/inference/metrics'
 import type { SystemInfo } from '../../src/shared/types'
@@ -33,7 +34,13 @@ describe.skipIf(skip)('live engine under overload', () => {
 
   beforeAll(async () => {
     dir = await mkdtemp(join(tmpdir(), 'vigil-overload-'))
-    backend = await createBackend({ dataDir: dir, mode: 'headless', modelsDir: MODELS_DIR, workers: 1, log: () => {} })
+    backend = await createBackend({
+      dataDir: dir,
+      mode: 'headless',
+      modelsDir: MODELS_DIR,
+      workers: 1,
+      logger: silentLogger
+    })
     backend.onPush((channel, payload) => {
       if (channel === 'system.info') infos.push(payload as SystemInfo)
     })

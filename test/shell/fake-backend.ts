@@ -29,6 +29,7 @@ export function fakeBackend(
           workers: [],
           queueDepth: 0,
           dataDir: '/tmp/x',
+          logFile: null,
           load: { overloaded: false, analysedFps: 0, offeredFps: 0, cameras: [] }
         }
       throw new ApiError('not_found', `fake backend has no ${c}`)

@@ -40,8 +40,8 @@ export async function connect(
       if (!p) return
       m = { kind: 'push', channel: 'camera.preview', payload: p }
     } else {
-      texts.push(String(data))
-      m = JSON.parse(String(data)) as WsServerMessage
+      texts.push(String(data as Buffer))
+      m = JSON.parse(String(data as Buffer)) as WsServerMessage
     }
     messages.push(m)
     for (const w of [...waiters]) {

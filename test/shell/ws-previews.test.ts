@@ -5,6 +5,7 @@ import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { silentLogger } from '../../src/main/log/logger'
 import { createBackend, type Backend } from '../../src/main/app/create-backend'
 import { startServer, type RunningServer } from '../../src/main/server/server'
 import type { PreviewFrame } from '../../src/shared/types'
@@ -28,7 +29,13 @@ describe.skipIf(skip)('browser mode previews', () => {
 
   beforeAll(async () => {
     dir = mkdtempSync(join(tmpdir(), 'vigil-wsprev-'))
-    backend = await createBackend({ dataDir: dir, mode: 'browser', modelsDir: MODELS_DIR, workers: 1, log: () => {} })
+    backend = await createBackend({
+      dataDir: dir,
+      mode: 'browser',
+      modelsDir: MODELS_DIR,
+      workers: 1,
+      logger: silentLogger
+    })
     server = await startServer({ backend, staticDir: dir, port: 0, version: 'test', log: () => {} })
     for (const name of ['a', 'b'])
       ids.push(

@@ -15,6 +15,8 @@ import { InferencePool } from '../inference/pool/pool'
 import { LiveProcessor } from '../live/processor'
 import { reviewHandlers } from '../review/handlers'
 import { ReviewQueue } from '../review/queue'
+import { createLogger } from '../log/pino'
+import type { Logger } from '../log/logger'
 import { Store } from '../store/db'
 import { MediaStore } from '../store/media'
 import { AnalyzerHandle } from './analyzer-handle'
@@ -39,19 +41,22 @@ export interface CreateBackendOptions extends BackendOptions {
   workers?: number
   /** camera watchdog, ms (tests shorten it) */
   watchdogMs?: number
-  /** log lines of the engine (default console.error) */
-  log?: (line: string) => void
-  /** ffmpeg's diagnostic lines per camera, redacted (default: dropped; they are verbose) */
-  cameraLog?: (line: string) => void
 }
 
 export async function createBackend(opts: CreateBackendOptions): Promise<Backend> {
-  const log = opts.log ?? ((l: string) => console.error(l))
-  const bus = new PushBus()
-  const store = await Store.open(opts.dataDir)
+  const own = opts.logger ? null : createLogger({ dataDir: opts.dataDir })
+  const logger = opts.logger ?? own!.logger
+  const logFile = opts.logger ? (opts.logFile ?? null) : own!.file
+  const boxLog = (box: string): Logger => logger.child({ box })
+  const bus = new PushBus(boxLog('push'))
+  const store = await Store.open(opts.dataDir, { logger: boxLog('store') }).catch((err: unknown) => {
+    own?.close()
+    throw err
+  })
   const media = new MediaStore(opts.dataDir)
   const settings = (): Settings => store.data.settings
 
+  const poolLog = boxLog('inference')
   let infoTimer: NodeJS.Timeout | null = null
   let closed = false
   let poolReady = false
@@ -62,7 +67,7 @@ export async function createBackend(opts: CreateBackendOptions): Promise<Backend
       modelsDir: opts.modelsDir ?? join(process.cwd(), 'models'),
       execPath: opts.workerExecPath,
       env: opts.workerExecPath ? { ...process.env, ELECTRON_RUN_AS_NODE: '1' } : undefined,
-      onLog: (id, line) => log(`[worker ${id}] ${line}`),
+      onLog: (id, line) => poolLog.info({ worker: id }, line),
       // state changes come twice per job: coalesce them into at most one push per second
       onWorkersChanged: () => {
         if (infoTimer) return
@@ -77,12 +82,15 @@ export async function createBackend(opts: CreateBackendOptions): Promise<Backend
     })
   const pool = new AnalyzerHandle(await startPool(opts.workers ?? settings().workers, settings().executionProvider))
   poolReady = true
-  const events = new EventLog(store, media)
+  const events = new EventLog(store, media, { logger: boxLog('events') })
   events.subscribe((e) => bus.emit('event.upserted', e))
   const gallery = new Gallery(store, media, pool, settings, {
-    onChange: (count) => bus.emit('people.changed', { count })
+    onChange: (count) => bus.emit('people.changed', { count }),
+    logger: boxLog('gallery')
   })
-  const review = new ReviewQueue(store, media, gallery, events, (pending) => bus.emit('review.changed', { pending }))
+  const review = new ReviewQueue(store, media, gallery, events, (pending) => bus.emit('review.changed', { pending }), {
+    logger: boxLog('review')
+  })
   const live = new LiveProcessor({
     analyzer: pool,
     gallery,
@@ -90,7 +98,7 @@ export async function createBackend(opts: CreateBackendOptions): Promise<Backend
     review,
     media,
     settings,
-    log,
+    logger: boxLog('live'),
     minFaceSize: (id) => store.data.cameras.find((c) => c.id === id)?.minFaceSize ?? 24,
     detectTiles: (id) => store.data.cameras.find((c) => c.id === id)?.detectTiles ?? 1,
     // one frame per worker: a frame never waits in the pool's queue behind another camera's
@@ -112,10 +120,13 @@ export async function createBackend(opts: CreateBackendOptions): Promise<Backend
       onStopped: (id) => live.forgetCamera(id),
       onVideo: (c) => bus.emit('camera.video', c)
     },
-    { watchdogMs: opts.watchdogMs, log: opts.cameraLog }
+    { watchdogMs: opts.watchdogMs, logger: boxLog('cameras') }
   )
   cameras.startAll()
-  const stopRetention = startRetention(store, media, () => settings().retentionDays, 3_600_000, { log: events })
+  const stopRetention = startRetention(store, media, () => settings().retentionDays, 3_600_000, {
+    log: events,
+    logger: boxLog('retention')
+  })
 
   function systemInfo(): SystemInfo {
     return {
@@ -124,6 +135,7 @@ export async function createBackend(opts: CreateBackendOptions): Promise<Backend
       workers: pool.workers(),
       queueDepth: pool.queueDepth(),
       dataDir: opts.dataDir,
+      logFile,
       load: live.load()
     }
   }
@@ -194,6 +206,7 @@ export async function createBackend(opts: CreateBackendOptions): Promise<Backend
       await live.drain()
       await pool.close()
       await store.close()
+      own?.close()
     }
   }
 }

@@ -21,6 +21,7 @@ import { ffmpegInfo, locateFfmpeg, type FfmpegInfo } from './ffmpeg'
 import { backoffDelay, JpegSplitter, RateMeter, RawFrameAssembler, type BackoffOptions } from './framing'
 import { reasonFromStderr, StderrReader, type Size } from './stderr'
 import { classifyUrl, CameraUrlError, inputArgs, redactUrl, scaleFilter, type ClassifiedUrl } from './url'
+import { silentLogger, type Logger } from '../log/logger'
 
 export interface CameraSourceOptions {
   /** ffmpeg binary; default: locateFfmpeg() (VIGIL_FFMPEG, PATH, bundled) */
@@ -41,8 +42,8 @@ export interface CameraSourceOptions {
   fpsWindowMs?: number
   /** decoder threads per camera, 0 = ffmpeg's choice (default 1: see decode.ts for the measurements) */
   decodeThreads?: number
-  /** diagnostic lines (always redacted) */
-  log?: (line: string) => void
+  /** ffmpeg's diagnostic lines go out at debug level (verbose), exits and stalls at warn; always redacted */
+  logger?: Logger
 }
 
 /** Status of a camera whose ingest has not run yet. */
@@ -99,10 +100,11 @@ const STABLE_MS = 10_000
 
 export class CameraSource extends EventEmitter {
   private config: CameraConfig
-  private readonly opts: Required<Omit<CameraSourceOptions, 'ffmpegPath' | 'log' | 'backoff'>> & {
+  private readonly opts: Required<Omit<CameraSourceOptions, 'ffmpegPath' | 'logger' | 'backoff'>> & {
     backoff: BackoffOptions
   }
   private readonly log: (line: string) => void
+  private readonly logger: Logger
   private ffmpegPath: string | undefined
   private running = false
   private gen = 0
@@ -139,7 +141,8 @@ export class CameraSource extends EventEmitter {
       backoff: opts.backoff ?? {}
     }
     this.ffmpegPath = opts.ffmpegPath
-    this.log = opts.log ?? (() => {})
+    this.logger = opts.logger ?? silentLogger
+    this.log = (line) => this.logger.debug(line)
     this.meter = new RateMeter(this.opts.fpsWindowMs)
     this.st = initialStatus(config)
   }
@@ -479,7 +482,7 @@ export class CameraSource extends EventEmitter {
     try {
       this.emit(event, ...args)
     } catch (e) {
-      this.log(`[${this.config.id}] ${event} listener threw: ${redactUrl(String(e))}`)
+      this.logger.warn(`[${this.config.id}] ${event} listener threw: ${redactUrl(String(e))}`)
     }
   }
 
@@ -497,7 +500,9 @@ export class CameraSource extends EventEmitter {
     if (!hadFrames && run.decode.hwaccel !== 'off' && !this.hwFailed) {
       // a GPU decoder that cannot open this stream must not keep the camera dark: software next time
       this.hwFailed = true
-      this.log(`[${this.config.id}] hardware decoding (${run.decode.hwaccel}) failed; retrying with software decoding`)
+      this.logger.warn(
+        `[${this.config.id}] hardware decoding (${run.decode.hwaccel}) failed; retrying with software decoding`
+      )
     }
     if (url?.kind === 'file' && !this.config.loop && code === 0 && hadFrames) {
       // a non-looping file that played to its end is finished, not broken
@@ -508,7 +513,9 @@ export class CameraSource extends EventEmitter {
     const reason =
       reasonFromStderr(run.stderr.lines()) ??
       (code === 0 ? 'stream ended' : signal ? `ffmpeg killed by ${signal}` : `ffmpeg exited with code ${String(code)}`)
-    this.log(`[${this.config.id}] ffmpeg exited (code ${String(code)}${signal ? `, ${signal}` : ''}): ${reason}`)
+    this.logger.warn(
+      `[${this.config.id}] ffmpeg exited (code ${String(code)}${signal ? `, ${signal}` : ''}): ${reason}`
+    )
     this.failRun(reason)
   }
 
@@ -557,7 +564,7 @@ export class CameraSource extends EventEmitter {
         const fromStderr = reasonFromStderr(r.stderr.lines())
         const secs = Math.round(this.opts.watchdogMs / 1000)
         const reason = r.lastActivityAt === null ? (fromStderr ?? 'timeout') : `no frames for ${secs} s`
-        this.log(`[${this.config.id}] watchdog: ${reason}`)
+        this.logger.warn(`[${this.config.id}] watchdog: ${reason}`)
         this.abortRun(r, reason)
         return
       }

@@ -1,6 +1,9 @@
 // Pure helpers turning a camera URL into ffmpeg input arguments, and keeping credentials out of
 // every log line and UI string.
 import { fileURLToPath } from 'node:url'
+import { redactUrl } from '../log/redact'
+
+export { redactUrl }
 
 export type SourceKind = 'rtsp' | 'http' | 'file' | 'v4l2' | 'dshow' | 'avfoundation'
 
@@ -81,36 +84,13 @@ export function classifyUrl(raw: string): ClassifiedUrl {
 }
 
 function requireHost(url: string): void {
-  let host = ''
+  let host: string
   try {
     host = new URL(url).hostname
   } catch {
     throw new CameraUrlError(`malformed URL: ${redactUrl(url)}`)
   }
   if (!host) throw new CameraUrlError(`URL has no host: ${redactUrl(url)}`)
-}
-
-const SECRET_PARAMS = /^(pass(word)?|pwd|passwd|token|access_token|auth|key|api_?key|secret|sig|signature)$/i
-// scheme://userinfo@  — userinfo runs to the LAST '@' before the path, because people type
-// unencoded '@' in camera passwords (rtsp://admin:p@ss@10.0.0.5/…)
-const USERINFO = /([a-z][a-z0-9+.-]*:\/\/)([^/?#\s]*)@/gi
-
-/**
- * rtsp://user:pass@host/x → rtsp://user:***@host/x; secret-looking query parameters
- * (password=, token=, …) → ***. Safe on arbitrary text (ffmpeg stderr lines): every URL
- * inside is redacted. Idempotent.
- */
-export function redactUrl(text: string): string {
-  let out = text.replace(USERINFO, (_m, scheme: string, userinfo: string) => {
-    const colon = userinfo.indexOf(':')
-    // over HTTP a lone userinfo is usually an access token (https://TOKEN@host), not a user name
-    if (colon < 0) return /^https?:\/\//i.test(scheme) ? `${scheme}***@` : `${scheme}${userinfo}@`
-    return `${scheme}${userinfo.slice(0, colon)}:***@`
-  })
-  out = out.replace(/([?&;])([^=&#\s'"]+)=([^&#\s'"]*)/g, (m, sep: string, k: string) =>
-    SECRET_PARAMS.test(k) ? `${sep}${k}=***` : m
-  )
-  return out
 }
 
 export interface InputArgOptions {

@@ -9,6 +9,7 @@
 // physical limit. Last line: {"cameras":[{n,fps,fpsMin,p50Ms,p95Ms,cpuPct,rssMb,ffmpegMb,dropPct,
 // facesPerFrame,decodeCpuPct,modelCpuPct}…]}.
 import { spawnSync } from 'node:child_process'
+import { silentLogger } from '../log/logger'
 import { existsSync, readFileSync } from 'node:fs'
 import { mkdtemp, readFile, rm } from 'node:fs/promises'
 import { availableParallelism, tmpdir } from 'node:os'
@@ -272,7 +273,7 @@ async function main(): Promise<void> {
     mode: 'headless',
     modelsDir: join(REPO_ROOT, 'models'),
     workers: values.workers ? Number(values.workers) : undefined,
-    log: () => {}
+    logger: silentLogger
   })
   try {
     for (const [name, file] of [

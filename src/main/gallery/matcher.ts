@@ -7,7 +7,7 @@
 // bound are dropped; the rest are re-scored exactly in float32. Results equal a naive float scan.
 //
 // Per-person score: max over the person's references (default) or 'top2mean' (mean of the two best,
-// or the only one). Measured with aggregate-eval.ts (40 random splits, real pipeline): both give 100 %
+// or the only one). Measured with bench/aggregate-eval.ts (40 random splits, real pipeline): both give 100 %
 // rank-1 and EER 0 on lfw-subset (3 refs/person) and gallery-bbt (2 refs/person), and both keep every
 // stranger 'unknown'; top2mean separates slightly more (d' 8.44 vs 8.17, 7.88 vs 7.66) but, because
 // averaging lowers genuine scores, at the default thresholds it sends 2–2.5× as many enrolled

@@ -26,6 +26,7 @@ import { encodeJpeg, type MediaStore } from '../store/media'
 import { decideTrack, type TrackDecision } from '../tracking/pooling'
 import { FaceTracker, type Track } from '../tracking/tracker'
 import { FairScheduler, nextOverloaded } from './scheduler'
+import { silentLogger, type Logger } from '../log/logger'
 
 /** What a track keeps of a frame for its best crops: the frame itself is shared, not copied. */
 interface FrameRef {
@@ -96,7 +97,7 @@ export interface LiveOptions {
   minFaceSize?: (cameraId: string) => number
   /** detection tiles per camera side (1 = whole frame only; see inference/tiles.ts) */
   detectTiles?: (cameraId: string) => number
-  log?: (line: string) => void
+  logger?: Logger
   /** review/unknown decisions need this many embeddings before an event (default 3) */
   minEmbeddingsForEvent?: number
   /** frames analysed at once over all cameras (default 2; the backend passes the pool's worker count) */
@@ -132,14 +133,14 @@ export class LiveProcessor {
   private readonly cams = new Map<string, CameraState>()
   private readonly overlayListeners = new Set<(o: FrameOverlay) => void>()
   private readonly inflight = new Set<Promise<void>>()
-  private readonly log: (line: string) => void
+  private readonly log: Logger
   private readonly minEmb: number
   private readonly scheduler: FairScheduler
   private loadTimer: NodeJS.Timeout | null = null
   private lastLoad: LiveLoad = { overloaded: false, analysedFps: 0, offeredFps: 0, cameras: [] }
 
   constructor(private readonly o: LiveOptions) {
-    this.log = o.log ?? (() => {})
+    this.log = o.logger ?? silentLogger
     this.minEmb = o.minEmbeddingsForEvent ?? REVIEW_MIN_EMBEDDINGS
     this.scheduler = new FairScheduler(o.concurrency ?? (() => 2))
   }
@@ -183,7 +184,7 @@ export class LiveProcessor {
       }
       cam.busy = true
       const p = this.process(cam, frame)
-        .catch((err: unknown) => this.log(`[live ${cam.cameraId}] frame failed: ${(err as Error).message}`))
+        .catch((err: unknown) => this.log.error({ cameraId: cam.cameraId }, `frame failed: ${(err as Error).message}`))
         .finally(() => {
           cam.busy = false
           this.inflight.delete(p)
@@ -254,7 +255,7 @@ export class LiveProcessor {
       .then(() => Promise.all(tracks.map((t) => this.finishTrack(cam, t))))
       .then(
         () => undefined,
-        (err: unknown) => this.log(`[live ${cameraId}] finishing tracks failed: ${(err as Error).message}`)
+        (err: unknown) => this.log.error({ cameraId }, `finishing tracks failed: ${(err as Error).message}`)
       )
       .finally(() => this.inflight.delete(p))
     this.inflight.add(p)
@@ -386,7 +387,7 @@ export class LiveProcessor {
           ...ended.map((t) => this.finishTrack(cam, t))
         ])
       } catch (err) {
-        this.log(`[live ${cam.cameraId}] storing decisions failed: ${(err as Error).message}`)
+        this.log.error({ cameraId: cam.cameraId }, `storing decisions failed: ${(err as Error).message}`)
       } finally {
         cam.pendingPersist--
       }
@@ -496,11 +497,13 @@ export class LiveProcessor {
       // whatever the last frame's decision was; no new event is opened on the way out
       await Promise.all(
         [...st.lastInput.values()].map((input) => this.o.events.upsertTrackEvent({ ...input, at: t.lastSeen }))
-      ).catch((err: unknown) => this.log(`[live ${cam.cameraId}] closing events failed: ${(err as Error).message}`))
+      ).catch((err: unknown) =>
+        this.log.error({ cameraId: cam.cameraId }, `closing events failed: ${(err as Error).message}`)
+      )
       return
     }
     await this.onDecision(cam, t, st.lastDecision, t.lastSeen, true).catch((err: unknown) =>
-      this.log(`[live ${cam.cameraId}] finishing track failed: ${(err as Error).message}`)
+      this.log.error({ cameraId: cam.cameraId }, `finishing track failed: ${(err as Error).message}`)
     )
   }
 

@@ -4,7 +4,9 @@ import { homedir } from 'node:os'
 import { isAbsolute, join, resolve } from 'node:path'
 import { pathToFileURL } from 'node:url'
 import { parseArgs } from 'node:util'
+import { dispatchLogger } from '../api/dispatch'
 import type { BackendOptions, VigilBackend } from '../contracts'
+import { createLogger } from '../log/pino'
 import { isLoopbackHost, resolveToken } from './net-policy'
 import { REPO_ROOT, packageVersion, parsePort, startServer, type RunningServer } from './server'
 
@@ -84,7 +86,8 @@ async function loadCreateBackend(): Promise<CreateBackend> {
     const code = (err as { code?: unknown }).code
     if (code === 'ERR_MODULE_NOT_FOUND' && !override)
       throw new Error(
-        `the engine (src/main/app/create-backend.ts) is not available in this checkout: ${(err as Error).message}`
+        `the engine (src/main/app/create-backend.ts) is not available in this checkout: ${(err as Error).message}`,
+        { cause: err }
       )
     throw err
   }
@@ -115,7 +118,8 @@ async function main(): Promise<void> {
   const createBackend = await loadCreateBackend()
   // Resolved from this checkout, not the cwd, so the server can be started from any directory.
   const modelsDir = process.env.VIGIL_MODELS_DIR || resolve(REPO_ROOT, 'models')
-  const backend = await createBackend({ mode: 'browser', dataDir: cli.dataDir, modelsDir })
+  const { logger, file: logFile } = createLogger({ dataDir: cli.dataDir })
+  const backend = await createBackend({ mode: 'browser', dataDir: cli.dataDir, modelsDir, logger, logFile })
   let server: RunningServer
   try {
     server = await startServer({
@@ -124,7 +128,8 @@ async function main(): Promise<void> {
       port: cli.port,
       token: cli.token,
       staticDir: cli.staticDir,
-      version: packageVersion()
+      version: packageVersion(),
+      log: dispatchLogger(logger.child({ box: 'server' }))
     })
   } catch (err) {
     await backend.close().catch(() => undefined)

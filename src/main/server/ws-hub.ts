@@ -8,7 +8,8 @@ import { WebSocketServer, WebSocket, type RawData } from 'ws'
 import type { ApiErrorCode, Envelope, PushChannel, WsServerMessage } from '../../shared/api'
 import { encodePreviewFrame, encodeVideoFrame } from '../../shared/preview-wire'
 import type { PreviewFrame, VideoFrame } from '../../shared/types'
-import { dispatch, errorEnvelope, type DispatchLogger } from '../api/dispatch'
+import { dispatch, dispatchLogger, errorEnvelope, type DispatchLogger } from '../api/dispatch'
+import { silentLogger } from '../log/logger'
 import type { VigilBackend } from '../contracts'
 
 export interface HubTuning {
@@ -102,7 +103,7 @@ export class WsHub {
 
   constructor(private readonly opts: HubOptions) {
     this.tuning = { ...DEFAULT_TUNING, ...opts.tuning }
-    this.log = opts.log ?? ((m, e) => console.error(`[vigil] ${m}`, e))
+    this.log = opts.log ?? dispatchLogger(silentLogger)
     this.tokenDigest = opts.token ? digest(opts.token) : null
     this.wss = new WebSocketServer({
       noServer: true,
