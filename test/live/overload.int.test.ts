@@ -69,18 +69,27 @@ describe.skipIf(skip)('live engine under overload', () => {
     expect(pushed.load.analysedFps).toBeLessThan(pushed.load.offeredFps)
 
     backend.live.resetStats()
-    await new Promise((r) => setTimeout(r, 8000))
+    // enough frames for shares to mean something, however slow the shared machine is today
+    const t0 = Date.now()
+    const total = (): number =>
+      backend.live
+        .stats()
+        .filter((s) => ids.includes(s.cameraId))
+        .reduce((a, s) => a + s.frames, 0)
+    while ((Date.now() - t0 < 8000 || total() < 40) && Date.now() - t0 < 45_000)
+      await new Promise((r) => setTimeout(r, 250))
     const stats = backend.live.stats().filter((s) => ids.includes(s.cameraId))
     const frames = stats.map((s) => s.frames)
     const mean = frames.reduce((a, b) => a + b, 0) / frames.length
     const lat = stats.flatMap((s) => s.latencies)
     const load = backend.live.load()
     console.log(
-      `[overload] frames per camera in 8 s: ${frames.join(', ')}; p95 latency ${percentile(lat, 95).toFixed(0)} ms; ` +
+      `[overload] frames per camera in ${((Date.now() - t0) / 1000).toFixed(0)} s: ${frames.join(', ')}; p95 latency ${percentile(lat, 95).toFixed(0)} ms; ` +
         `"overloaded: analysing ${load.analysedFps} of ${load.offeredFps} fps"`
     )
     expect(mean).toBeGreaterThan(1)
-    expect(Math.min(...frames)).toBeGreaterThanOrEqual(0.8 * mean)
+    // round-robin shares differ by at most one frame in flight per camera
+    expect(Math.min(...frames)).toBeGreaterThanOrEqual(0.8 * mean - 1)
     expect(load.overloaded).toBe(true)
     expect(load.cameras.filter((c) => ids.includes(c.cameraId)).every((c) => c.overloaded)).toBe(true)
     // the pool never queues frames behind other cameras: one worker, at most one frame in flight
@@ -93,5 +102,5 @@ describe.skipIf(skip)('live engine under overload', () => {
     )
     expect(cleared.load.cameras.every((c) => !c.overloaded)).toBe(true)
     console.log(`[overload] recovered: analysing ${cleared.load.analysedFps} of ${cleared.load.offeredFps} fps`)
-  }, 120_000)
+  }, 180_000)
 })
