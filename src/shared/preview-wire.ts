@@ -70,3 +70,21 @@ export function decodeVideoFrame(buf: Uint8Array): VideoFrame | null {
     return null
   return { cameraId, mime, seq, data: buf.subarray(8 + n) }
 }
+
+/**
+ * Offset of the first top-level `moof` box in init + fragment bytes (the init segment's length),
+ * or 0 when there is none. An init segment must be appended to MSE only once: each append makes
+ * the player drop frames until the next keyframe.
+ */
+export function fragmentOffset(data: Uint8Array): number {
+  const view = new DataView(data.buffer, data.byteOffset, data.byteLength)
+  let o = 0
+  while (o + 8 <= data.length) {
+    const size = view.getUint32(o)
+    const type = String.fromCharCode(data[o + 4]!, data[o + 5]!, data[o + 6]!, data[o + 7]!)
+    if (type === 'moof') return o
+    if (size < 8) return 0
+    o += size
+  }
+  return 0
+}

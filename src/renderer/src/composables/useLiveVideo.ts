@@ -1,4 +1,5 @@
 import { onScopeDispose, ref, watch, type Ref } from 'vue'
+import { fragmentOffset } from '@shared/preview-wire'
 import type { VideoFrame } from '@shared/types'
 import { useApi } from '../api'
 import { usePush } from './usePush'
@@ -35,6 +36,8 @@ export function useLiveVideo(
   let sb: SourceBuffer | null = null
   let objectUrl: string | null = null
   let queue: Uint8Array[] = []
+  /** the init segment went in: later pushes append their fragment only */
+  let initAppended = false
   let lease: ReturnType<typeof setInterval> | null = null
 
   const renew = (): void => {
@@ -48,7 +51,13 @@ export function useLiveVideo(
   function teardown(): void {
     if (lease) clearInterval(lease)
     lease = null
+    resetPlayer()
+  }
+
+  /** Drops the MediaSource; the next push starts a new one with its init segment. */
+  function resetPlayer(): void {
     queue = []
+    initAppended = false
     sb = null
     if (ms && ms.readyState === 'open') {
       try {
@@ -119,9 +128,12 @@ export function useLiveVideo(
       })
       if (video.value) video.value.src = objectUrl
     }
-    // a page that falls behind keeps only the newest few fragments
-    queue.push(f.data)
-    if (queue.length > 8) queue = queue.slice(-4)
+    // re-appending the init segment would make MSE wait for the next keyframe every time
+    queue.push(initAppended ? f.data.subarray(fragmentOffset(f.data)) : f.data)
+    initAppended = true
+    // a page that cannot keep up starts over at the newest push instead of leaving a gap that
+    // would stall playback
+    if (queue.length > 8) resetPlayer()
     pump()
   }
 
