@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest'
-import { Matcher, bandOf, type Aggregate } from '../../src/main/gallery/matcher'
+import { Matcher, type Aggregate } from '../../src/main/gallery/matcher'
+import { bandOf } from '../../src/shared/band'
 import { dotF32, Int8Scan, quantizeInto, quantizeQueryInto } from '../../src/main/gallery/scan'
 import { decodeVector, encodeVector } from '../../src/main/gallery/vectors'
 import { l2normalize as normalized } from '../../src/main/math/vector'

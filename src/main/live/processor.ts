@@ -27,6 +27,7 @@ import { decideTrack, type TrackDecision } from '../tracking/pooling'
 import { FaceTracker, type Track } from '../tracking/tracker'
 import { FairScheduler, nextOverloaded } from './scheduler'
 import { silentLogger, type Logger } from '../log/logger'
+import { BAND_HEX, hexToRgb } from '../../shared/theme'
 
 /** What a track keeps of a frame for its best crops: the frame itself is shared, not copied. */
 interface FrameRef {
@@ -132,6 +133,7 @@ const RUN_TAG = Date.now().toString(36)
 export class LiveProcessor {
   private readonly cams = new Map<string, CameraState>()
   private readonly overlayListeners = new Set<(o: FrameOverlay) => void>()
+  private readonly trackEndListeners = new Set<(cameraId: string, trackId: string) => void>()
   private readonly inflight = new Set<Promise<void>>()
   private readonly log: Logger
   private readonly minEmb: number
@@ -153,6 +155,12 @@ export class LiveProcessor {
   onOverlay(listener: (o: FrameOverlay) => void): () => void {
     this.overlayListeners.add(listener)
     return () => this.overlayListeners.delete(listener)
+  }
+
+  /** A track with events left the view (trackId as stored in its events); alerts send 'end' for it. */
+  onTrackEnded(listener: (cameraId: string, trackId: string) => void): () => void {
+    this.trackEndListeners.add(listener)
+    return () => this.trackEndListeners.delete(listener)
   }
 
   /** The source has a new frame: it waits in the source slot until the scheduler gives it a turn. */
@@ -500,11 +508,13 @@ export class LiveProcessor {
       ).catch((err: unknown) =>
         this.log.error({ cameraId: cam.cameraId }, `closing events failed: ${(err as Error).message}`)
       )
+      for (const l of this.trackEndListeners) l(cam.cameraId, storedTrackId(t.id))
       return
     }
     await this.onDecision(cam, t, st.lastDecision, t.lastSeen, true).catch((err: unknown) =>
       this.log.error({ cameraId: cam.cameraId }, `finishing track failed: ${(err as Error).message}`)
     )
+    if (st.events.size > 0) for (const l of this.trackEndListeners) l(cam.cameraId, storedTrackId(t.id))
   }
 
   private emitOverlay(cam: CameraState, frame: CameraFrame, active: readonly Track<FrameRef>[], seenAt: number): void {
@@ -560,5 +570,5 @@ function round1(x: number): number {
 }
 
 function colorOf(band: Band): readonly [number, number, number] {
-  return band === 'match' ? [46, 204, 113] : band === 'review' ? [245, 166, 35] : [150, 150, 150]
+  return hexToRgb(BAND_HEX[band])
 }
