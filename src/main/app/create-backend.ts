@@ -198,7 +198,14 @@ export async function createBackend(opts: CreateBackendOptions): Promise<Backend
     media,
     settings,
     logger: boxLog('live'),
-    minFaceSize: (id) => store.data.cameras.find((c) => c.id === id)?.minFaceSize ?? 24
+    minFaceSize: (id) => store.data.cameras.find((c) => c.id === id)?.minFaceSize ?? 24,
+    detectTiles: (id) => store.data.cameras.find((c) => c.id === id)?.detectTiles ?? 1,
+    // one frame per worker: a frame never waits in the pool's queue behind another camera's
+    concurrency: () => Math.max(1, pool.workers().length),
+    weight: (id) => (store.data.cameras.find((c) => c.id === id)?.important ? 2 : 1),
+    onLoad: () => {
+      if (!closed) bus.emit('system.info', systemInfo())
+    }
   })
   live.onOverlay((o) => bus.emit('camera.overlay', o))
 
@@ -222,13 +229,14 @@ export async function createBackend(opts: CreateBackendOptions): Promise<Backend
     store,
     {
       onFrameReady: (src) => live.frameReady(src),
-      onPreview: (cameraId, jpeg, at) =>
-        bus.emit('camera.preview', { cameraId, at, jpeg: `data:image/jpeg;base64,${jpeg.toString('base64')}` }),
+      // bytes, never base64: browser mode sends them as a binary frame, IPC as a Uint8Array
+      onPreview: (cameraId, jpeg, at) => bus.emit('camera.preview', { cameraId, at, jpeg }),
       onStatus: (view) => {
         bus.emit('camera.status', view)
         alerts.onCameraStatus(view)
       },
-      onStopped: (id) => live.forgetCamera(id)
+      onStopped: (id) => live.forgetCamera(id),
+      onVideo: (c) => bus.emit('camera.video', c)
     },
     { watchdogMs: opts.watchdogMs, logger: boxLog('cameras') },
     instanceId
@@ -248,7 +256,8 @@ export async function createBackend(opts: CreateBackendOptions): Promise<Backend
       dataDir: opts.dataDir,
       logFile,
       instanceId,
-      storage: sql.db.engine
+      storage: sql.db.engine,
+      load: live.load()
     }
   }
 
