@@ -76,6 +76,11 @@ export interface CameraConfig {
   minFaceSize: number
   /** local files only: restart at the end */
   loop: boolean
+  /**
+   * The Vigil instance that analyses this camera when several share one PostgreSQL (its
+   * instanceId); absent = whichever instance has it configured.
+   */
+  instance?: string
 }
 
 export type CameraState = 'disabled' | 'connecting' | 'online' | 'offline' | 'error'
@@ -213,6 +218,10 @@ export interface SystemInfo {
   dataDir: string
   /** the engine's log file (JSON lines, rotated by size), for bug reports; null when logging to the console only */
   logFile: string | null
+  /** this instance's name (cameras with another `instance` run elsewhere) */
+  instanceId?: string
+  /** where history, gallery and review live: the embedded SQLite file or a shared PostgreSQL */
+  storage?: 'sqlite' | 'postgres'
 }
 
 export interface EnrolFace {
