@@ -33,9 +33,14 @@ describe('SQL helpers', () => {
 
   it('builds the filter with parameters only, overlap semantics for time', () => {
     expect(whereOf({})).toEqual({ sql: '1 = 1', params: [] })
-    expect(whereOf({ personId: "x' OR 1=1", from: 5, to: 9 })).toEqual({
+    expect(whereOf({ personId: "x' OR 1=1", from: 5, to: 9, includeUnconfirmed: true })).toEqual({
       sql: 'person_id = ? AND updated_at >= ? AND started_at <= ?',
       params: ["x' OR 1=1", 5, 9]
+    })
+    // a person's events are facts only unless guesses are asked for (shared/guess.ts)
+    expect(whereOf({ personId: 'p' })).toEqual({
+      sql: "person_id = ? AND NOT (decision = 'pending' OR (band = 'review' AND decision = 'auto'))",
+      params: ['p']
     })
   })
 })
