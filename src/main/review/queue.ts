@@ -15,6 +15,7 @@ import type { MediaStore } from '../store/media'
 import type { DbSchema, Rejection, StoredReviewItem } from '../store/schema'
 import { applyDecision, applyUndo, assertDecidable, eventDecisionOf } from './state'
 import { silentLogger, type Logger } from '../log/logger'
+import { serial } from '../util/serial'
 
 export type QueueStore = Pick<Store, 'data' | 'mutate'>
 export type QueueMedia = Pick<MediaStore, 'put' | 'read' | 'remove'>
@@ -57,7 +58,7 @@ export function toReviewItem(s: StoredReviewItem): ReviewItem {
 }
 
 export class ReviewQueue {
-  private chain: Promise<unknown> = Promise.resolve()
+  private readonly decisions = serial()
   private readonly log: Logger
   private readonly now: () => number
 
@@ -492,8 +493,6 @@ export class ReviewQueue {
   }
 
   private serial<T>(fn: () => Promise<T>): Promise<T> {
-    const run = this.chain.then(fn, fn)
-    this.chain = run.catch(() => undefined)
-    return run
+    return this.decisions.run(fn)
   }
 }
