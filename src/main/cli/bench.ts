@@ -92,7 +92,7 @@ async function loadImages(limit: number): Promise<{ images: Uint8Array[]; source
     }
   }
   console.warn(
-    `WARNING: ${join(dataDir(), 'lfw-subset')} not found (set VIGIL_DATA); benchmarking generated face-free images: faces/s will be 0 and images/s is shown instead`
+    `WARNING: ${join(dataDir(), 'lfw-subset')} not found (set VIGIL_TEST_DATA); benchmarking generated face-free images: faces/s will be 0 and images/s is shown instead`
   )
   const n = Math.min(limit, 40)
   const images: Uint8Array[] = []

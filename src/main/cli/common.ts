@@ -2,17 +2,18 @@
 // data, listing folder-per-person image sets, reading small CSV files, and failing cleanly.
 import { existsSync } from 'node:fs'
 import { readdir, stat } from 'node:fs/promises'
-import { dirname, extname, join, resolve } from 'node:path'
-import { fileURLToPath } from 'node:url'
+import { extname, join, resolve } from 'node:path'
 import { parseArgs, type ParseArgsConfig } from 'node:util'
 import type { ExecutionProvider } from '../../shared/types'
+import { REPO_ROOT } from '../util/paths'
+import { envVar } from '../util/env'
 
-/** The repository root (this file is src/main/cli/common.ts). */
-export const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../../..')
+export { REPO_ROOT }
 
-/** Shared read-only test data: $VIGIL_DATA, else ../shared/data next to the repository. */
+/** Shared read-only test data: $VIGIL_TEST_DATA, else ../shared/data next to the repository. */
 export function dataDir(): string {
-  return process.env.VIGIL_DATA ? resolve(process.env.VIGIL_DATA) : resolve(REPO_ROOT, '../shared/data')
+  const fromEnv = envVar('VIGIL_TEST_DATA')
+  return fromEnv ? resolve(fromEnv) : resolve(REPO_ROOT, '../shared/data')
 }
 
 export function hasDataDir(sub = ''): boolean {
