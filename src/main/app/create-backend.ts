@@ -97,7 +97,6 @@ export async function createBackend(opts: CreateBackendOptions): Promise<Backend
     gallery,
     events,
     review,
-    media,
     settings,
     logger: boxLog('live'),
     minFaceSize: (id) => store.data.cameras.find((c) => c.id === id)?.minFaceSize ?? 24

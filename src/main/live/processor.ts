@@ -9,7 +9,7 @@ import type { Analyzer, AnalyzeResult, CameraFrame, MatchResult, RgbImage } from
 import type { EventLog, TrackEventInput } from '../events/events'
 import type { Gallery } from '../gallery/gallery'
 import type { ReviewQueue } from '../review/queue'
-import { encodeJpeg, type MediaStore } from '../store/media'
+import { encodeJpeg } from '../store/media'
 import { decideTrack, type TrackDecision } from '../tracking/pooling'
 import { FaceTracker, type Track } from '../tracking/tracker'
 import { silentLogger, type Logger } from '../log/logger'
@@ -62,12 +62,12 @@ export interface LiveStats {
   latencies: number[]
 }
 
+/** What the processor uses of each box (narrow, so unit tests can stand in for them). */
 export interface LiveOptions {
-  analyzer: Analyzer
-  gallery: Gallery
-  events: EventLog
-  review: ReviewQueue
-  media: MediaStore
+  analyzer: Pick<Analyzer, 'analyzeRaw'>
+  gallery: Pick<Gallery, 'matcher'>
+  events: Pick<EventLog, 'upsertTrackEvent'>
+  review: Pick<ReviewQueue, 'isRejected' | 'enqueue'>
   settings: () => Settings
   /** minimum face size per camera, source px */
   minFaceSize?: (cameraId: string) => number
@@ -108,7 +108,7 @@ export class LiveProcessor {
   }
 
   /** The source has a new frame; take it now unless this camera's previous frame is still in work. */
-  frameReady(source: CameraSource): void {
+  frameReady(source: Pick<CameraSource, 'id' | 'takeLatest'>): void {
     const cam = this.cam(source.id)
     if (cam.busy) return
     const frame = source.takeLatest()
