@@ -7,6 +7,7 @@ import { createBackend } from './app/create-backend'
 import { CSP_ELECTRON } from './api/csp'
 import type { VigilBackend } from './contracts'
 import { forwardPushes, registerIpc } from './electron/ipc'
+import { forwardAlertNotifications } from './electron/notifications'
 import { appSourceFrom } from './electron/policy'
 import { installSecurityRestrictions, installSessionPolicies } from './electron/security-restrictions'
 import { createMainWindow, windowPaths } from './electron/window'
@@ -76,9 +77,11 @@ async function run(): Promise<void> {
   }
 
   let stopPushes: () => void = () => undefined
+  let stopNotifications: () => void = () => undefined
   backendReady.then(
     (b) => {
       stopPushes = forwardPushes(b, () => mainWindow, source)
+      stopNotifications = forwardAlertNotifications(b, focusWindow)
     },
     () => undefined
   )
@@ -90,6 +93,7 @@ async function run(): Promise<void> {
     event.preventDefault()
     unregister()
     stopPushes()
+    stopNotifications()
     const force = setTimeout(() => app.exit(1), 10_000)
     void backendReady
       .then((b) => b.close())

@@ -2,10 +2,16 @@
 // Electron IPC, the preload bridge, the WebSocket server and the renderer client are all typed
 // from ApiSpec and PushSpec; adding an operation here makes every side fail to compile until done.
 import type {
+  AlertRecord,
+  AlertRule,
+  AlertRuleInput,
+  AlertTargetInput,
+  AlertTargetView,
   Band,
   CameraConfig,
   CameraTestResult,
   CameraView,
+  DeliveryRecord,
   EnrolResult,
   EventQuery,
   EventRecord,
@@ -85,6 +91,21 @@ export interface ApiSpec {
 
   /** images below the data dir (crops, snapshots, reference photos) as data: URLs */
   'media.get': { req: { key: string }; res: { dataUrl: string } }
+
+  'alertRules.list': { req: void; res: AlertRule[] }
+  /** creates (no id) or replaces (id) a rule */
+  'alertRules.save': { req: AlertRuleInput; res: AlertRule }
+  'alertRules.delete': { req: { id: string }; res: { deleted: true } }
+  'alertTargets.list': { req: void; res: AlertTargetView[] }
+  'alertTargets.save': { req: AlertTargetInput; res: AlertTargetView }
+  'alertTargets.delete': { req: { id: string }; res: { deleted: true } }
+  /** queues a test alert to one target; its delivery shows in the log */
+  'alertTargets.test': { req: { id: string }; res: DeliveryRecord }
+  /** newest first */
+  'alerts.list': { req: { limit?: number; unacknowledgedOnly?: boolean }; res: AlertRecord[] }
+  'alerts.acknowledge': { req: { id: string; operator: string }; res: AlertRecord }
+  /** the delivery log, newest first; one alert's deliveries with alertId */
+  'alerts.deliveries': { req: { alertId?: string; limit?: number }; res: DeliveryRecord[] }
 }
 
 export type Channel = keyof ApiSpec
@@ -100,6 +121,9 @@ export interface PushSpec {
   'event.upserted': EventRecord
   'people.changed': { count: number }
   'system.info': SystemInfo
+  /** a new alert, or an acknowledged one */
+  'alert.changed': AlertRecord
+  'alert.delivery': DeliveryRecord
 }
 export type PushChannel = keyof PushSpec
 
@@ -124,7 +148,17 @@ export const CHANNELS = [
   'events.exportCsv',
   'settings.get',
   'settings.update',
-  'media.get'
+  'media.get',
+  'alertRules.list',
+  'alertRules.save',
+  'alertRules.delete',
+  'alertTargets.list',
+  'alertTargets.save',
+  'alertTargets.delete',
+  'alertTargets.test',
+  'alerts.list',
+  'alerts.acknowledge',
+  'alerts.deliveries'
 ] as const satisfies readonly Channel[]
 
 // Compile-time check that CHANNELS lists every Channel exactly.
@@ -139,7 +173,9 @@ export const PUSH_CHANNELS = [
   'review.changed',
   'event.upserted',
   'people.changed',
-  'system.info'
+  'system.info',
+  'alert.changed',
+  'alert.delivery'
 ] as const satisfies readonly PushChannel[]
 
 /** IPC channel names are namespaced so nothing else on ipcMain can collide. */

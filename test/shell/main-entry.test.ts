@@ -23,7 +23,11 @@ describe('browser-mode CLI parsing', () => {
       port: 8123,
       token: 't',
       dataDir: resolve('rel'),
+      db: undefined,
       staticDir: undefined
+    })
+    expect(parseCli(['--db', 'postgres://v:pw@127.0.0.1:5433/vigil'], {}).valueOf()).toMatchObject({
+      db: 'postgres://v:pw@127.0.0.1:5433/vigil'
     })
     expect(parseCli([], { VIGIL_TOKEN: 'from-env', VIGIL_DATA_DIR: '/d' })).toMatchObject({
       token: 'from-env',

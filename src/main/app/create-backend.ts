@@ -1,7 +1,12 @@
 // Wires the boxes of the engine together and exposes them as one handler per API channel.
 // Both shells (Electron IPC and browser-mode WebSocket) and the headless runner use this; it never
 // imports Electron.
+import { randomBytes } from 'node:crypto'
+import { hostname } from 'node:os'
 import { join } from 'node:path'
+import { AlertService, type AlertServiceOptions } from '../alerts/service'
+import { alertsMigrations } from '../alerts/migrations'
+import { SqlAlertsRepository } from '../alerts/sql-repository'
 import { ApiError, type Handlers, type PushChannel, type PushSpec } from '../../shared/api'
 import type { ExecutionProvider, Settings, SystemInfo } from '../../shared/types'
 import { CameraService } from '../cameras/service'
@@ -18,7 +23,11 @@ import { ReviewQueue } from '../review/queue'
 import { createLogger } from '../log/pino'
 import type { Logger } from '../log/logger'
 import { Store } from '../store/db'
+import { importLegacyDb } from '../store/import-legacy'
 import { MediaStore } from '../store/media'
+import { SETTINGS_CODEC, type SettingsDoc } from '../store/settings'
+import { CHANNELS, openSqlStore, type SqlStore } from '../store/sql-store'
+import { redactDbUrl } from '../store/sql/open'
 import { AnalyzerHandle } from './analyzer-handle'
 import { PushBus } from './push'
 import { serial } from '../util/serial'
@@ -26,7 +35,10 @@ import { serial } from '../util/serial'
 export const VERSION = '0.1.0'
 
 export interface Backend extends VigilBackend {
-  readonly store: Store
+  /** settings.json: settings and camera configuration */
+  readonly store: Store<SettingsDoc>
+  /** the SQL store: history, gallery, review */
+  readonly sql: SqlStore
   readonly media: MediaStore
   readonly pool: AnalyzerHandle
   readonly gallery: Gallery
@@ -34,6 +46,7 @@ export interface Backend extends VigilBackend {
   readonly review: ReviewQueue
   readonly cameras: CameraService
   readonly live: LiveProcessor
+  readonly alerts: AlertService
   systemInfo(): SystemInfo
 }
 
@@ -42,6 +55,14 @@ export interface CreateBackendOptions extends BackendOptions {
   workers?: number
   /** camera watchdog, ms (tests shorten it) */
   watchdogMs?: number
+  /** delivery timing and the media base URL of payloads (tests shorten the retries) */
+  alerts?: Pick<AlertServiceOptions, 'backoff' | 'maxAttempts' | 'pollMs' | 'mqttReconnect' | 'mediaBaseUrl'>
+}
+
+/** --db flag, else VIGIL_DB, else settings.json's `database`, else the SQLite file in the data dir. */
+export function databaseUrl(flag: string | undefined, env: NodeJS.ProcessEnv, doc: SettingsDoc): string | undefined {
+  const pick = [flag, env.VIGIL_DB, doc.database].find((v) => typeof v === 'string' && v.trim() !== '')
+  return pick?.trim()
 }
 
 export async function createBackend(opts: CreateBackendOptions): Promise<Backend> {
@@ -50,12 +71,47 @@ export async function createBackend(opts: CreateBackendOptions): Promise<Backend
   const logFile = opts.logger ? (opts.logFile ?? null) : own!.file
   const boxLog = (box: string): Logger => logger.child({ box })
   const bus = new PushBus(boxLog('push'))
-  const store = await Store.open(opts.dataDir, { logger: boxLog('store') }).catch((err: unknown) => {
+  const store = await Store.open<SettingsDoc>(opts.dataDir, { codec: SETTINGS_CODEC, logger: boxLog('store') }).catch(
+    (err: unknown) => {
+      own?.close()
+      throw err
+    }
+  )
+  let sql: SqlStore
+  let instanceId: string
+  try {
+    if (!store.data.instanceId) {
+      // names this instance among several sharing one database (cameras are assigned to one)
+      const id = `${hostname()}-${randomBytes(3).toString('hex')}`
+      await store.mutate((d) => {
+        d.instanceId = id
+      })
+    }
+    instanceId = store.data.instanceId as string
+    const url = databaseUrl(opts.db, process.env, store.data)
+    sql = await openSqlStore({ url, dataDir: opts.dataDir, logger: boxLog('store'), extraMigrations: alertsMigrations })
+    boxLog('store').info(
+      { engine: sql.db.engine, db: url ? redactDbUrl(url) : 'vigil.db', instanceId },
+      'database open'
+    )
+    try {
+      await importLegacyDb(opts.dataDir, sql, store, boxLog('store'))
+    } catch (e) {
+      await sql.close()
+      throw e
+    }
+  } catch (e) {
+    await store.close()
     own?.close()
-    throw err
-  })
+    throw e
+  }
   const media = new MediaStore(opts.dataDir)
   const settings = (): Settings => store.data.settings
+  const notifyPayload = (what: string): string => `${instanceId}\u0000${what}`
+  const fromOther = (payload: string): string | null => {
+    const i = payload.indexOf('\u0000')
+    return i < 0 || payload.slice(0, i) === instanceId ? null : payload.slice(i + 1)
+  }
 
   const poolLog = boxLog('inference')
   let infoTimer: NodeJS.Timeout | null = null
@@ -83,15 +139,46 @@ export async function createBackend(opts: CreateBackendOptions): Promise<Backend
     })
   const pool = new AnalyzerHandle(await startPool(opts.workers ?? settings().workers, settings().executionProvider))
   poolReady = true
-  const events = new EventLog(store, media, { logger: boxLog('events') })
+  const events = new EventLog(sql.events, media, {
+    logger: boxLog('events'),
+    cameraName: (id) => store.data.cameras.find((c) => c.id === id)?.name
+  })
+  await events.init()
   events.subscribe((e) => bus.emit('event.upserted', e))
-  const gallery = new Gallery(store, media, pool, settings, {
+  const gallery = new Gallery(sql.gallery, media, pool, settings, {
     onChange: (count) => bus.emit('people.changed', { count }),
-    logger: boxLog('gallery')
+    logger: boxLog('gallery'),
+    notify: (personId) => sql.db.notify(CHANNELS.gallery, notifyPayload(personId))
   })
-  const review = new ReviewQueue(store, media, gallery, events, (pending) => bus.emit('review.changed', { pending }), {
-    logger: boxLog('review')
-  })
+  await gallery.load()
+  const review = new ReviewQueue(
+    sql.review,
+    media,
+    gallery,
+    events,
+    (pending) => bus.emit('review.changed', { pending }),
+    { logger: boxLog('review'), notify: (what) => sql.db.notify(CHANNELS.review, notifyPayload(what)) }
+  )
+  await review.load()
+  // other instances sharing the database: their gallery and queue changes reach this one's matcher
+  // and console within the notification's delay (PostgreSQL LISTEN/NOTIFY; in-process for SQLite)
+  const unlisten = [
+    await sql.db.listen(CHANNELS.gallery, (p) => {
+      const personId = fromOther(p)
+      if (personId)
+        gallery
+          .reloadPerson(personId)
+          .catch((e: unknown) =>
+            logger.warn({ personId, err: String(e) }, 'gallery: reload after a change elsewhere failed')
+          )
+    }),
+    await sql.db.listen(CHANNELS.review, (p) => {
+      if (fromOther(p) !== null)
+        review
+          .reload()
+          .catch((e: unknown) => logger.warn({ err: String(e) }, 'review: reload after a change elsewhere failed'))
+    })
+  ]
   const live = new LiveProcessor({
     analyzer: pool,
     gallery,
@@ -103,20 +190,37 @@ export async function createBackend(opts: CreateBackendOptions): Promise<Backend
   })
   live.onOverlay((o) => bus.emit('camera.overlay', o))
 
+  const alerts = await AlertService.open({
+    ...opts.alerts,
+    repo: new SqlAlertsRepository(sql.db),
+    logger: boxLog('alerts'),
+    retentionDays: () => settings().retentionDays,
+    // called from broker connects, after the camera service exists
+    cameras: () => cameras.list().map((c) => ({ id: c.id, name: c.name, state: c.status.state })),
+    onAlert: (a) => bus.emit('alert.changed', a),
+    onDelivery: (d) => bus.emit('alert.delivery', d)
+  })
+  events.subscribe((e) => alerts.onEvent(e))
+  live.onTrackEnded((cameraId, trackId) => alerts.onTrackEnded(cameraId, trackId))
+
   const cameras = new CameraService(
     store,
     {
       onFrameReady: (src) => live.frameReady(src),
       onPreview: (cameraId, jpeg, at) =>
         bus.emit('camera.preview', { cameraId, at, jpeg: `data:image/jpeg;base64,${jpeg.toString('base64')}` }),
-      onStatus: (view) => bus.emit('camera.status', view),
+      onStatus: (view) => {
+        bus.emit('camera.status', view)
+        alerts.onCameraStatus(view)
+      },
       onStopped: (id) => live.forgetCamera(id)
     },
-    { watchdogMs: opts.watchdogMs, logger: boxLog('cameras') }
+    { watchdogMs: opts.watchdogMs, logger: boxLog('cameras') },
+    instanceId
   )
   cameras.startAll()
-  const stopRetention = startRetention(store, media, () => settings().retentionDays, 3_600_000, {
-    log: events,
+  const stopRetention = startRetention(events, () => settings().retentionDays, 3_600_000, {
+    partner: review,
     logger: boxLog('retention')
   })
 
@@ -127,7 +231,9 @@ export async function createBackend(opts: CreateBackendOptions): Promise<Backend
       workers: pool.workers(),
       queueDepth: pool.queueDepth(),
       dataDir: opts.dataDir,
-      logFile
+      logFile,
+      instanceId,
+      storage: sql.db.engine
     }
   }
 
@@ -159,6 +265,7 @@ export async function createBackend(opts: CreateBackendOptions): Promise<Backend
     ...cameraHandlers(cameras),
     ...reviewHandlers(review),
     ...eventHandlers(events),
+    ...alerts.handlers(),
 
     'settings.get': async () => settings(),
     'settings.update': (patch) => {
@@ -172,6 +279,7 @@ export async function createBackend(opts: CreateBackendOptions): Promise<Backend
 
   return {
     store,
+    sql,
     media,
     pool,
     gallery,
@@ -179,6 +287,7 @@ export async function createBackend(opts: CreateBackendOptions): Promise<Backend
     review,
     cameras,
     live,
+    alerts,
     handlers,
     systemInfo,
     onPush<P extends PushChannel>(listener: (channel: P, payload: PushSpec[P]) => void): () => void {
@@ -193,7 +302,10 @@ export async function createBackend(opts: CreateBackendOptions): Promise<Backend
       // tracks still on screen get their events (unknown faces, short review tracks, closing times)
       live.forgetAll()
       await live.drain()
+      await alerts.close()
       await pool.close()
+      for (const u of unlisten) await u().catch(() => undefined)
+      await sql.close()
       await store.close()
       own?.close()
     }

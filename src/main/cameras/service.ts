@@ -5,6 +5,7 @@ import { ApiError, type CameraInput } from '../../shared/api'
 import type { CameraConfig, CameraStatus, CameraView } from '../../shared/types'
 import type { CameraFrame } from '../contracts'
 import type { Store } from '../store/db'
+import type { SettingsDoc } from '../store/settings'
 import { CameraSource, initialStatus, type CameraSourceOptions } from './source'
 import { redactUrl } from './url'
 
@@ -32,14 +33,21 @@ export class CameraService {
   private stopped = false
 
   constructor(
-    private readonly store: Store,
+    private readonly store: Pick<Store<SettingsDoc>, 'data' | 'mutate'>,
     private readonly hooks: CameraServiceHooks,
-    private readonly sourceOptions: CameraSourceOptions = {}
+    private readonly sourceOptions: CameraSourceOptions = {},
+    /** this instance: cameras assigned to another instance are listed but not analysed here */
+    private readonly instanceId: string | null = null
   ) {}
 
-  /** Starts a source for every stored camera (disabled ones only report 'disabled'). */
+  /** Starts a source for every stored camera of this instance (disabled ones only report 'disabled'). */
   startAll(): void {
-    for (const c of this.store.data.cameras) this.attach(c)
+    for (const c of this.store.data.cameras) if (this.mine(c)) this.attach(c)
+  }
+
+  /** Analysed here: not assigned, or assigned to this instance. */
+  mine(c: Pick<CameraConfig, 'instance'>): boolean {
+    return c.instance === undefined || this.instanceId === null || c.instance === this.instanceId
   }
 
   list(): CameraView[] {
@@ -57,12 +65,18 @@ export class CameraService {
   }
 
   async create(input: CameraInput): Promise<CameraView> {
-    const cfg: CameraConfig = { ...CAMERA_DEFAULTS, ...input, id: randomUUID() }
+    const cfg: CameraConfig = {
+      ...CAMERA_DEFAULTS,
+      ...(this.instanceId ? { instance: this.instanceId } : {}),
+      ...input,
+      id: randomUUID()
+    }
     this.assertUniqueName(cfg.name, null)
+    // the camera exists (and starts) only once settings.json has it: a failed write leaves no trace
     await this.store.mutate((d) => {
       d.cameras.push(cfg)
     })
-    this.attach(cfg)
+    if (this.mine(cfg)) this.attach(cfg)
     return this.view(cfg)
   }
 
@@ -78,11 +92,17 @@ export class CameraService {
       if (i >= 0) d.cameras[i] = next
     })
     const src = this.sources.get(id)
-    if (src) {
+    if (src && !this.mine(next)) {
+      // reassigned to another instance: stop analysing it here
+      this.sources.delete(id)
+      src.removeAllListeners()
+      await src.stop()
+      this.hooks.onStopped(id)
+    } else if (src) {
       await src.update(next)
       if (!next.enabled) this.hooks.onStopped(id)
       else if (this.live(id)) src.start()
-    } else if (this.live(id)) this.attach(next)
+    } else if (this.live(id) && this.mine(next)) this.attach(next)
     return this.view(next)
   }
 
@@ -129,7 +149,9 @@ export class CameraService {
   }
 
   private status(c: CameraConfig): CameraStatus {
-    return this.sources.get(c.id)?.status() ?? initialStatus(c)
+    const s = this.sources.get(c.id)?.status() ?? initialStatus(c)
+    if (!this.mine(c)) return { ...s, state: 'disabled', reason: `analysed by instance ${c.instance ?? '?'}` }
+    return s
   }
 
   private attach(cfg: CameraConfig): void {

@@ -93,6 +93,7 @@ const RUN_TAG = Date.now().toString(36)
 export class LiveProcessor {
   private readonly cams = new Map<string, CameraState>()
   private readonly overlayListeners = new Set<(o: FrameOverlay) => void>()
+  private readonly trackEndListeners = new Set<(cameraId: string, trackId: string) => void>()
   private readonly inflight = new Set<Promise<void>>()
   private readonly log: Logger
   private readonly minEmb: number
@@ -105,6 +106,12 @@ export class LiveProcessor {
   onOverlay(listener: (o: FrameOverlay) => void): () => void {
     this.overlayListeners.add(listener)
     return () => this.overlayListeners.delete(listener)
+  }
+
+  /** A track with events left the view (trackId as stored in its events); alerts send 'end' for it. */
+  onTrackEnded(listener: (cameraId: string, trackId: string) => void): () => void {
+    this.trackEndListeners.add(listener)
+    return () => this.trackEndListeners.delete(listener)
   }
 
   /** The source has a new frame; take it now unless this camera's previous frame is still in work. */
@@ -367,11 +374,13 @@ export class LiveProcessor {
       ).catch((err: unknown) =>
         this.log.error({ cameraId: cam.cameraId }, `closing events failed: ${(err as Error).message}`)
       )
+      for (const l of this.trackEndListeners) l(cam.cameraId, storedTrackId(t.id))
       return
     }
     await this.onDecision(cam, t, st.lastDecision, t.lastSeen, true).catch((err: unknown) =>
       this.log.error({ cameraId: cam.cameraId }, `finishing track failed: ${(err as Error).message}`)
     )
+    if (st.events.size > 0) for (const l of this.trackEndListeners) l(cam.cameraId, storedTrackId(t.id))
   }
 
   private emitOverlay(cam: CameraState, frame: CameraFrame, active: readonly Track<FrameRef>[], seenAt: number): void {

@@ -1,5 +1,5 @@
 // Plain-Node entry of browser mode: `node --import tsx src/main/server/main.ts [--host H] [--port P]
-// [--token T] [--data-dir D] [--static-dir S]`. Prints the URL to open; SIGINT/SIGTERM close cleanly.
+// [--token T] [--data-dir D] [--db URL] [--static-dir S]`. Prints the URL to open; SIGINT/SIGTERM close cleanly.
 import { homedir } from 'node:os'
 import { isAbsolute, join, resolve } from 'node:path'
 import { pathToFileURL } from 'node:url'
@@ -14,7 +14,9 @@ const USAGE = `usage: node --import tsx src/main/server/main.ts [options]
   --host <addr>       bind address (default 127.0.0.1; non-loopback requires a token)
   --port <n>          port, 0 = any free port (default VIGIL_PORT or 0)
   --token <t>         access token for the API (or VIGIL_TOKEN); generated when binding off loopback
-  --data-dir <dir>    where db.json and media live (default VIGIL_DATA_DIR or the Electron app's data dir)
+  --data-dir <dir>    where settings.json, vigil.db and media live (default VIGIL_DATA_DIR or the Electron app's data dir)
+  --db <url>          postgres://user:pass@host/db to share history, gallery and review with other
+                      instances (default VIGIL_DB, then settings.json "database", then SQLite in the data dir)
   --static-dir <dir>  built console to serve (default out/renderer)`
 
 /** Same place Electron's app.getPath('userData')/data points to, so both modes share one gallery. */
@@ -38,6 +40,8 @@ export interface CliOptions {
   port: number | undefined
   token: string | undefined
   dataDir: string
+  /** database URL from --db (VIGIL_DB and settings.json are read by the backend) */
+  db: string | undefined
   staticDir: string | undefined
 }
 
@@ -49,6 +53,7 @@ export function parseCli(argv: string[], env: NodeJS.ProcessEnv = process.env): 
       port: { type: 'string' },
       token: { type: 'string' },
       'data-dir': { type: 'string' },
+      db: { type: 'string' },
       'static-dir': { type: 'string' },
       help: { type: 'boolean', short: 'h' }
     },
@@ -64,6 +69,7 @@ export function parseCli(argv: string[], env: NodeJS.ProcessEnv = process.env): 
     port: parsePort(values.port),
     token: values.token ?? env.VIGIL_TOKEN,
     dataDir: dataDir ? resolve(dataDir) : defaultDataDir(env),
+    db: values.db?.trim() || undefined,
     staticDir: values['static-dir'] ? resolve(values['static-dir']) : undefined
   }
 }
@@ -119,7 +125,7 @@ async function main(): Promise<void> {
   // Resolved from this checkout, not the cwd, so the server can be started from any directory.
   const modelsDir = process.env.VIGIL_MODELS_DIR || resolve(REPO_ROOT, 'models')
   const { logger, file: logFile } = createLogger({ dataDir: cli.dataDir })
-  const backend = await createBackend({ mode: 'browser', dataDir: cli.dataDir, modelsDir, logger, logFile })
+  const backend = await createBackend({ mode: 'browser', dataDir: cli.dataDir, db: cli.db, modelsDir, logger, logFile })
   let server: RunningServer
   try {
     server = await startServer({
