@@ -12,7 +12,7 @@ import { cameraConfig, dataDir, processAlive, sleep, waitForStatus } from './hel
 
 const clip = join(dataDir, 'video/short_hamilton_clip.mp4')
 const avail = rtspAvailable()
-const skipWhy = !avail.ok ? avail.why : !existsSync(clip) ? `test clip missing: ${clip} (set VIGIL_DATA)` : null
+const skipWhy = !avail.ok ? avail.why : !existsSync(clip) ? `test clip missing: ${clip} (set VIGIL_TEST_DATA)` : null
 const skip = skipUnless('real RTSP tests', [[skipWhy === null, skipWhy ?? '']])
 
 const bundled = ((): string | null => {

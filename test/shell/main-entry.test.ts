@@ -6,7 +6,7 @@ import { afterAll, describe, expect, it } from 'vitest'
 import { defaultDataDir, parseCli } from '../../src/main/server/main'
 import { connect } from './ws-client'
 
-const repoRoot = resolve(__dirname, '../..')
+import { REPO_ROOT as repoRoot } from '../support/data'
 const tmp = mkdtempSync(join(tmpdir(), 'vigil-main-'))
 writeFileSync(join(tmp, 'index.html'), '<!doctype html><title>fake console</title>')
 const children: ChildProcess[] = []

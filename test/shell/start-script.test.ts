@@ -2,10 +2,10 @@
 import { spawnSync } from 'node:child_process'
 import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
-import { join, resolve } from 'node:path'
+import { join } from 'node:path'
 import { afterAll, describe, expect, it } from 'vitest'
 
-const repoRoot = resolve(__dirname, '../..')
+import { REPO_ROOT as repoRoot } from '../support/data'
 const fakeDist = mkdtempSync(join(tmpdir(), 'vigil-fake-electron-'))
 const exe = join(fakeDist, process.platform === 'win32' ? 'electron.exe' : 'electron')
 writeFileSync(exe, '#!/bin/sh\nexit 0\n')

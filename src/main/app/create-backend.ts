@@ -30,6 +30,7 @@ import { CHANNELS, openSqlStore, type SqlStore } from '../store/sql-store'
 import { redactDbUrl } from '../store/sql/open'
 import { AnalyzerHandle } from './analyzer-handle'
 import { PushBus } from './push'
+import { serial } from '../util/serial'
 
 export const VERSION = '0.1.0'
 
@@ -195,7 +196,6 @@ export async function createBackend(opts: CreateBackendOptions): Promise<Backend
     gallery,
     events,
     review,
-    media,
     settings,
     logger: boxLog('live'),
     minFaceSize: (id) => store.data.cameras.find((c) => c.id === id)?.minFaceSize ?? 24,
@@ -261,7 +261,7 @@ export async function createBackend(opts: CreateBackendOptions): Promise<Backend
     }
   }
 
-  let settingsChain: Promise<unknown> = Promise.resolve()
+  const settingsUpdates = serial()
   async function updateSettings(patch: Partial<Settings>): Promise<Settings> {
     const prev = settings()
     const next: Settings = { ...prev, ...patch, thresholds: { ...prev.thresholds, ...(patch.thresholds ?? {}) } }
@@ -295,9 +295,7 @@ export async function createBackend(opts: CreateBackendOptions): Promise<Backend
     'settings.update': (patch) => {
       // one update at a time: a pool swap takes seconds and must not let a later change be
       // overwritten by this one's stale copy of the settings
-      const run = settingsChain.then(() => updateSettings(patch))
-      settingsChain = run.catch(() => {})
-      return run
+      return settingsUpdates.run(() => updateSettings(patch))
     },
 
     'media.get': async ({ key }) => ({ dataUrl: await media.dataUrl(key) })

@@ -22,6 +22,7 @@ import { backoffDelay, JpegSplitter, RateMeter, RawFrameAssembler, type BackoffO
 import { reasonFromStderr, StderrReader, type Size } from './stderr'
 import { classifyUrl, CameraUrlError, inputArgs, redactUrl, scaleFilter, type ClassifiedUrl } from './url'
 import { silentLogger, type Logger } from '../log/logger'
+import { serial } from '../util/serial'
 
 export interface CameraSourceOptions {
   /** ffmpeg binary; default: locateFfmpeg() (VIGIL_FFMPEG, PATH, bundled) */
@@ -114,7 +115,7 @@ export class CameraSource extends EventEmitter {
   /** consecutive failed runs since the last frame: drives the backoff */
   private failures = 0
   private onlineSince: number | null = null
-  private updating: Promise<void> = Promise.resolve()
+  private readonly updates = serial()
   /** went online since the last start()/update(): later failures are 'offline', earlier ones 'error' */
   private everOnline = false
   private latest: CameraFrame | null = null
@@ -227,9 +228,7 @@ export class CameraSource extends EventEmitter {
     if (config.id !== this.config.id)
       return Promise.reject(new Error(`camera id cannot change (${this.config.id} → ${config.id})`))
     // serialised: two quick edits must not interleave their stop/start
-    const next = this.updating.then(() => this.applyUpdate(config))
-    this.updating = next.catch(() => {})
-    return next
+    return this.updates.run(() => this.applyUpdate(config))
   }
 
   private async applyUpdate(config: CameraConfig): Promise<void> {

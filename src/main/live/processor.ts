@@ -22,7 +22,7 @@ import type { Analyzer, AnalyzeResult, CameraFrame, MatchResult, RgbImage } from
 import type { EventLog, TrackEventInput } from '../events/events'
 import type { Gallery } from '../gallery/gallery'
 import type { ReviewQueue } from '../review/queue'
-import { encodeJpeg, type MediaStore } from '../store/media'
+import { encodeJpeg } from '../store/media'
 import { decideTrack, type TrackDecision } from '../tracking/pooling'
 import { FaceTracker, type Track } from '../tracking/tracker'
 import { FairScheduler, nextOverloaded } from './scheduler'
@@ -69,7 +69,7 @@ interface CameraState {
   modelMs: number
   /** frames older than maxFrameAgeMs when their turn came, dropped unanalysed */
   staleDrops: number
-  source: CameraSource | null
+  source: Pick<CameraSource, 'id' | 'takeLatest'> | null
   offered: RateMeter
   analysed: RateMeter
   overloaded: boolean
@@ -87,12 +87,12 @@ export interface LiveStats {
   latencies: number[]
 }
 
+/** What the processor uses of each box (narrow, so unit tests can stand in for them). */
 export interface LiveOptions {
-  analyzer: Analyzer
-  gallery: Gallery
-  events: EventLog
-  review: ReviewQueue
-  media: MediaStore
+  analyzer: Pick<Analyzer, 'analyzeRaw'>
+  gallery: Pick<Gallery, 'matcher'>
+  events: Pick<EventLog, 'upsertTrackEvent'>
+  review: Pick<ReviewQueue, 'isRejected' | 'enqueue'>
   settings: () => Settings
   /** minimum face size per camera, source px */
   minFaceSize?: (cameraId: string) => number
@@ -164,7 +164,7 @@ export class LiveProcessor {
   }
 
   /** The source has a new frame: it waits in the source slot until the scheduler gives it a turn. */
-  frameReady(source: CameraSource): void {
+  frameReady(source: Pick<CameraSource, 'id' | 'takeLatest'>): void {
     const cam = this.cam(source.id)
     cam.source = source
     cam.offered.add(Date.now())

@@ -4,7 +4,6 @@ import { readFileSync } from 'node:fs'
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http'
 import type { Duplex } from 'node:stream'
 import { resolve } from 'node:path'
-import { fileURLToPath } from 'node:url'
 import { CSP_BROWSER, securityHeaders } from '../api/csp'
 import { dispatchLogger, type DispatchLogger } from '../api/dispatch'
 import { silentLogger } from '../log/logger'
@@ -12,8 +11,9 @@ import type { VigilBackend } from '../contracts'
 import { checkHost, checkOrigin, displayUrl, resolveToken } from './net-policy'
 import { serveStatic } from './static'
 import { WsHub, type HubTuning } from './ws-hub'
+import { REPO_ROOT } from '../util/paths'
 
-export const REPO_ROOT = resolve(fileURLToPath(new URL('.', import.meta.url)), '../../..')
+export { REPO_ROOT }
 export const DEFAULT_STATIC_DIR = resolve(REPO_ROOT, 'out/renderer')
 export const API_PATH = '/api'
 
