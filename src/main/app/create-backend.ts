@@ -54,6 +54,8 @@ export interface CreateBackendOptions extends BackendOptions {
   workers?: number
   /** camera watchdog, ms (tests shorten it) */
   watchdogMs?: number
+  /** same as `db` (BackendOptions); kept for callers that name it so */
+  dbUrl?: string
   /** delivery timing and the media base URL of payloads (tests shorten the retries) */
   alerts?: Pick<AlertServiceOptions, 'backoff' | 'maxAttempts' | 'pollMs' | 'mqttReconnect' | 'mediaBaseUrl'>
 }
@@ -64,13 +66,25 @@ export function databaseUrl(flag: string | undefined, env: NodeJS.ProcessEnv, do
   return pick?.trim()
 }
 
+/** Notification payloads name the sender, so an instance ignores its own; '|' never occurs in an instance id. */
+export function notifyPayload(instanceId: string, what: string): string {
+  return `${instanceId}|${what}`
+}
+
+/** What another instance's payload is about, or null for this instance's own (or a malformed one). */
+export function fromOtherInstance(instanceId: string, payload: string): string | null {
+  const i = payload.indexOf('|')
+  return i < 0 || payload.slice(0, i) === instanceId ? null : payload.slice(i + 1)
+}
+
 export async function createBackend(opts: CreateBackendOptions): Promise<Backend> {
   const own = opts.logger ? null : createLogger({ dataDir: opts.dataDir })
   const logger = opts.logger ?? own!.logger
   const logFile = opts.logger ? (opts.logFile ?? null) : own!.file
   const boxLog = (box: string): Logger => logger.child({ box })
   const bus = new PushBus(boxLog('push'))
-  const store = await Store.open<SettingsDoc>(opts.dataDir, { codec: SETTINGS_CODEC, logger: boxLog('store') }).catch(
+  const storeLog = boxLog('store')
+  const store = await Store.open<SettingsDoc>(opts.dataDir, { codec: SETTINGS_CODEC, logger: storeLog }).catch(
     (err: unknown) => {
       own?.close()
       throw err
@@ -81,20 +95,20 @@ export async function createBackend(opts: CreateBackendOptions): Promise<Backend
   try {
     if (!store.data.instanceId) {
       // names this instance among several sharing one database (cameras are assigned to one)
-      const id = `${hostname()}-${randomBytes(3).toString('hex')}`
+      const id = `${hostname().replace(/\|/g, '-')}-${randomBytes(3).toString('hex')}`
       await store.mutate((d) => {
         d.instanceId = id
       })
     }
     instanceId = store.data.instanceId as string
-    const url = databaseUrl(opts.db, process.env, store.data)
-    sql = await openSqlStore({ url, dataDir: opts.dataDir, logger: boxLog('store'), extraMigrations: alertsMigrations })
-    boxLog('store').info(
+    const url = databaseUrl(opts.db ?? opts.dbUrl, process.env, store.data)
+    sql = await openSqlStore({ url, dataDir: opts.dataDir, logger: storeLog, extraMigrations: alertsMigrations })
+    storeLog.info(
       { engine: sql.db.engine, db: url ? redactDbUrl(url) : 'vigil.db', instanceId },
-      'database open'
+      'store: database open'
     )
     try {
-      await importLegacyDb(opts.dataDir, sql, store, boxLog('store'))
+      await importLegacyDb(opts.dataDir, sql, store, storeLog)
     } catch (e) {
       await sql.close()
       throw e
@@ -106,11 +120,6 @@ export async function createBackend(opts: CreateBackendOptions): Promise<Backend
   }
   const media = new MediaStore(opts.dataDir)
   const settings = (): Settings => store.data.settings
-  const notifyPayload = (what: string): string => `${instanceId}\u0000${what}`
-  const fromOther = (payload: string): string | null => {
-    const i = payload.indexOf('\u0000')
-    return i < 0 || payload.slice(0, i) === instanceId ? null : payload.slice(i + 1)
-  }
 
   const poolLog = boxLog('inference')
   let infoTimer: NodeJS.Timeout | null = null
@@ -147,7 +156,7 @@ export async function createBackend(opts: CreateBackendOptions): Promise<Backend
   const gallery = new Gallery(sql.gallery, media, pool, settings, {
     onChange: (count) => bus.emit('people.changed', { count }),
     logger: boxLog('gallery'),
-    notify: (personId) => sql.db.notify(CHANNELS.gallery, notifyPayload(personId))
+    notify: (personId) => sql.db.notify(CHANNELS.gallery, notifyPayload(instanceId, personId))
   })
   await gallery.load()
   const review = new ReviewQueue(
@@ -156,26 +165,29 @@ export async function createBackend(opts: CreateBackendOptions): Promise<Backend
     gallery,
     events,
     (pending) => bus.emit('review.changed', { pending }),
-    { logger: boxLog('review'), notify: (what) => sql.db.notify(CHANNELS.review, notifyPayload(what)) }
+    {
+      logger: boxLog('review'),
+      notify: (what) => sql.db.notify(CHANNELS.review, notifyPayload(instanceId, what))
+    }
   )
   await review.load()
   // other instances sharing the database: their gallery and queue changes reach this one's matcher
-  // and console within the notification's delay (PostgreSQL LISTEN/NOTIFY; in-process for SQLite)
+  // and console as soon as the notification arrives (PostgreSQL LISTEN/NOTIFY; in-process for SQLite)
   const unlisten = [
     await sql.db.listen(CHANNELS.gallery, (p) => {
-      const personId = fromOther(p)
+      const personId = fromOtherInstance(instanceId, p)
       if (personId)
         gallery
           .reloadPerson(personId)
           .catch((e: unknown) =>
-            logger.warn({ personId, err: String(e) }, 'gallery: reload after a change elsewhere failed')
+            boxLog('gallery').warn({ personId, err: String(e) }, 'reload after a change elsewhere failed')
           )
     }),
     await sql.db.listen(CHANNELS.review, (p) => {
-      if (fromOther(p) !== null)
+      if (fromOtherInstance(instanceId, p) !== null)
         review
           .reload()
-          .catch((e: unknown) => logger.warn({ err: String(e) }, 'review: reload after a change elsewhere failed'))
+          .catch((e: unknown) => boxLog('review').warn({ err: String(e) }, 'reload after a change elsewhere failed'))
     })
   ]
   const live = new LiveProcessor({
@@ -199,8 +211,11 @@ export async function createBackend(opts: CreateBackendOptions): Promise<Backend
 
   const alerts = await AlertService.open({
     ...opts.alerts,
+    // the one database of this instance (its schema includes the alerts box, see APP_MIGRATIONS)
     repo: new SqlAlertsRepository(sql.db),
     logger: boxLog('alerts'),
+    // outbox leases name the instance that holds them (several may share one database)
+    instance: instanceId,
     retentionDays: () => settings().retentionDays,
     // called from broker connects, after the camera service exists
     cameras: () => cameras.list().map((c) => ({ id: c.id, name: c.name, state: c.status.state })),
