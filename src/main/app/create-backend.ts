@@ -78,6 +78,8 @@ export async function createBackend(opts: CreateBackendOptions): Promise<Backend
   )
   let sql: SqlStore
   let instanceId: string
+  // set once the gallery and queue exist; a reconnect before then has nothing to refresh
+  let resync: () => void = () => {}
   try {
     if (!store.data.instanceId) {
       // names this instance among several sharing one database (cameras are assigned to one)
@@ -88,7 +90,14 @@ export async function createBackend(opts: CreateBackendOptions): Promise<Backend
     }
     instanceId = store.data.instanceId as string
     const url = databaseUrl(opts.db, process.env, store.data)
-    sql = await openSqlStore({ url, dataDir: opts.dataDir, logger: boxLog('store'), extraMigrations: alertsMigrations })
+    sql = await openSqlStore({
+      url,
+      dataDir: opts.dataDir,
+      logger: boxLog('store'),
+      extraMigrations: alertsMigrations,
+      // after a LISTEN outage the gallery and queue are re-read: notifications sent meanwhile are lost
+      postgres: { onListenReconnect: () => resync() }
+    })
     boxLog('store').info(
       { engine: sql.db.engine, db: url ? redactDbUrl(url) : 'vigil.db', instanceId },
       'database open'
@@ -106,9 +115,11 @@ export async function createBackend(opts: CreateBackendOptions): Promise<Backend
   }
   const media = new MediaStore(opts.dataDir)
   const settings = (): Settings => store.data.settings
-  const notifyPayload = (what: string): string => `${instanceId}\u0000${what}`
+  // the sender's id first, so an instance ignores its own; PostgreSQL text cannot hold the NUL
+  // used before, and '|' never occurs in an instance id
+  const notifyPayload = (what: string): string => `${instanceId}|${what}`
   const fromOther = (payload: string): string | null => {
-    const i = payload.indexOf('\u0000')
+    const i = payload.indexOf('|')
     return i < 0 || payload.slice(0, i) === instanceId ? null : payload.slice(i + 1)
   }
 
@@ -159,6 +170,14 @@ export async function createBackend(opts: CreateBackendOptions): Promise<Backend
     { logger: boxLog('review'), notify: (what) => sql.db.notify(CHANNELS.review, notifyPayload(what)) }
   )
   await review.load()
+  resync = () => {
+    gallery
+      .reloadAll()
+      .catch((e: unknown) => logger.warn({ err: String(e) }, 'gallery: reload after a notification outage failed'))
+    review
+      .reload()
+      .catch((e: unknown) => logger.warn({ err: String(e) }, 'review: reload after a notification outage failed'))
+  }
   // other instances sharing the database: their gallery and queue changes reach this one's matcher
   // and console within the notification's delay (PostgreSQL LISTEN/NOTIFY; in-process for SQLite)
   const unlisten = [
