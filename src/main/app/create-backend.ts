@@ -213,6 +213,8 @@ export async function createBackend(opts: CreateBackendOptions): Promise<Backend
     ...opts.alerts,
     repo: new SqlAlertsRepository(sql.db),
     logger: boxLog('alerts'),
+    // outbox leases name the instance that holds them (several may share one database)
+    instance: instanceId,
     retentionDays: () => settings().retentionDays,
     // called from broker connects, after the camera service exists
     cameras: () => cameras.list().map((c) => ({ id: c.id, name: c.name, state: c.status.state })),
