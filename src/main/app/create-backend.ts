@@ -93,6 +93,8 @@ export async function createBackend(opts: CreateBackendOptions): Promise<Backend
   )
   let sql: SqlStore
   let instanceId: string
+  // set once the gallery and queue exist; a reconnect before then has nothing to refresh
+  let resync: () => void = () => {}
   try {
     if (!store.data.instanceId) {
       // names this instance among several sharing one database (cameras are assigned to one)
@@ -103,7 +105,14 @@ export async function createBackend(opts: CreateBackendOptions): Promise<Backend
     }
     instanceId = store.data.instanceId as string
     const url = databaseUrl(opts.db ?? opts.dbUrl, process.env, store.data)
-    sql = await openSqlStore({ url, dataDir: opts.dataDir, logger: storeLog, extraMigrations: alertsMigrations })
+    sql = await openSqlStore({
+      url,
+      dataDir: opts.dataDir,
+      logger: storeLog,
+      extraMigrations: alertsMigrations,
+      // after a LISTEN outage the gallery and queue are re-read: notifications sent meanwhile are lost
+      postgres: { onListenReconnect: () => resync() }
+    })
     storeLog.info(
       { engine: sql.db.engine, db: url ? redactDbUrl(url) : 'vigil.db', instanceId },
       'store: database open'
@@ -172,6 +181,14 @@ export async function createBackend(opts: CreateBackendOptions): Promise<Backend
     }
   )
   await review.load()
+  resync = () => {
+    gallery
+      .reloadAll()
+      .catch((e: unknown) => logger.warn({ err: String(e) }, 'gallery: reload after a notification outage failed'))
+    review
+      .reload()
+      .catch((e: unknown) => logger.warn({ err: String(e) }, 'review: reload after a notification outage failed'))
+  }
   // other instances sharing the database: their gallery and queue changes reach this one's matcher
   // and console as soon as the notification arrives (PostgreSQL LISTEN/NOTIFY; in-process for SQLite)
   const unlisten = [
