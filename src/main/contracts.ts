@@ -124,6 +124,11 @@ export interface BackendOptions {
   mode: 'electron' | 'browser' | 'headless'
   /** Electron: run pool children with process.execPath + ELECTRON_RUN_AS_NODE */
   workerExecPath?: string
+  /**
+   * the API is reachable from other machines (browser mode off loopback): local video files are
+   * then refused whatever Settings lists
+   */
+  exposed?: boolean
 }
 
 /** The handlers of one box of the engine, e.g. HandlersFor<'people'> = every 'people.*' channel. */

@@ -192,6 +192,13 @@ export interface Settings {
   workers: number
   /** minimum quality score for a photo to enter the gallery */
   minEnrolQuality: number
+  /**
+   * absolute folders below which local video files may be used as cameras (default none); ignored
+   * while browser mode is reachable off loopback
+   */
+  localVideoFolders: string[]
+  /** cameras that may be configured at once (default 16) */
+  maxCameras: number
 }
 
 export interface WorkerInfo {

@@ -4,6 +4,7 @@
 import { join } from 'node:path'
 import { ApiError, type Handlers, type PushChannel, type PushSpec } from '../../shared/api'
 import type { ExecutionProvider, Settings, SystemInfo } from '../../shared/types'
+import { settingsPolicy } from '../cameras/policy'
 import { CameraService } from '../cameras/service'
 import { cameraHandlers } from '../cameras/handlers'
 import type { BackendOptions, VigilBackend } from '../contracts'
@@ -16,6 +17,7 @@ import { LiveProcessor } from '../live/processor'
 import { reviewHandlers } from '../review/handlers'
 import { ReviewQueue } from '../review/queue'
 import { Store } from '../store/db'
+import { DEFAULT_SETTINGS } from '../store/schema'
 import { MediaStore } from '../store/media'
 import { AnalyzerHandle } from './analyzer-handle'
 import { PushBus } from './push'
@@ -104,7 +106,12 @@ export async function createBackend(opts: CreateBackendOptions): Promise<Backend
       onStatus: (view) => bus.emit('camera.status', view),
       onStopped: (id) => live.forgetCamera(id)
     },
-    { watchdogMs: opts.watchdogMs, log: opts.cameraLog }
+    {
+      watchdogMs: opts.watchdogMs,
+      log: opts.cameraLog,
+      policy: settingsPolicy(() => settings().localVideoFolders, opts.exposed !== true)
+    },
+    () => settings().maxCameras ?? DEFAULT_SETTINGS.maxCameras
   )
   cameras.startAll()
   const stopRetention = startRetention(store, media, () => settings().retentionDays, 3_600_000, { log: events })

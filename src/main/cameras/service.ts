@@ -5,8 +5,10 @@ import { ApiError, type CameraInput } from '../../shared/api'
 import type { CameraConfig, CameraStatus, CameraView } from '../../shared/types'
 import type { CameraFrame } from '../contracts'
 import type { Store } from '../store/db'
-import { CameraSource, initialStatus, type CameraSourceOptions } from './source'
-import { redactUrl } from './url'
+import { applyPolicy, OPERATOR_POLICY } from './policy'
+import { CameraSource, initialStatus, testCameraUrl, type CameraSourceOptions } from './source'
+import { CameraUrlError, classifyUrl, redactUrl, restoreSecrets } from './url'
+import type { CameraTestResult } from '../../shared/types'
 
 export const CAMERA_DEFAULTS = {
   enabled: true,
@@ -34,8 +36,25 @@ export class CameraService {
   constructor(
     private readonly store: Store,
     private readonly hooks: CameraServiceHooks,
-    private readonly sourceOptions: CameraSourceOptions = {}
+    private readonly sourceOptions: CameraSourceOptions = {},
+    /** cameras allowed at once (Settings → maxCameras); default unlimited */
+    private readonly maxCameras: () => number = () => Number.POSITIVE_INFINITY
   ) {}
+
+  /** One frame of `url` for the camera form, under the same source policy as the cameras. */
+  test(url: string): Promise<CameraTestResult> {
+    return testCameraUrl(url, 8000, { policy: this.sourceOptions.policy, ffmpegPath: this.sourceOptions.ffmpegPath })
+  }
+
+  /** A URL the engine would refuse to open is refused when saved, with the same reason. */
+  private async checkUrl(url: string): Promise<void> {
+    try {
+      await applyPolicy(classifyUrl(url), this.sourceOptions.policy ?? OPERATOR_POLICY)
+    } catch (e) {
+      if (e instanceof CameraUrlError) throw new ApiError('invalid_request', e.message)
+      throw e
+    }
+  }
 
   /** Starts a source for every stored camera (disabled ones only report 'disabled'). */
   startAll(): void {
@@ -58,7 +77,11 @@ export class CameraService {
 
   async create(input: CameraInput): Promise<CameraView> {
     const cfg: CameraConfig = { ...CAMERA_DEFAULTS, ...input, id: randomUUID() }
+    const max = this.maxCameras()
+    if (this.store.data.cameras.length >= max)
+      throw new ApiError('conflict', `at most ${max} cameras can be configured (Settings → Maximum cameras)`)
     this.assertUniqueName(cfg.name, null)
+    await this.checkUrl(cfg.url)
     await this.store.mutate((d) => {
       d.cameras.push(cfg)
     })
@@ -70,8 +93,12 @@ export class CameraService {
     if (this.removing.has(id)) throw new ApiError('not_found', `camera ${id} is being removed`)
     const current = this.get(id)
     if (patch.name !== undefined) this.assertUniqueName(patch.name, id)
-    // the console only ever sees the redacted URL; saving it back unchanged must keep the password
-    if (patch.url !== undefined && patch.url === redactUrl(current.url)) patch = { ...patch, url: current.url }
+    // the console only ever sees the redacted URL; saving it back (edited or not) keeps the secrets
+    // where it still shows *** and the host is the same
+    if (patch.url !== undefined) {
+      patch = { ...patch, url: restoreSecrets(patch.url, current.url) }
+      if (patch.url !== current.url) await this.checkUrl(patch.url as string)
+    }
     const next: CameraConfig = { ...current, ...stripUndefined(patch), id }
     await this.store.mutate((d) => {
       const i = d.cameras.findIndex((x) => x.id === id)

@@ -115,7 +115,12 @@ async function main(): Promise<void> {
   const createBackend = await loadCreateBackend()
   // Resolved from this checkout, not the cwd, so the server can be started from any directory.
   const modelsDir = process.env.VIGIL_MODELS_DIR || resolve(REPO_ROOT, 'models')
-  const backend = await createBackend({ mode: 'browser', dataDir: cli.dataDir, modelsDir })
+  const backend = await createBackend({
+    mode: 'browser',
+    dataDir: cli.dataDir,
+    modelsDir,
+    exposed: !isLoopbackHost(cli.host ?? '127.0.0.1')
+  })
   let server: RunningServer
   try {
     server = await startServer({

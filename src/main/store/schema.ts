@@ -48,7 +48,10 @@ export const DEFAULT_SETTINGS: Settings = {
   retentionDays: 30,
   executionProvider: 'cpu',
   workers: 2,
-  minEnrolQuality: 0.3
+  minEnrolQuality: 0.3,
+  // local files are a testing aid; an admin opts in per folder (README "Security")
+  localVideoFolders: [],
+  maxCameras: 16
 }
 
 export function emptyDb(): DbSchema {
