@@ -1,0 +1,88 @@
+// Shared setup of the attack tests: a real browser-mode server on 127.0.0.1 whose camera channels
+// run the real camera box (CameraService over a real lowdb store, real ffmpeg); the other channels
+// come from the shell tests' fake backend because the attacks here do not need the models.
+import { mkdtempSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { settingsPolicy } from '../../src/main/cameras/policy'
+import { CameraService } from '../../src/main/cameras/service'
+import { startServer, type RunningServer, type ServerOptions } from '../../src/main/server/server'
+import { Store } from '../../src/main/store/db'
+import type { Handlers } from '../../src/shared/api'
+import type { CameraView } from '../../src/shared/types'
+import { fakeBackend, type FakeBackend } from '../shell/fake-backend'
+
+export interface CameraLab {
+  dir: string
+  store: Store
+  cameras: CameraService
+  backend: FakeBackend
+  server: RunningServer
+  statuses: CameraView[]
+  close(): Promise<void>
+}
+
+export interface LabOptions {
+  /** folders listed in Settings → Local video folders */
+  folders?: string[]
+  /** the API is reachable off loopback (files off whatever the folders say) */
+  exposed?: boolean
+  maxCameras?: number
+  server?: Partial<ServerOptions>
+}
+
+export async function cameraLab(opts: LabOptions = {}): Promise<CameraLab> {
+  const dir = mkdtempSync(join(tmpdir(), 'vigil-sec-'))
+  const store = await Store.open(join(dir, 'data'), { logger: { warn: () => {}, error: () => {} } })
+  store.data.settings.localVideoFolders = opts.folders ?? []
+  store.data.settings.maxCameras = opts.maxCameras ?? 16
+  const statuses: CameraView[] = []
+  let backend: FakeBackend | null = null
+  const cameras = new CameraService(
+    store,
+    {
+      onFrameReady: (src) => void src.takeLatest(),
+      onPreview: () => {},
+      onStatus: (v) => {
+        statuses.push(v)
+        backend?.emit('camera.status', v)
+      },
+      onStopped: () => {}
+    },
+    {
+      watchdogMs: 4000,
+      backoff: { initialMs: 200, maxMs: 400 },
+      policy: settingsPolicy(() => store.data.settings.localVideoFolders, opts.exposed !== true)
+    },
+    () => store.data.settings.maxCameras
+  )
+  const real: Partial<Record<keyof Handlers, (req: unknown) => Promise<unknown>>> = {
+    'cameras.list': async () => cameras.list(),
+    'cameras.create': async (req) => cameras.create(req as Parameters<CameraService['create']>[0]),
+    'cameras.update': async (req) => {
+      const { id, ...patch } = req as { id: string }
+      return cameras.update(id, patch)
+    },
+    'cameras.delete': async (req) => {
+      await cameras.remove((req as { id: string }).id)
+      return { deleted: true }
+    },
+    'cameras.test': async (req) => cameras.test((req as { url: string }).url)
+  }
+  backend = fakeBackend(real)
+  const server = await startServer({ backend, port: 0, staticDir: join(dir, 'static'), log: () => {}, ...opts.server })
+  return {
+    dir,
+    store,
+    cameras,
+    backend,
+    server,
+    statuses,
+    async close() {
+      await server.close()
+      await cameras.stopAll()
+      await store.close()
+      rmSync(dir, { recursive: true, force: true })
+    }
+  }
+}
