@@ -61,10 +61,18 @@ export function parsePort(raw: string | number | undefined): number | undefined 
   return n
 }
 
+const STATUS_TEXT: Record<number, string> = {
+  400: 'Bad Request',
+  403: 'Forbidden',
+  404: 'Not Found',
+  429: 'Too Many Requests',
+  503: 'Service Unavailable'
+}
+
 function refuseUpgrade(socket: Duplex, status: number, reason: string): void {
   const text = reason.replace(/[\r\n]/g, ' ')
   socket.end(
-    `HTTP/1.1 ${status} ${status === 404 ? 'Not Found' : status === 400 ? 'Bad Request' : 'Forbidden'}\r\n` +
+    `HTTP/1.1 ${status} ${STATUS_TEXT[status] ?? 'Forbidden'}\r\n` +
       `Content-Type: text/plain; charset=utf-8\r\nContent-Length: ${Buffer.byteLength(text)}\r\nConnection: close\r\n\r\n${text}`
   )
 }
@@ -113,6 +121,8 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
     // Without this any web page open on the machine could drive the API through the user's browser.
     const originOk = checkOrigin(req.headers.origin, req.headers.host)
     if (!originOk.ok) return refuseUpgrade(socket, originOk.status, originOk.reason)
+    const limited = hub.refusal(req.socket.remoteAddress ?? 'unknown')
+    if (limited) return refuseUpgrade(socket, limited.status, limited.reason)
     hub.handleUpgrade(req, socket, head)
   })
 
