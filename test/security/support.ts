@@ -86,3 +86,15 @@ export async function cameraLab(opts: LabOptions = {}): Promise<CameraLab> {
     }
   }
 }
+
+/** invoke with a long timeout: probes queue behind the global semaphore on a loaded machine */
+export async function call(
+  c: import('../shell/ws-client').TestClient,
+  id: number,
+  channel: string,
+  payload?: unknown
+): Promise<Extract<import('../../src/shared/api').WsServerMessage, { kind: 'result' }>> {
+  c.send({ kind: 'invoke', id, channel, payload })
+  const m = await c.next((x) => x.kind === 'result' && x.id === id, 60_000)
+  return m as Extract<typeof m, { kind: 'result' }>
+}

@@ -1,6 +1,9 @@
 // Pure helpers turning a camera URL into ffmpeg input arguments, and keeping credentials out of
 // every log line and UI string.
 import { fileURLToPath } from 'node:url'
+import { redactUrl } from '../log/redact'
+
+export { redactUrl }
 
 export type SourceKind = 'rtsp' | 'http' | 'file' | 'v4l2' | 'dshow' | 'avfoundation'
 
@@ -113,81 +116,6 @@ function requireHost(url: string): void {
 }
 
 // ---- secrets ---------------------------------------------------------------------------------
-
-const SCHEME_SEP = /[a-z][a-z0-9+.-]*:\/\//gi
-
-/**
- * Removes every credential from a URL or from free text containing URLs (ffmpeg stderr, error
- * messages). For each "scheme://":
- *  - user and password are blanked together: everything between "://" and the LAST "@" before
- *    the end of the line (or the next URL) becomes "***". Passwords contain unencoded '#', '?',
- *    '/', '@' and spaces in practice, which no URL parser splits the way the camera does, so the
- *    rule does not depend on parsing and over-redacts rather than leaks;
- *  - every query value becomes "***" (not a list of key names: cameras use authkey, psw,
- *    loginpass, session, … and any of them may be a credential);
- *  - a fragment becomes "#***".
- * Idempotent; text without "://" is returned unchanged.
- */
-export function redactUrl(text: string): string {
-  if (!text.includes('://')) return text
-  return text
-    .split(/(\r?\n)/)
-    .map((line) => redactLine(line))
-    .join('')
-}
-
-function redactLine(line: string): string {
-  const starts: number[] = []
-  for (const m of line.matchAll(SCHEME_SEP)) starts.push(m.index + m[0].length)
-  if (starts.length === 0) return line
-  let out = line.slice(0, starts[0])
-  for (let i = 0; i < starts.length; i++) {
-    const from = starts[i]
-    const nextScheme = i + 1 < starts.length ? schemeStart(line, starts[i + 1]) : line.length
-    out += redactAfterScheme(line.slice(from, nextScheme))
-    if (i + 1 < starts.length) out += line.slice(nextScheme, starts[i + 1])
-  }
-  return out
-}
-
-/** Index where the scheme ending at `sepEnd` ("…rtsp://") begins. */
-function schemeStart(line: string, sepEnd: number): number {
-  let i = sepEnd - 3
-  while (i > 0 && /[a-z0-9+.-]/i.test(line[i - 1] ?? '')) i--
-  return i
-}
-
-function redactAfterScheme(rest: string): string {
-  let body = rest
-  const at = body.lastIndexOf('@')
-  if (at >= 0) body = `***${body.slice(at)}`
-  // the URL proper ends at whitespace or a quote; what follows is message text
-  const end = body.search(/[\s'"<>]/)
-  const url = end < 0 ? body : body.slice(0, end)
-  const tail = end < 0 ? '' : body.slice(end)
-  return redactQuery(url) + tail
-}
-
-function redactQuery(url: string): string {
-  const hash = url.indexOf('#')
-  let main = hash >= 0 ? url.slice(0, hash) : url
-  const frag = hash >= 0 ? '#***' : ''
-  const q = main.indexOf('?')
-  if (q >= 0) {
-    const query = main
-      .slice(q + 1)
-      .split(/([&;])/)
-      .map((part) => {
-        if (part === '&' || part === ';' || part === '') return part
-        const eq = part.indexOf('=')
-        // a bare value (…?s3cr3t) is as secret as a named one
-        return eq < 0 ? '***' : `${part.slice(0, eq)}=***`
-      })
-      .join('')
-    main = `${main.slice(0, q)}?${query}`
-  }
-  return main + frag
-}
 
 /**
  * The console only ever sees redacted URLs. When one comes back in an edit, the stored secrets
