@@ -23,7 +23,11 @@ describe('browser-mode CLI parsing', () => {
       port: 8123,
       token: 't',
       dataDir: resolve('rel'),
-      staticDir: undefined
+      staticDir: undefined,
+      tls: false,
+      insecure: false,
+      tlsFiles: undefined,
+      warnings: [expect.stringMatching(/visible|every local user/)]
     })
     expect(parseCli([], { VIGIL_TOKEN: 'from-env', VIGIL_DATA_DIR: '/d' })).toMatchObject({
       token: 'from-env',
