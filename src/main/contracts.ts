@@ -129,6 +129,8 @@ export interface BackendOptions {
    * then refused whatever Settings lists
    */
   exposed?: boolean
+  /** encrypts camera credentials at rest (Electron: the OS keychain); default a key file in dataDir */
+  secretBox?: import('./store/secret-box').SecretBox
 }
 
 /** The handlers of one box of the engine, e.g. HandlersFor<'people'> = every 'people.*' channel. */

@@ -1,6 +1,6 @@
 // Electron main process (electron-vite entry, built to out/main/index.js). Hosts the engine and
 // its inference worker pool, serves the API to the one console window over validated IPC.
-import { app, BrowserWindow, dialog } from 'electron'
+import { app, BrowserWindow, dialog, safeStorage } from 'electron'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { createBackend } from './app/create-backend'
@@ -10,6 +10,7 @@ import { forwardPushes, registerIpc } from './electron/ipc'
 import { appSourceFrom } from './electron/policy'
 import { installSecurityRestrictions, installSessionPolicies } from './electron/security-restrictions'
 import { createMainWindow, windowPaths } from './electron/window'
+import { keychainBox } from './store/secret-box'
 
 const mainOutDir = fileURLToPath(new URL('.', import.meta.url))
 const paths = windowPaths(mainOutDir)
@@ -47,7 +48,17 @@ async function run(): Promise<void> {
     mode: 'electron',
     dataDir,
     modelsDir,
-    workerExecPath: process.execPath
+    workerExecPath: process.execPath,
+    // the OS keychain where Electron has one; otherwise the engine's key file in the data dir
+    // Linux without a keyring reports "available" with a hard-coded key (basic_text): not a keychain
+    secretBox:
+      safeStorage.isEncryptionAvailable() &&
+      !(process.platform === 'linux' && safeStorage.getSelectedStorageBackend() === 'basic_text')
+        ? keychainBox(
+            (s) => safeStorage.encryptString(s),
+            (b) => safeStorage.decryptString(b)
+          )
+        : undefined
   })
   backendReady.catch((err: unknown) => {
     console.error('[vigil] engine failed to start', err)

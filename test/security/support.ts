@@ -8,6 +8,7 @@ import { settingsPolicy } from '../../src/main/cameras/policy'
 import { CameraService } from '../../src/main/cameras/service'
 import { startServer, type RunningServer, type ServerOptions } from '../../src/main/server/server'
 import { Store } from '../../src/main/store/db'
+import type { SecretBox } from '../../src/main/store/secret-box'
 import type { Handlers } from '../../src/shared/api'
 import type { CameraView } from '../../src/shared/types'
 import { fakeBackend, type FakeBackend } from '../shell/fake-backend'
@@ -29,10 +30,13 @@ export interface LabOptions {
   exposed?: boolean
   maxCameras?: number
   server?: Partial<ServerOptions>
+  box?: SecretBox
+  /** reuse a data dir (restart scenarios); default a fresh temp dir */
+  dir?: string
 }
 
 export async function cameraLab(opts: LabOptions = {}): Promise<CameraLab> {
-  const dir = mkdtempSync(join(tmpdir(), 'vigil-sec-'))
+  const dir = opts.dir ?? mkdtempSync(join(tmpdir(), 'vigil-sec-'))
   const store = await Store.open(join(dir, 'data'), { logger: { warn: () => {}, error: () => {} } })
   store.data.settings.localVideoFolders = opts.folders ?? []
   store.data.settings.maxCameras = opts.maxCameras ?? 16
@@ -54,8 +58,10 @@ export async function cameraLab(opts: LabOptions = {}): Promise<CameraLab> {
       backoff: { initialMs: 200, maxMs: 400 },
       policy: settingsPolicy(() => store.data.settings.localVideoFolders, opts.exposed !== true)
     },
-    () => store.data.settings.maxCameras
+    () => store.data.settings.maxCameras,
+    opts.box ?? null
   )
+  await cameras.sealStored()
   const real: Partial<Record<keyof Handlers, (req: unknown) => Promise<unknown>>> = {
     'cameras.list': async () => cameras.list(),
     'cameras.create': async (req) => cameras.create(req as Parameters<CameraService['create']>[0]),
@@ -82,7 +88,7 @@ export async function cameraLab(opts: LabOptions = {}): Promise<CameraLab> {
       await server.close()
       await cameras.stopAll()
       await store.close()
-      rmSync(dir, { recursive: true, force: true })
+      if (!opts.dir) rmSync(dir, { recursive: true, force: true })
     }
   }
 }

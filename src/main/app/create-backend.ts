@@ -18,6 +18,7 @@ import { reviewHandlers } from '../review/handlers'
 import { ReviewQueue } from '../review/queue'
 import { Store } from '../store/db'
 import { DEFAULT_SETTINGS } from '../store/schema'
+import { keyFileBox } from '../store/secret-box'
 import { MediaStore } from '../store/media'
 import { AnalyzerHandle } from './analyzer-handle'
 import { PushBus } from './push'
@@ -52,6 +53,8 @@ export async function createBackend(opts: CreateBackendOptions): Promise<Backend
   const bus = new PushBus()
   const store = await Store.open(opts.dataDir)
   const media = new MediaStore(opts.dataDir)
+  // before anything else writes: the data dir 0700 and the box that keeps camera passwords sealed
+  const secretBox = opts.secretBox ?? keyFileBox(opts.dataDir)
   const settings = (): Settings => store.data.settings
 
   let infoTimer: NodeJS.Timeout | null = null
@@ -111,8 +114,10 @@ export async function createBackend(opts: CreateBackendOptions): Promise<Backend
       log: opts.cameraLog,
       policy: settingsPolicy(() => settings().localVideoFolders, opts.exposed !== true)
     },
-    () => settings().maxCameras ?? DEFAULT_SETTINGS.maxCameras
+    () => settings().maxCameras ?? DEFAULT_SETTINGS.maxCameras,
+    secretBox
   )
+  await cameras.sealStored()
   cameras.startAll()
   const stopRetention = startRetention(store, media, () => settings().retentionDays, 3_600_000, { log: events })
 

@@ -5,6 +5,8 @@ import { ApiError, type CameraInput } from '../../shared/api'
 import type { CameraConfig, CameraStatus, CameraView } from '../../shared/types'
 import type { CameraFrame } from '../contracts'
 import type { Store } from '../store/db'
+import type { StoredCamera } from '../store/schema'
+import type { SecretBox } from '../store/secret-box'
 import { applyPolicy, OPERATOR_POLICY } from './policy'
 import { CameraSource, initialStatus, testCameraUrl, type CameraSourceOptions } from './source'
 import { CameraUrlError, classifyUrl, redactUrl, restoreSecrets } from './url'
@@ -38,8 +40,39 @@ export class CameraService {
     private readonly hooks: CameraServiceHooks,
     private readonly sourceOptions: CameraSourceOptions = {},
     /** cameras allowed at once (Settings → maxCameras); default unlimited */
-    private readonly maxCameras: () => number = () => Number.POSITIVE_INFINITY
+    private readonly maxCameras: () => number = () => Number.POSITIVE_INFINITY,
+    /** encrypts URL credentials at rest; without one URLs are stored as given (tests, CLI) */
+    private readonly box: SecretBox | null = null
   ) {}
+
+  /** The configuration with its real URL (decrypted); the stored form never holds a password. */
+  private real(c: StoredCamera): CameraConfig {
+    const { urlSealed, ...cfg } = c
+    if (urlSealed === undefined || !this.box) return cfg
+    try {
+      return { ...cfg, url: this.box.open(urlSealed) }
+    } catch {
+      // the redacted URL then fails with "authentication failed": re-entering the URL fixes it
+      return cfg
+    }
+  }
+
+  private stored(c: CameraConfig): StoredCamera {
+    const redacted = redactUrl(c.url)
+    if (!this.box || redacted === c.url) return { ...c }
+    return { ...c, url: redacted, urlSealed: this.box.seal(c.url) }
+  }
+
+  /** Seals credentials of cameras stored before encryption at rest (once, at start). */
+  async sealStored(): Promise<number> {
+    if (!this.box) return 0
+    const plain = this.store.data.cameras.filter((c) => c.urlSealed === undefined && redactUrl(c.url) !== c.url)
+    if (plain.length === 0) return 0
+    await this.store.mutate((d) => {
+      d.cameras = d.cameras.map((c) => (c.urlSealed === undefined ? this.stored(c) : c))
+    })
+    return plain.length
+  }
 
   /** One frame of `url` for the camera form, under the same source policy as the cameras. */
   test(url: string): Promise<CameraTestResult> {
@@ -58,7 +91,7 @@ export class CameraService {
 
   /** Starts a source for every stored camera (disabled ones only report 'disabled'). */
   startAll(): void {
-    for (const c of this.store.data.cameras) this.attach(c)
+    for (const c of this.store.data.cameras) this.attach(this.real(c))
   }
 
   list(): CameraView[] {
@@ -68,7 +101,7 @@ export class CameraService {
   get(id: string): CameraConfig {
     const c = this.store.data.cameras.find((x) => x.id === id)
     if (!c) throw new ApiError('not_found', `no camera with id ${id}`)
-    return c
+    return this.real(c)
   }
 
   source(id: string): CameraSource | undefined {
@@ -83,7 +116,7 @@ export class CameraService {
     this.assertUniqueName(cfg.name, null)
     await this.checkUrl(cfg.url)
     await this.store.mutate((d) => {
-      d.cameras.push(cfg)
+      d.cameras.push(this.stored(cfg))
     })
     this.attach(cfg)
     return this.view(cfg)
@@ -102,7 +135,7 @@ export class CameraService {
     const next: CameraConfig = { ...current, ...stripUndefined(patch), id }
     await this.store.mutate((d) => {
       const i = d.cameras.findIndex((x) => x.id === id)
-      if (i >= 0) d.cameras[i] = next
+      if (i >= 0) d.cameras[i] = this.stored(next)
     })
     const src = this.sources.get(id)
     if (src) {
@@ -150,8 +183,8 @@ export class CameraService {
     )
   }
 
-  view(c: CameraConfig): CameraView {
-    const { url, ...rest } = c
+  view(c: StoredCamera): CameraView {
+    const { url, ...rest } = this.real(c)
     return { ...rest, urlRedacted: redactUrl(url), status: this.status(c) }
   }
 

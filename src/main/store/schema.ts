@@ -31,10 +31,16 @@ export interface StoredReviewItem extends ReviewItem {
   cropEmbedding?: string
 }
 
+/**
+ * A camera as stored: when its URL carries credentials, `url` holds the redacted form and
+ * `urlSealed` the full URL encrypted by the SecretBox (see store/secret-box.ts).
+ */
+export type StoredCamera = CameraConfig & { urlSealed?: string }
+
 export interface DbSchema {
   schemaVersion: 1
   people: StoredPerson[]
-  cameras: CameraConfig[]
+  cameras: StoredCamera[]
   events: EventRecord[]
   review: StoredReviewItem[]
   rejections: Rejection[]
