@@ -34,7 +34,12 @@ describe.skipIf(skip)('console over HTTPS/WSS with a generated certificate', () 
 
   beforeAll(async () => {
     server = await startVigil({ args: ['--tls'], env: { VIGIL_TOKEN: TOKEN } })
-    const pin = /public key pin \(SPKI SHA-256, base64\): (\S+)/.exec(server.output())?.[1]
+    // printed right after the URL line, which is what startVigil waits for
+    let pin: string | undefined
+    for (let i = 0; i < 100 && !pin; i++) {
+      pin = /public key pin \(SPKI SHA-256, base64\): (\S+)/.exec(server.output())?.[1]
+      if (!pin) await new Promise((r) => setTimeout(r, 50))
+    }
     if (!pin) throw new Error(`the server printed no certificate pin:\n${server.output()}`)
     browser = await launchChromium([`--ignore-certificate-errors-spki-list=${pin}`])
   })
@@ -53,11 +58,11 @@ describe.skipIf(skip)('console over HTTPS/WSS with a generated certificate', () 
     expect(await response?.securityDetails()).toMatchObject({ protocol: expect.stringMatching(/TLS/) })
     await g.page.locator('#app > *').first().waitFor({ timeout: 30_000 })
     await g.page.waitForLoadState('networkidle')
-    // the header shows the engine's worker summary only after an authenticated system.info
-    await g.page
-      .getByText(/worker/i)
-      .first()
-      .waitFor({ timeout: 30_000 })
+    // the header shows the inference summary only after an authenticated system.info over wss
+    await g.page.getByTestId('header-inference').waitFor({ timeout: 60_000 })
+    await expect
+      .poll(() => g.page.getByTestId('header-connection').textContent(), { timeout: 30_000 })
+      .toContain('browser mode')
     expect(sockets.some((u) => u.startsWith('wss://127.0.0.1:'))).toBe(true)
     expect(g.page.url()).not.toContain('token=')
     await shot(g.page, 'https-console')
