@@ -35,9 +35,17 @@ export interface LabOptions {
   dir?: string
 }
 
-export async function cameraLab(opts: LabOptions = {}): Promise<CameraLab> {
-  const dir = opts.dir ?? mkdtempSync(join(tmpdir(), 'vigil-sec-'))
-  const store = await Store.open(join(dir, 'data'), { logger: { warn: () => {}, error: () => {} } })
+export interface CameraBackend {
+  store: Store
+  cameras: CameraService
+  backend: FakeBackend
+  statuses: CameraView[]
+  close(): Promise<void>
+}
+
+/** The real camera box behind a fake backend's other channels (see the file comment). */
+export async function cameraBackend(dataDir: string, opts: LabOptions = {}): Promise<CameraBackend> {
+  const store = await Store.open(dataDir, { logger: { warn: () => {}, error: () => {} } })
   store.data.settings.localVideoFolders = opts.folders ?? []
   store.data.settings.maxCameras = opts.maxCameras ?? 16
   const statuses: CameraView[] = []
@@ -76,18 +84,36 @@ export async function cameraLab(opts: LabOptions = {}): Promise<CameraLab> {
     'cameras.test': async (req) => cameras.test((req as { url: string }).url)
   }
   backend = fakeBackend(real)
-  const server = await startServer({ backend, port: 0, staticDir: join(dir, 'static'), log: () => {}, ...opts.server })
+  const b = backend
+  const close = b.close
+  b.close = async () => {
+    await cameras.stopAll()
+    await store.close()
+    await close()
+  }
+  return { store, cameras, backend: b, statuses, close: () => b.close() }
+}
+
+export async function cameraLab(opts: LabOptions = {}): Promise<CameraLab> {
+  const dir = opts.dir ?? mkdtempSync(join(tmpdir(), 'vigil-sec-'))
+  const cb = await cameraBackend(join(dir, 'data'), opts)
+  const server = await startServer({
+    backend: cb.backend,
+    port: 0,
+    staticDir: join(dir, 'static'),
+    log: () => {},
+    ...opts.server
+  })
   return {
     dir,
-    store,
-    cameras,
-    backend,
+    store: cb.store,
+    cameras: cb.cameras,
+    backend: cb.backend,
     server,
-    statuses,
+    statuses: cb.statuses,
     async close() {
       await server.close()
-      await cameras.stopAll()
-      await store.close()
+      await cb.close()
       if (!opts.dir) rmSync(dir, { recursive: true, force: true })
     }
   }
