@@ -7,15 +7,15 @@ import { createBackend } from './app/create-backend'
 import { CSP_ELECTRON } from './api/csp'
 import type { VigilBackend } from './contracts'
 import { forwardPushes, registerIpc } from './electron/ipc'
-import { appSourceFrom } from './electron/policy'
+import { appSourceFrom, devRendererUrl } from './electron/policy'
 import { installSecurityRestrictions, installSessionPolicies } from './electron/security-restrictions'
 import { createMainWindow, windowPaths } from './electron/window'
 import { keychainBox } from './store/secret-box'
 
 const mainOutDir = fileURLToPath(new URL('.', import.meta.url))
 const paths = windowPaths(mainOutDir)
-// electron-vite dev sets this to the Vite server; a packaged app never trusts it.
-const devUrl = !app.isPackaged ? process.env.ELECTRON_RENDERER_URL : undefined
+// electron-vite dev sets this to the Vite server; any built app (npm start, packaged) ignores it.
+const devUrl = devRendererUrl(process.env, import.meta.env?.DEV === true)
 const source = appSourceFrom(devUrl, join(mainOutDir, '../renderer'))
 
 let mainWindow: BrowserWindow | null = null

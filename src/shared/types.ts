@@ -212,12 +212,15 @@ export interface WorkerInfo {
   jobsDone: number
 }
 
+/** A worker as clients see it: process ids stay on the server (they help a local attacker only). */
+export type WorkerView = Omit<WorkerInfo, 'pid'>
+
+/** Sent to every client: no file-system paths, no process ids. */
 export interface SystemInfo {
   version: string
   mode: 'electron' | 'browser' | 'headless'
-  workers: WorkerInfo[]
+  workers: WorkerView[]
   queueDepth: number
-  dataDir: string
 }
 
 export interface EnrolFace {

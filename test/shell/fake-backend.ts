@@ -23,7 +23,7 @@ export function fakeBackend(
       if (o) return o(req)
       if (c === 'people.list') return []
       if (c === 'system.info')
-        return { version: 'test', mode: 'browser', workers: [], queueDepth: 0, dataDir: '/tmp/x' }
+        return { version: 'test', mode: 'browser', workers: [], queueDepth: 0 }
       throw new ApiError('not_found', `fake backend has no ${c}`)
     }
   }

@@ -19,6 +19,7 @@ import { ReviewQueue } from '../review/queue'
 import { Store } from '../store/db'
 import { DEFAULT_SETTINGS } from '../store/schema'
 import { keyFileBox } from '../store/secret-box'
+import { sweepOrphans } from '../store/orphans'
 import { MediaStore } from '../store/media'
 import { AnalyzerHandle } from './analyzer-handle'
 import { PushBus } from './push'
@@ -119,15 +120,35 @@ export async function createBackend(opts: CreateBackendOptions): Promise<Backend
   )
   await cameras.sealStored()
   cameras.startAll()
+  // reference photos no person points to (a crash between file and record, an old bug) are face
+  // images nobody can see or delete: swept once shortly after start, then daily
+  const referencedPhotos = (): string[] => store.data.people.flatMap((p) => p.photos.map((ph) => ph.media))
+  const sweep = (): void =>
+    void sweepOrphans(media, 'photos', referencedPhotos).then(
+      (r) => {
+        if (r.removed + r.temps > 0) log(`[photos] removed ${r.removed} orphaned photos and ${r.temps} temp files`)
+      },
+      (e: unknown) => log(`[photos] orphan sweep failed: ${e instanceof Error ? e.message : String(e)}`)
+    )
+  const sweepFirst = setTimeout(sweep, 60_000)
+  const sweepTimer = setInterval(sweep, 86_400_000)
+  sweepFirst.unref()
+  sweepTimer.unref()
   const stopRetention = startRetention(store, media, () => settings().retentionDays, 3_600_000, { log: events })
 
   function systemInfo(): SystemInfo {
     return {
       version: VERSION,
       mode: opts.mode,
-      workers: pool.workers(),
-      queueDepth: pool.queueDepth(),
-      dataDir: opts.dataDir
+      // listed field by field: a field added to WorkerInfo later is not sent to clients by default
+      workers: pool.workers().map((w) => ({
+        id: w.id,
+        requested: w.requested,
+        provider: w.provider,
+        state: w.state,
+        jobsDone: w.jobsDone
+      })),
+      queueDepth: pool.queueDepth()
     }
   }
 
@@ -190,6 +211,8 @@ export async function createBackend(opts: CreateBackendOptions): Promise<Backend
       if (closed) return
       closed = true
       stopRetention()
+      clearTimeout(sweepFirst)
+      clearInterval(sweepTimer)
       if (infoTimer) clearTimeout(infoTimer)
       await cameras.stopAll()
       // tracks still on screen get their events (unknown faces, short review tracks, closing times)
