@@ -2,6 +2,7 @@
 // store). Each box implements its side in its own folder; src/main/app wires them together.
 // Plain Node: nothing here may import Electron.
 import type { Band, Box, CameraConfig, CameraStatus, Candidate, FaceQuality, Point, WorkerInfo } from '../shared/types'
+import type { Logger } from './log/logger'
 
 /** Packed 8-bit RGB, row-major, width*height*3 bytes. */
 export interface RgbImage {
@@ -131,6 +132,13 @@ export interface BackendOptions {
   exposed?: boolean
   /** encrypts camera credentials at rest (Electron: the OS keychain); default a key file in dataDir */
   secretBox?: import('./store/secret-box').SecretBox
+  /**
+   * The app's logger, passed on to every box as a child tagged { box }. Default: a pino logger on
+   * the console and <dataDir>/logs/vigil.log, closed with the backend.
+   */
+  logger?: Logger
+  /** where `logger` writes its file, shown in Settings (default: the default logger's file) */
+  logFile?: string | null
 }
 
 /** The handlers of one box of the engine, e.g. HandlersFor<'people'> = every 'people.*' channel. */

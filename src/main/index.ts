@@ -7,9 +7,11 @@ import { createBackend } from './app/create-backend'
 import { CSP_ELECTRON } from './api/csp'
 import type { VigilBackend } from './contracts'
 import { forwardPushes, registerIpc } from './electron/ipc'
+import { forwardAlertNotifications } from './electron/notifications'
 import { appSourceFrom, devRendererUrl } from './electron/policy'
 import { installSecurityRestrictions, installSessionPolicies } from './electron/security-restrictions'
 import { createMainWindow, windowPaths } from './electron/window'
+import { createLogger } from './log/pino'
 import { keychainBox } from './store/secret-box'
 
 const mainOutDir = fileURLToPath(new URL('.', import.meta.url))
@@ -29,15 +31,17 @@ function focusWindow(): void {
 async function run(): Promise<void> {
   // Every renderer sandboxed, including any the page might coax into existence.
   app.enableSandbox()
-  installSecurityRestrictions(source)
+  const dataDir = process.env.VIGIL_DATA_DIR || join(app.getPath('userData'), 'data')
+  const { logger, file: logFile } = createLogger({ dataDir })
+  const log = logger.child({ box: 'electron' })
+  installSecurityRestrictions(source, log)
   app.on('second-instance', focusWindow)
   // The engine keeps cameras and workers running; with no window nobody sees them, so quit.
   app.on('window-all-closed', () => app.quit())
 
   await app.whenReady()
-  installSessionPolicies(source, CSP_ELECTRON)
+  installSessionPolicies(source, CSP_ELECTRON, undefined, log)
 
-  const dataDir = process.env.VIGIL_DATA_DIR || join(app.getPath('userData'), 'data')
   // Started alongside the window so the first paint does not wait for model loading; IPC
   // handlers await it and answer 'internal' with the reason if it fails.
   // Resolved from the bundle, not the cwd: Electron may be launched from anywhere.
@@ -58,18 +62,20 @@ async function run(): Promise<void> {
             (s) => safeStorage.encryptString(s),
             (b) => safeStorage.decryptString(b)
           )
-        : undefined
+        : undefined,
+    logger,
+    logFile
   })
   backendReady.catch((err: unknown) => {
-    console.error('[vigil] engine failed to start', err)
+    log.error({ err }, 'engine failed to start')
     dialog.showErrorBox('Vigil could not start its engine', err instanceof Error ? err.message : String(err))
   })
 
   const trusted = new Set<number>()
-  const unregister = registerIpc({ source, backend: backendReady, trustedContentsIds: () => trusted })
+  const unregister = registerIpc({ source, backend: backendReady, trustedContentsIds: () => trusted, logger: log })
 
   mainWindow = await createMainWindow(paths, source, devUrl).catch((err: unknown) => {
-    console.error('[vigil] window failed to load', err)
+    log.error({ err }, 'window failed to load')
     return null
   })
   if (mainWindow) {
@@ -82,9 +88,11 @@ async function run(): Promise<void> {
   }
 
   let stopPushes: () => void = () => undefined
+  let stopNotifications: () => void = () => undefined
   backendReady.then(
     (b) => {
       stopPushes = forwardPushes(b, () => mainWindow, source)
+      stopNotifications = forwardAlertNotifications(b, focusWindow)
     },
     () => undefined
   )
@@ -96,10 +104,11 @@ async function run(): Promise<void> {
     event.preventDefault()
     unregister()
     stopPushes()
+    stopNotifications()
     const force = setTimeout(() => app.exit(1), 10_000)
     void backendReady
       .then((b) => b.close())
-      .catch((err: unknown) => console.error('[vigil] engine shutdown failed', err))
+      .catch((err: unknown) => log.error({ err }, 'engine shutdown failed'))
       .finally(() => {
         clearTimeout(force)
         app.exit(0)
@@ -112,6 +121,7 @@ if (!app.requestSingleInstanceLock()) {
   app.quit()
 } else {
   run().catch((err: unknown) => {
+    // eslint-disable-next-line no-console -- last resort: startup may have failed before the logger existed
     console.error('[vigil] startup failed', err)
     dialog.showErrorBox('Vigil failed to start', err instanceof Error ? err.message : String(err))
     app.exit(1)

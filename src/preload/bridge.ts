@@ -1,9 +1,8 @@
 // Builds window.vigil from the channel list. Separate from index.ts (which touches Electron) so
 // the unwrapping and subscription rules are unit-tested in Node.
 import {
-  CHANNELS,
   PUSH_CHANNELS,
-  camelOf,
+  buildApiMethods,
   ipcChannel,
   ipcPushChannel,
   type ApiErrorBody,
@@ -47,27 +46,23 @@ export function unwrap(answer: unknown): unknown {
 const PUSH_SET: ReadonlySet<string> = new Set(PUSH_CHANNELS)
 
 export function buildApi(ipc: IpcLike): VigilApi {
-  const api: Record<string, unknown> = { transport: 'ipc' }
-  for (const channel of CHANNELS) {
-    // One argument at most: extra arguments from the page are never forwarded.
-    api[camelOf(channel)] = async (payload?: unknown): Promise<unknown> => {
-      let answer: unknown
-      try {
-        answer = await ipc.invoke(ipcChannel(channel), payload)
-      } catch (err) {
-        // Only reachable when the payload cannot be cloned or main has no handler.
-        throw bridgeError({ code: 'invalid_request', message: err instanceof Error ? err.message : String(err) })
-      }
-      return unwrap(answer)
+  const methods = buildApiMethods(async (channel, payload) => {
+    let answer: unknown
+    try {
+      answer = await ipc.invoke(ipcChannel(channel), payload)
+    } catch (err) {
+      // Only reachable when the payload cannot be cloned or main has no handler.
+      throw bridgeError({ code: 'invalid_request', message: err instanceof Error ? err.message : String(err) })
     }
-  }
+    return unwrap(answer)
+  })
 
   // One ipcRenderer listener per push channel, fanned out here: the page may subscribe many
   // components without tripping EventEmitter's listener limit or leaking the IPC event object.
   const listeners = new Map<string, Set<(payload: unknown) => void>>()
   const relays = new Map<string, (event: unknown, payload: unknown) => void>()
 
-  api.on = (channel: unknown, listener: unknown): (() => void) => {
+  const on = (channel: unknown, listener: unknown): (() => void) => {
     if (typeof channel !== 'string' || !PUSH_SET.has(channel)) {
       throw bridgeError({ code: 'invalid_request', message: `unknown push channel ${JSON.stringify(channel)}` })
     }
@@ -111,5 +106,6 @@ export function buildApi(ipc: IpcLike): VigilApi {
     }
   }
 
-  return Object.freeze(api) as unknown as VigilApi
+  const api: VigilApi = { ...methods, on, transport: 'ipc' }
+  return Object.freeze(api)
 }

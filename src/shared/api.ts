@@ -2,10 +2,16 @@
 // Electron IPC, the preload bridge, the WebSocket server and the renderer client are all typed
 // from ApiSpec and PushSpec; adding an operation here makes every side fail to compile until done.
 import type {
+  AlertRecord,
+  AlertRule,
+  AlertRuleInput,
+  AlertTargetInput,
+  AlertTargetView,
   Band,
   CameraConfig,
   CameraTestResult,
   CameraView,
+  DeliveryRecord,
   EnrolResult,
   EventQuery,
   EventRecord,
@@ -85,6 +91,21 @@ export interface ApiSpec {
 
   /** images below the data dir (crops, snapshots, reference photos) as data: URLs */
   'media.get': { req: { key: string }; res: { dataUrl: string } }
+
+  'alertRules.list': { req: void; res: AlertRule[] }
+  /** creates (no id) or replaces (id) a rule */
+  'alertRules.save': { req: AlertRuleInput; res: AlertRule }
+  'alertRules.delete': { req: { id: string }; res: { deleted: true } }
+  'alertTargets.list': { req: void; res: AlertTargetView[] }
+  'alertTargets.save': { req: AlertTargetInput; res: AlertTargetView }
+  'alertTargets.delete': { req: { id: string }; res: { deleted: true } }
+  /** queues a test alert to one target; its delivery shows in the log */
+  'alertTargets.test': { req: { id: string }; res: DeliveryRecord }
+  /** newest first */
+  'alerts.list': { req: { limit?: number; unacknowledgedOnly?: boolean }; res: AlertRecord[] }
+  'alerts.acknowledge': { req: { id: string; operator: string }; res: AlertRecord }
+  /** the delivery log, newest first; one alert's deliveries with alertId */
+  'alerts.deliveries': { req: { alertId?: string; limit?: number }; res: DeliveryRecord[] }
 }
 
 export type Channel = keyof ApiSpec
@@ -100,6 +121,9 @@ export interface PushSpec {
   'event.upserted': EventRecord
   'people.changed': { count: number }
   'system.info': SystemInfo
+  /** a new alert, or an acknowledged one */
+  'alert.changed': AlertRecord
+  'alert.delivery': DeliveryRecord
 }
 export type PushChannel = keyof PushSpec
 
@@ -124,7 +148,17 @@ export const CHANNELS = [
   'events.exportCsv',
   'settings.get',
   'settings.update',
-  'media.get'
+  'media.get',
+  'alertRules.list',
+  'alertRules.save',
+  'alertRules.delete',
+  'alertTargets.list',
+  'alertTargets.save',
+  'alertTargets.delete',
+  'alertTargets.test',
+  'alerts.list',
+  'alerts.acknowledge',
+  'alerts.deliveries'
 ] as const satisfies readonly Channel[]
 
 // Compile-time check that CHANNELS lists every Channel exactly.
@@ -139,7 +173,9 @@ export const PUSH_CHANNELS = [
   'review.changed',
   'event.upserted',
   'people.changed',
-  'system.info'
+  'system.info',
+  'alert.changed',
+  'alert.delivery'
 ] as const satisfies readonly PushChannel[]
 
 /** IPC channel names are namespaced so nothing else on ipcMain can collide. */
@@ -192,8 +228,25 @@ export const camelOf = (c: string): string => c.replace(/\.(\w)/g, (_, ch: strin
 
 type Invoker<C extends Channel> = Req<C> extends void ? () => Promise<Res<C>> : (req: Req<C>) => Promise<Res<C>>
 
+/** One method per channel: 'people.addPhoto' → peopleAddPhoto(req). */
+export type ApiMethods = { [C in Channel as CamelOf<C>]: Invoker<C> }
+
+/**
+ * The one place the channel list becomes API methods (preload bridge, browser-mode client and the
+ * renderer's IPC wrapper all build theirs here), each method passing its channel and its single
+ * argument to `invoke`. TypeScript cannot follow a loop into a mapped type, so the single
+ * assertion below stands for what the loop guarantees: exactly one method per channel in CHANNELS,
+ * which the compile-time check above keeps equal to Channel.
+ */
+export function buildApiMethods(invoke: (channel: Channel, req: unknown) => Promise<unknown>): ApiMethods {
+  const methods: Record<string, (req?: unknown) => Promise<unknown>> = {}
+  // One argument at most: extra arguments from the page are never forwarded.
+  for (const channel of CHANNELS) methods[camelOf(channel)] = (req?: unknown) => invoke(channel, req)
+  return methods as ApiMethods
+}
+
 /** What the preload exposes as window.vigil and what the browser-mode client implements. */
-export type VigilApi = { [C in Channel as CamelOf<C>]: Invoker<C> } & {
+export type VigilApi = ApiMethods & {
   /** subscribe to a push channel; returns the unsubscribe function */
   on<P extends PushChannel>(channel: P, listener: (payload: PushSpec[P]) => void): () => void
   /** how this console is connected */

@@ -24,7 +24,9 @@ const cameraUrl = z
   .trim()
   .min(1)
   .max(2000)
-  .refine((u) => !/[\u0000-\u001f\u007f]/.test(u), { message: 'camera URL contains control characters' })
+  .refine((u) => ![...u].some((ch) => ch.charCodeAt(0) < 0x20 || ch.charCodeAt(0) === 0x7f), {
+    message: 'camera URL contains control characters'
+  })
   .refine(
     (u) =>
       /^(rtsp|rtsps|http|https|file):\/\//i.test(u) ||
@@ -63,6 +65,68 @@ const noArgs = z
   .or(z.null())
   .or(z.object({}).strict())
   .transform(() => undefined)
+
+const hhmm = z.string().regex(/^([01]\d|2[0-3]):[0-5]\d$/, { message: 'time must be HH:MM (00:00–23:59)' })
+const ids = z.array(id).max(1000)
+
+const alertRuleInput = z
+  .object({
+    id: id.optional(),
+    name,
+    enabled: z.boolean(),
+    trigger: z.enum(['face', 'camera']),
+    who: z.discriminatedUnion('kind', [
+      z.object({ kind: z.literal('people'), personIds: ids }),
+      z.object({ kind: z.literal('anyKnown') }),
+      z.object({ kind: z.literal('unknown') }),
+      z.object({ kind: z.literal('strangerGroup'), groupIds: ids })
+    ]),
+    bands: z.array(z.enum(['match', 'review'])).max(2),
+    cameraIds: ids,
+    schedule: z
+      .object({ days: z.array(z.number().int().min(0).max(6)).min(1).max(7), from: hhmm, to: hhmm })
+      .refine((s) => s.from !== s.to, { message: 'schedule: from and to must differ' })
+      .nullable(),
+    cooldownSec: z.number().int().min(0).max(86_400),
+    offlineAfterSec: z.number().int().min(0).max(86_400),
+    onOnline: z.boolean(),
+    onOverload: z.boolean(),
+    actions: z.object({ console: z.boolean(), desktop: z.boolean(), sound: z.boolean(), targetIds: ids })
+  })
+  .refine((r) => r.trigger !== 'face' || r.who.kind === 'unknown' || r.bands.length > 0, {
+    message: 'a face rule needs at least one band (match or review)',
+    path: ['bands']
+  })
+  .refine((r) => r.who.kind !== 'people' || r.who.personIds.length > 0, {
+    message: 'pick at least one person for the watch list',
+    path: ['who']
+  })
+
+const targetUrl = z.string().trim().min(1).max(2000)
+const alertTargetInput = z
+  .object({
+    id: id.optional(),
+    name,
+    kind: z.enum(['webhook', 'mqtt']),
+    enabled: z.boolean(),
+    url: targetUrl,
+    secret: z.string().max(500).optional(),
+    timeoutMs: z.number().int().min(100).max(120_000).optional(),
+    username: z.string().max(500).nullable().optional(),
+    password: z.string().max(500).optional(),
+    topicPrefix: z
+      .string()
+      .regex(/^[A-Za-z0-9_-]+(\/[A-Za-z0-9_-]+)*$/, { message: 'topic prefix: letters, digits, _ - and / only' })
+      .max(100)
+      .optional(),
+    haDiscovery: z.boolean().optional(),
+    caPem: z.string().max(100_000).optional(),
+    rejectUnauthorized: z.boolean().optional()
+  })
+  .refine((t) => (t.kind === 'webhook' ? /^https?:\/\//i.test(t.url) : /^(mqtts?|wss?):\/\//i.test(t.url)), {
+    message: 'webhook URL must be http(s)://; MQTT broker URL must be mqtt://, mqtts://, ws:// or wss://',
+    path: ['url']
+  })
 
 type Schemas = { [C in Channel]: z.ZodType<Req<C>, unknown> }
 
@@ -152,7 +216,20 @@ export const requestSchemas: Schemas = {
       .min(1)
       .max(500)
       .refine((k) => !k.includes('..') && !k.startsWith('/') && !k.includes('\\'), { message: 'invalid media key' })
-  })
+  }),
+  'alertRules.list': noArgs,
+  'alertRules.save': alertRuleInput,
+  'alertRules.delete': z.object({ id }),
+  'alertTargets.list': noArgs,
+  'alertTargets.save': alertTargetInput,
+  'alertTargets.delete': z.object({ id }),
+  'alertTargets.test': z.object({ id }),
+  'alerts.list': z.object({
+    limit: z.number().int().min(1).max(1000).optional(),
+    unacknowledgedOnly: z.boolean().optional()
+  }),
+  'alerts.acknowledge': z.object({ id, operator: name }),
+  'alerts.deliveries': z.object({ alertId: id.optional(), limit: z.number().int().min(1).max(1000).optional() })
 }
 
 export interface ValidationFailure {

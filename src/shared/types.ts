@@ -221,6 +221,11 @@ export interface SystemInfo {
   mode: 'electron' | 'browser' | 'headless'
   workers: WorkerView[]
   queueDepth: number
+  /**
+   * the engine's log file relative to the data folder (e.g. "logs/vigil.log"), for bug reports; null
+   * when logging to the console only. Never an absolute path: clients learn no paths of the server.
+   */
+  logFile: string | null
 }
 
 export interface EnrolFace {
@@ -271,4 +276,157 @@ export interface CameraTestResult {
   /** data: URL of one frame */
   preview: string | null
   error: string | null
+}
+
+// ---- Alerts (src/main/alerts) ----
+
+/**
+ * Who a face rule fires for: named people (one person or a watch list), anybody known, any unknown
+ * face, or a recurring stranger group (ids come from the face-memory work; until it lands no face
+ * carries a group, so such a rule never fires).
+ */
+export type AlertWho =
+  | { kind: 'people'; personIds: string[] }
+  | { kind: 'anyKnown' }
+  | { kind: 'unknown' }
+  | { kind: 'strangerGroup'; groupIds: string[] }
+
+/** Weekly window in the engine's local time; to < from wraps past midnight. */
+export interface AlertSchedule {
+  /** 0 = Sunday … 6 = Saturday */
+  days: number[]
+  /** 'HH:MM', inclusive */
+  from: string
+  /** 'HH:MM', exclusive */
+  to: string
+}
+
+export interface AlertActions {
+  console: boolean
+  desktop: boolean
+  sound: boolean
+  /** webhook and MQTT targets (AlertTarget ids) */
+  targetIds: string[]
+}
+
+export type AlertTrigger = 'face' | 'camera'
+
+export interface AlertRule {
+  id: string
+  name: string
+  enabled: boolean
+  trigger: AlertTrigger
+  /** face rules */
+  who: AlertWho
+  /** face rules: which bands fire (unknown faces are picked by who) */
+  bands: ('match' | 'review')[]
+  /** empty = every camera */
+  cameraIds: string[]
+  /** null = always */
+  schedule: AlertSchedule | null
+  /** face rules: a track raises at most one alert per this many seconds */
+  cooldownSec: number
+  /** camera rules: alert when a camera has been offline this long, s */
+  offlineAfterSec: number
+  /** camera rules: alert when an offline camera comes back */
+  onOnline: boolean
+  /** camera rules: alert when the engine reports overload */
+  onOverload: boolean
+  actions: AlertActions
+  createdAt: number
+  updatedAt: number
+}
+
+export type AlertRuleInput = Omit<AlertRule, 'id' | 'createdAt' | 'updatedAt'> & { id?: string }
+
+export type AlertTargetKind = 'webhook' | 'mqtt'
+
+/** A webhook or MQTT broker as the console sees it: secrets never leave the engine. */
+export interface AlertTargetView {
+  id: string
+  name: string
+  kind: AlertTargetKind
+  enabled: boolean
+  /** webhook: http(s) URL; mqtt: mqtt(s):// or ws(s):// broker URL (credentials redacted) */
+  url: string
+  /** webhook: HMAC key set */
+  secretSet: boolean
+  /** webhook: request timeout, ms */
+  timeoutMs: number
+  /** mqtt */
+  username: string | null
+  passwordSet: boolean
+  /** mqtt: topic root (default 'vigil') */
+  topicPrefix: string
+  /** mqtt: publish Home Assistant discovery configs */
+  haDiscovery: boolean
+  /** mqtts: verify the broker certificate */
+  rejectUnauthorized: boolean
+  createdAt: number
+  updatedAt: number
+}
+
+export interface AlertTargetInput {
+  id?: string
+  name: string
+  kind: AlertTargetKind
+  enabled: boolean
+  url: string
+  /** omitted on update = keep the stored one; '' = none */
+  secret?: string
+  timeoutMs?: number
+  username?: string | null
+  password?: string
+  topicPrefix?: string
+  haDiscovery?: boolean
+  /** PEM of a private CA for mqtts */
+  caPem?: string
+  rejectUnauthorized?: boolean
+}
+
+export type AlertKind = 'face' | 'camera_offline' | 'camera_online' | 'engine_overloaded' | 'test'
+
+export interface AlertRecord {
+  id: string
+  kind: AlertKind
+  ruleId: string | null
+  ruleName: string
+  at: number
+  cameraId: string | null
+  cameraName: string | null
+  eventId: string | null
+  trackId: string | null
+  personId: string | null
+  personName: string | null
+  band: Band | null
+  score: number | null
+  crop: MediaKey | null
+  snapshot: MediaKey | null
+  message: string
+  /** what the console does with it */
+  console: boolean
+  desktop: boolean
+  sound: boolean
+  acknowledgedBy: string | null
+  acknowledgedAt: number | null
+}
+
+export type DeliveryStatus = 'pending' | 'delivered' | 'failed'
+/** MQTT vigil/events types; a webhook sends only 'new' (and 'test') */
+export type DeliveryMessage = 'new' | 'end' | 'test'
+
+export interface DeliveryRecord {
+  /** also the idempotency key the receiver sees */
+  id: string
+  alertId: string
+  targetId: string
+  targetName: string
+  targetKind: AlertTargetKind
+  message: DeliveryMessage
+  status: DeliveryStatus
+  attempts: number
+  nextAttemptAt: number | null
+  lastError: string | null
+  createdAt: number
+  deliveredAt: number | null
 }

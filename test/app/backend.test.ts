@@ -1,6 +1,7 @@
 // The assembled engine behind the API: bad inputs get clear answers and never lose stored data;
 // settings that change the inference pool swap it without a gap.
 import { mkdtemp, rm } from 'node:fs/promises'
+import { silentLogger } from '../../src/main/log/logger'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import sharp from 'sharp'
@@ -17,14 +18,20 @@ describe.skipIf(skip)('backend API', () => {
 
   beforeAll(async () => {
     dir = await mkdtemp(join(tmpdir(), 'vigil-backend-'))
-    backend = await createBackend({ dataDir: dir, mode: 'headless', modelsDir: MODELS_DIR, workers: 1, log: () => {} })
+    backend = await createBackend({
+      dataDir: dir,
+      mode: 'headless',
+      modelsDir: MODELS_DIR,
+      workers: 1,
+      logger: silentLogger
+    })
   }, 60_000)
   afterAll(async () => {
     await backend?.close()
     if (dir) await rm(dir, { recursive: true, force: true })
   })
 
-  const call = (channel: unknown, payload?: unknown) => dispatch(backend, channel, payload, () => {})
+  const call = (channel: unknown, payload?: unknown) => dispatch(backend, channel, payload, () => undefined)
 
   it('answers malformed requests with invalid_request and keeps serving', async () => {
     expect(await call('people.nuke', {})).toMatchObject({ ok: false, error: { code: 'invalid_request' } })

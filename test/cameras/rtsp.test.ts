@@ -120,5 +120,4 @@ describe.skipIf(skip)('CameraSource over real RTSP', () => {
     const r = await testCameraUrl(server.url, 8000, { ffmpegPath: bundled! })
     expect(r).toMatchObject({ ok: false, error: expect.stringMatching(/too old/) })
   })
-
 })

@@ -1,4 +1,5 @@
 import sharp from 'sharp'
+import { recordingLogger } from '../support/logger'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { locateFfmpeg } from '../../src/main/cameras/ffmpeg'
 import { CameraSource, testCameraUrl } from '../../src/main/cameras/source'
@@ -133,7 +134,7 @@ describe('CameraSource errors', () => {
       const src = new CameraSource(cameraConfig({ url: url() }), {
         ffmpegPath: ffmpeg,
         backoff: { initialMs: 200, maxMs: 400 },
-        log: (l) => logs.push(l)
+        logger: recordingLogger((_level, l) => void logs.push(l))
       })
       src.on('status', (s) => seen.push(JSON.stringify(s)))
       src.start()

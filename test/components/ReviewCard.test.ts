@@ -50,6 +50,16 @@ describe('ReviewCard', () => {
     expect(w.findAll('img').length).toBeGreaterThanOrEqual(2)
   })
 
+  it("colours a candidate's bar by that person's own threshold, as the engine bands it", async () => {
+    const c = item.candidates[0]!
+    item.candidates[0] = { ...c, score: 0.44 }
+    people = people.map((p) => (p.id === c.personId ? { ...p, threshold: 0.55 } : p))
+    const w = mountCard({ item, people, thresholds: { accept: 0.4, review: 0.3 } })
+    const bar = w.findAll('[data-testid="candidate-btn"] .meter > span')[0]!
+    // 44 % passes the global 40 % accept but not this person's 55 %: amber (review), not green
+    expect(bar.attributes('style')).toContain('var(--c-review)')
+  })
+
   it('buttons emit confirm and reject', async () => {
     const w = mountCard()
     await w.get('[data-testid="confirm-btn"]').trigger('click')

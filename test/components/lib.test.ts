@@ -1,6 +1,7 @@
 // @vitest-environment happy-dom
 // Pure helpers of the console: geometry, formatting, chart axes, filters, shortcuts, errors.
 import { describe, expect, it } from 'vitest'
+import { BAND_HEX, hexToRgb, semanticCssVariables } from '../../src/shared/theme'
 import { ApiError } from '../../src/shared/api'
 import { encodeBridgeMessage } from '../../src/shared/bridge-error'
 import type { ReviewItem, WorkerInfo } from '../../src/shared/types'
@@ -290,5 +291,18 @@ describe('replaceById', () => {
     ])
     expect(replaceById(list, { id: 'c', v: 4 })).toBe(false)
     expect(list).toHaveLength(2)
+  })
+})
+
+describe('semantic colours', () => {
+  it('one hex per meaning, with matching tints, for the console and the snapshot boxes', () => {
+    expect(hexToRgb(BAND_HEX.match)).toEqual([63, 185, 80])
+    const vars = semanticCssVariables()
+    expect(vars['--c-review']).toBe(BAND_HEX.review)
+    expect(vars['--c-offline-bg']).toBe('rgba(248, 81, 73, 0.14)')
+    expect(Object.keys(vars).sort()).toEqual(
+      ['match', 'review', 'unknown', 'offline'].flatMap((n) => [`--c-${n}`, `--c-${n}-bg`]).sort()
+    )
+    expect(() => hexToRgb('green')).toThrow(/#rrggbb/)
   })
 })

@@ -1,6 +1,7 @@
 // Real Store + MediaStore in a temp dir, a scriptable Analyzer, and helpers to compare "everything
 // stored" before and after an operation. Shared by test/gallery and test/review.
 import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises'
+import { recordingLogger } from '../support/logger'
 import { tmpdir } from 'node:os'
 import { join, relative } from 'node:path'
 import sharp from 'sharp'
@@ -74,7 +75,9 @@ export async function makeEnv(real?: Analyzer): Promise<Env<Analyzer>> {
   const dir = await mkdtemp(join(tmpdir(), 'vigil-gallery-'))
   const failWrites: { on: boolean; nth?: number } = { on: false }
   const warnings: string[] = []
-  const logger = { warn: (m: string) => void warnings.push(m), error: (m: string) => void warnings.push(m) }
+  const logger = recordingLogger((level, m) => {
+    if (level === 'warn' || level === 'error') warnings.push(m)
+  })
   const store = await Store.open(dir, {
     logger,
     fsOps: {

@@ -1,4 +1,5 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
+import { recordingLogger } from '../support/logger'
 import { existsSync } from 'node:fs'
 import { join } from 'node:path'
 import sharp from 'sharp'
@@ -340,7 +341,7 @@ describe('Gallery: enrolment', () => {
     expect(env.gallery.matcher().size).toBe(1)
     await env.gallery.removePhoto(p.id, ok.photo.id)
     await env.store.mutate((d) => {
-      d.people[0].updatedAt = JSON.parse(before.memory).people[0].updatedAt
+      d.people[0].updatedAt = (JSON.parse(before.memory) as typeof d).people[0].updatedAt
     })
     expect(await snapshot(env)).toEqual(before)
     expect(env.gallery.matcher().size).toBe(0)
@@ -415,7 +416,7 @@ describe('Gallery: reference photos', () => {
       d.people[0].threshold = 7
     })
     const g2 = new Gallery(env.store, env.media, env.analyzer, () => env.settings, {
-      logger: { warn: (m) => env.warnings.push(m) }
+      logger: recordingLogger((level, m) => void (level === 'warn' && env.warnings.push(m)))
     })
     expect(g2.matcher().size).toBe(1)
     expect(g2.list()[0].photos).toHaveLength(2)

@@ -11,8 +11,8 @@ import {
   warpAffineRgb
 } from '../../src/main/inference/align'
 import { landmarks68to5, unpackPoints } from '../../src/main/inference/landmarks'
-import { iou, nms } from '../../src/main/inference/nms'
-import { cosine, dot, l2normalize, meanDirection, norm } from '../../src/main/inference/vector'
+import { nms } from '../../src/main/inference/nms'
+import { cosine, dot, iouCorners as iou, l2normalize, meanDirection, norm } from '../../src/main/math/vector'
 
 describe('vector', () => {
   it('normalises, and keeps a zero vector zero', () => {

@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { ApiError } from '../../src/shared/api'
 import { decodeImage } from '../../src/main/inference/image'
 import { FacePipeline } from '../../src/main/inference/pipeline'
-import { dot, norm } from '../../src/main/inference/vector'
+import { dot, norm } from '../../src/main/math/vector'
 import { dataPath, skipWithoutData, skipWithoutModels } from '../support/data'
 
 const PEOPLE = ['Ariel_Sharon', 'Colin_Powell', 'George_W_Bush', 'Tony_Blair']

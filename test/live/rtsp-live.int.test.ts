@@ -3,6 +3,7 @@
 // within two loops of the clip, never name anyone wrongly, raise at most one event per track and
 // person, and ride out the server going away and coming back.
 import { mkdtemp, readFile, rm } from 'node:fs/promises'
+import { silentLogger } from '../../src/main/log/logger'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
@@ -47,7 +48,7 @@ describe.skipIf(skip)('live RTSP camera → events', () => {
       modelsDir: MODELS_DIR,
       workers: 2,
       watchdogMs: 5000,
-      log: () => {}
+      logger: silentLogger
     })
     backend.onPush((channel, payload) => {
       if (channel === 'event.upserted') {

@@ -1,4 +1,5 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
+import { recordingLogger } from '../support/logger'
 import { existsSync } from 'node:fs'
 import { join } from 'node:path'
 import { ApiError } from '../../src/shared/api'
@@ -36,7 +37,7 @@ beforeEach(async () => {
   clock = Date.UTC(2026, 10, 29, 12, 0, 0)
   queue = new ReviewQueue(env.store, env.media, env.gallery, events, (n) => pendings.push(n), {
     now: () => (clock += 1000),
-    logger: { warn: (m) => env.warnings.push(m) }
+    logger: recordingLogger((level, m) => void (level === 'warn' && env.warnings.push(m)))
   })
   ann = (await env.gallery.create({ name: 'Ann' })).id
   bob = (await env.gallery.create({ name: 'Bob' })).id

@@ -38,7 +38,8 @@ describe('system.info', () => {
       version: '1',
       mode: 'browser',
       workers: [{ id: 0, requested: 'cpu', provider: 'cpu', state: 'ready', jobsDone: 0 }],
-      queueDepth: 0
+      queueDepth: 0,
+      logFile: 'logs/vigil.log'
     }
     expect(Object.keys(info)).not.toContain('dataDir')
     expect(Object.keys(info.workers[0]!)).not.toContain('pid')

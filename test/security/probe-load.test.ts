@@ -79,10 +79,11 @@ beforeAll(async () => {
     .jpeg()
     .toBuffer()
   timer = setInterval(() => {
-    for (const res of streams)
-      (res.write(`--f\r\nContent-Type: image/jpeg\r\nContent-Length: ${jpeg.length}\r\n\r\n`),
-        res.write(jpeg),
-        res.write('\r\n'))
+    for (const res of streams) {
+      res.write(`--f\r\nContent-Type: image/jpeg\r\nContent-Length: ${jpeg.length}\r\n\r\n`)
+      res.write(jpeg)
+      res.write('\r\n')
+    }
   }, 100)
   camera = createServer((req, res) => {
     res.writeHead(200, { 'Content-Type': 'multipart/x-mixed-replace; boundary=f' })

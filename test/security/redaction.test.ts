@@ -56,7 +56,7 @@ describe('no secret leaves the engine (real server, real ffmpeg)', () => {
   beforeAll(async () => {
     lab = await cameraLab()
     c = await connect(lab.server.url)
-    c.ws.on('message', (d) => seen.push(String(d)))
+    c.ws.on('message', (d: Buffer) => seen.push(d.toString()))
   })
   afterAll(async () => {
     await c?.close()
@@ -79,7 +79,7 @@ describe('no secret leaves the engine (real server, real ffmpeg)', () => {
     expect(ok.envelope.ok).toBe(true)
     await new Promise((r) => setTimeout(r, 2500))
     const list = await call(c, id++, 'cameras.list')
-    const test = await call(c, id++, 'cameras.test', { url: 'rtsp://admin:pa%23ss@127.0.0.1:1/x' })
+    const test = await call(c, id, 'cameras.test', { url: 'rtsp://admin:pa%23ss@127.0.0.1:1/x' })
     const all = [...seen, JSON.stringify(list), JSON.stringify(test), JSON.stringify(lab.statuses)].join('\n')
     const statusPushes = seen.filter((m) => (JSON.parse(m) as WsServerMessage).kind === 'push')
     expect(statusPushes.length).toBeGreaterThan(0)

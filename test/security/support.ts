@@ -7,6 +7,7 @@ import { join } from 'node:path'
 import { settingsPolicy } from '../../src/main/cameras/policy'
 import { CameraService } from '../../src/main/cameras/service'
 import { startServer, type RunningServer, type ServerOptions } from '../../src/main/server/server'
+import { silentLogger } from '../../src/main/log/logger'
 import { Store } from '../../src/main/store/db'
 import type { SecretBox } from '../../src/main/store/secret-box'
 import type { Handlers } from '../../src/shared/api'
@@ -45,7 +46,7 @@ export interface CameraBackend {
 
 /** The real camera box behind a fake backend's other channels (see the file comment). */
 export async function cameraBackend(dataDir: string, opts: LabOptions = {}): Promise<CameraBackend> {
-  const store = await Store.open(dataDir, { logger: { warn: () => {}, error: () => {} } })
+  const store = await Store.open(dataDir, { logger: silentLogger })
   store.data.settings.localVideoFolders = opts.folders ?? []
   store.data.settings.maxCameras = opts.maxCameras ?? 16
   const statuses: CameraView[] = []

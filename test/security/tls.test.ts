@@ -107,7 +107,9 @@ describe('HTTPS/WSS with a generated certificate', () => {
       ws.once('error', fail)
     })
     const answer = new Promise<string>((done) =>
-      ws.on('message', (d) => String(d).includes('"result"') && done(String(d)))
+      ws.on('message', (d: Buffer) => {
+        if (d.toString().includes('"result"')) done(d.toString())
+      })
     )
     ws.send(JSON.stringify({ kind: 'auth', token: 'file-token-0123456789abcdef' }))
     ws.send(JSON.stringify({ kind: 'invoke', id: 1, channel: 'system.info' }))

@@ -86,6 +86,7 @@ describe('dispatch', () => {
   it('survives handlers that throw synchronously or throw non-errors', async () => {
     const b = fakeBackend()
     ;(b.handlers as unknown as Record<string, unknown>)['people.list'] = () => {
+      // eslint-disable-next-line @typescript-eslint/only-throw-error -- the case under test
       throw 'plain string'
     }
     expect(await dispatch(b, 'people.list', undefined, quiet)).toEqual({
@@ -93,6 +94,7 @@ describe('dispatch', () => {
       error: { code: 'internal', message: 'plain string' }
     })
     ;(b.handlers as unknown as Record<string, unknown>)['people.list'] = () => {
+      // eslint-disable-next-line @typescript-eslint/only-throw-error -- the case under test
       throw undefined
     }
     expect(await dispatch(b, 'people.list', undefined, quiet)).toMatchObject({ ok: false, error: { code: 'internal' } })

@@ -1,6 +1,7 @@
 // The Electron binary is not installed here, so 'electron' is replaced by a recorder of
 // ipcMain.handle registrations; what is under test is our sender and payload checks.
 import { join, resolve } from 'node:path'
+import { silentLogger } from '../../src/main/log/logger'
 import { pathToFileURL } from 'node:url'
 import { beforeEach, describe, expect, it, vi } from 'vitest'
 
@@ -44,7 +45,12 @@ beforeEach(() => {
 
 describe('Electron IPC', () => {
   it('registers one namespaced handler per channel and removes them all', () => {
-    const off = registerIpc({ source, trustedContentsIds: () => new Set([1]), backend: Promise.resolve(fakeBackend()) })
+    const off = registerIpc({
+      source,
+      trustedContentsIds: () => new Set([1]),
+      backend: Promise.resolve(fakeBackend()),
+      logger: silentLogger
+    })
     expect([...handlers.keys()].sort()).toEqual(CHANNELS.map(ipcChannel).sort())
     off()
     expect(handlers.size).toBe(0)
@@ -52,7 +58,7 @@ describe('Electron IPC', () => {
 
   it('dispatches a request from the console window', async () => {
     const b = fakeBackend({ 'people.create': async (req) => ({ id: 'p', ...(req as object) }) })
-    registerIpc({ source, trustedContentsIds: () => new Set([1]), backend: Promise.resolve(b) })
+    registerIpc({ source, trustedContentsIds: () => new Set([1]), backend: Promise.resolve(b), logger: silentLogger })
     expect(await call('people.create', event(), { name: 'Ada' })).toEqual({ ok: true, value: { id: 'p', name: 'Ada' } })
     expect(await call('people.create', event(), { name: 7 })).toMatchObject({
       ok: false,
@@ -68,7 +74,7 @@ describe('Electron IPC', () => {
     ['a subframe', { parent: {} }]
   ])('rejects %s without touching the engine', async (_what, opts) => {
     const b = fakeBackend()
-    registerIpc({ source, trustedContentsIds: () => new Set([1]), backend: Promise.resolve(b) })
+    registerIpc({ source, trustedContentsIds: () => new Set([1]), backend: Promise.resolve(b), logger: silentLogger })
     expect(await call('people.list', event(opts), undefined)).toMatchObject({
       ok: false,
       error: { code: 'unauthorized' }
@@ -79,7 +85,7 @@ describe('Electron IPC', () => {
   it('answers with the reason when the engine failed to start', async () => {
     const failed = Promise.reject(new Error('models missing'))
     failed.catch(() => undefined)
-    registerIpc({ source, trustedContentsIds: () => new Set([1]), backend: failed })
+    registerIpc({ source, trustedContentsIds: () => new Set([1]), backend: failed, logger: silentLogger })
     expect(await call('people.list', event(), undefined)).toEqual({
       ok: false,
       error: { code: 'internal', message: 'the engine failed to start: models missing' }

@@ -5,7 +5,7 @@ import { fakeBackend } from './fake-backend'
 
 export async function createBackend(opts: BackendOptions): Promise<VigilBackend> {
   const b = fakeBackend({
-    'system.info': async () => ({ version: 'fake', mode: opts.mode, workers: [], queueDepth: 0, })
+    'system.info': async () => ({ version: 'fake', mode: opts.mode, workers: [], queueDepth: 0, logFile: null })
   })
   const close = b.close
   b.close = async () => {

@@ -22,8 +22,7 @@ export function fakeBackend(
       const o = overrides[c]
       if (o) return o(req)
       if (c === 'people.list') return []
-      if (c === 'system.info')
-        return { version: 'test', mode: 'browser', workers: [], queueDepth: 0 }
+      if (c === 'system.info') return { version: 'test', mode: 'browser', workers: [], queueDepth: 0, logFile: null }
       throw new ApiError('not_found', `fake backend has no ${c}`)
     }
   }

@@ -25,7 +25,7 @@ export async function connect(
   const messages: WsServerMessage[] = []
   const waiters: { pred: (m: WsServerMessage) => boolean; done: (m: WsServerMessage) => void }[] = []
   ws.on('message', (data) => {
-    const m = JSON.parse(String(data)) as WsServerMessage
+    const m = JSON.parse(String(data as Buffer)) as WsServerMessage
     messages.push(m)
     for (const w of [...waiters]) {
       if (w.pred(m)) {

@@ -10,17 +10,7 @@ export async function tempDir(prefix = 'vigil-store-'): Promise<{ dir: string; c
   return { dir, cleanup: () => rm(dir, { recursive: true, force: true }) }
 }
 
-/** Logger that records instead of printing, so tests can assert that problems were reported. */
-export function recordingLogger(): {
-  warn: (m: string) => void
-  error: (m: string) => void
-  warns: string[]
-  errors: string[]
-} {
-  const warns: string[] = []
-  const errors: string[] = []
-  return { warn: (m) => void warns.push(m), error: (m) => void errors.push(m), warns, errors }
-}
+export { recordingLogger } from '../support/logger'
 
 /** A real small JPEG of a flat colour. */
 export function jpeg(r = 120, g = 80, b = 40, size = 32): Promise<Buffer> {

@@ -9,10 +9,11 @@ import { CameraSource } from '../../src/main/cameras/source'
 import type { CameraFrame, DetectedFace, MatchResult } from '../../src/main/contracts'
 import { FacePipeline } from '../../src/main/inference/pipeline'
 import { cosine } from '../../src/main/tracking/assign'
-import { decideTrack, DecisionLatch } from '../../src/main/tracking/pooling'
+import { decideTrack } from '../../src/main/tracking/pooling'
 import { FaceTracker, type Track } from '../../src/main/tracking/tracker'
 import type { Band } from '../../src/shared/types'
 import { cameraConfig, dataDir, repoRoot, waitForStatus } from '../cameras/helpers'
+import { wantEmbeddings } from './helpers'
 
 const clip = join(dataDir, 'video/short_hamilton_clip.mp4')
 const refs = { lmm: join(dataDir, 'video/lin-manuel-miranda.png'), alex: join(dataDir, 'video/alex-lacamoire.png') }
@@ -55,7 +56,6 @@ describe.skipIf(skip)('tracking on the Hamilton clip', () => {
       ffmpegPath: locateFfmpeg().path
     })
     const tracker = new FaceTracker('ham', { maxAgeMs: 2000 })
-    const latch = new DecisionLatch()
     const ended: Track<unknown>[] = []
     const perFrameScores = new Map<string, number[]>()
     let analysed = 0
@@ -63,7 +63,7 @@ describe.skipIf(skip)('tracking on the Hamilton clip', () => {
     let busy = false
     let modelMs = 0
     const work = async (f: CameraFrame): Promise<void> => {
-      const embed = tracker.wantEmbeddings(f.at)
+      const embed = wantEmbeddings(tracker, f.at)
       const r = await pipe.analyzeRaw(f.image, { embed, minFaceSize: 16 })
       modelMs += r.modelMs
       analysed++
@@ -80,13 +80,7 @@ describe.skipIf(skip)('tracking on the Hamilton clip', () => {
       for (const t of u.active) {
         const d = decideTrack(t.evidence, match)
         if (!d) continue
-        const l = latch.observe(t.id, {
-          band: d.band,
-          personId: d.band === 'unknown' ? null : (d.candidates[0]?.personId ?? null),
-          score: d.score
-        })
         if (d.band === 'match') tracker.markDecided(t.id)
-        void l
       }
     }
     src.on('frame', () => {

@@ -1,4 +1,5 @@
 import type { DetectedFace } from '../../src/main/contracts'
+import type { FaceTracker } from '../../src/main/tracking/tracker'
 import type { Box, FaceQuality } from '../../src/shared/types'
 
 /** Deterministic pseudo-random unit vector per seed (mulberry32). */
@@ -51,4 +52,13 @@ export function face(box: Box, opts: { embedding?: Float32Array | null; q?: numb
     quality: quality(opts.q ?? 0.5),
     embedding: opts.embedding ?? null
   }
+}
+
+/**
+ * A frame-level embedding policy for tests that drive the tracker directly: embed when nothing is
+ * tracked yet (any face would be new) or any track is due (the live processor decides per face).
+ */
+export function wantEmbeddings(tr: FaceTracker<unknown>, at: number): boolean {
+  const active = tr.active()
+  return active.length === 0 || active.some((t) => tr.shouldEmbed(t, at))
 }

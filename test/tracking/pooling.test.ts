@@ -1,13 +1,8 @@
 import { describe, expect, it } from 'vitest'
 import type { MatchResult } from '../../src/main/contracts'
 import { cosine } from '../../src/main/tracking/assign'
-import {
-  decideTrack,
-  DecisionLatch,
-  l2normalize,
-  poolEmbeddings,
-  voteCandidates
-} from '../../src/main/tracking/pooling'
+import { l2normalizeOrNull as l2normalize } from '../../src/main/math/vector'
+import { decideTrack, poolEmbeddings, voteCandidates } from '../../src/main/tracking/pooling'
 import type { Band } from '../../src/shared/types'
 import { near, randomUnit } from './helpers'
 
@@ -126,78 +121,5 @@ describe('decideTrack', () => {
     const d = decideTrack([{ embedding: stranger, quality: { score: 1 } }], match)!
     expect(d.band).toBe('unknown')
     expect(d.agreement).toBeNull() // a single crop has nothing to cross-check
-  })
-})
-
-describe('DecisionLatch', () => {
-  it('one event per track: unknown → review → match refine the same event', () => {
-    const l = new DecisionLatch()
-    expect(l.observe('c-1', { band: 'unknown', personId: null, score: 0.1 })).toMatchObject({
-      kind: 'new',
-      eventKey: 'c-1#1',
-      personId: null
-    })
-    expect(l.observe('c-1', { band: 'review', personId: 'alice', score: 0.4 })).toMatchObject({
-      kind: 'update',
-      eventKey: 'c-1#1',
-      personId: 'alice',
-      improved: true
-    })
-    expect(l.observe('c-1', { band: 'match', personId: 'alice', score: 0.6 })).toMatchObject({
-      kind: 'update',
-      eventKey: 'c-1#1',
-      improved: true
-    })
-    expect(l.observe('c-1', { band: 'match', personId: 'alice', score: 0.55 })).toMatchObject({
-      kind: 'update',
-      improved: false
-    })
-    expect(l.current('c-1')).toEqual({ eventKey: 'c-1#1', personId: 'alice', confirmed: true })
-  })
-
-  it('an established match is not undone by weaker evidence', () => {
-    const l = new DecisionLatch()
-    l.observe('t', { band: 'match', personId: 'alice', score: 0.7 })
-    expect(l.observe('t', { band: 'review', personId: 'bob', score: 0.4 })).toMatchObject({
-      kind: 'hold',
-      personId: 'alice'
-    })
-    expect(l.observe('t', { band: 'unknown', personId: null, score: 0.1 })).toMatchObject({
-      kind: 'hold',
-      eventKey: 't#1'
-    })
-  })
-
-  it('a change of person needs consecutive matches, opens a new event, and going back reuses the old one', () => {
-    const l = new DecisionLatch({ switchAfter: 2 })
-    l.observe('t', { band: 'match', personId: 'alice', score: 0.7 })
-    expect(l.observe('t', { band: 'match', personId: 'bob', score: 0.6 }).kind).toBe('hold')
-    expect(l.observe('t', { band: 'match', personId: 'alice', score: 0.7 }).kind).toBe('update') // streak broken
-    expect(l.observe('t', { band: 'match', personId: 'bob', score: 0.6 }).kind).toBe('hold')
-    expect(l.observe('t', { band: 'match', personId: 'bob', score: 0.62 })).toEqual({
-      kind: 'change',
-      eventKey: 't#2',
-      personId: 'bob',
-      previousPersonId: 'alice',
-      improved: true
-    })
-    l.observe('t', { band: 'match', personId: 'alice', score: 0.7 })
-    expect(l.observe('t', { band: 'match', personId: 'alice', score: 0.7 })).toMatchObject({
-      kind: 'change',
-      eventKey: 't#1',
-      previousPersonId: 'bob'
-    })
-    expect(l.end('t').sort()).toEqual(['t#1', 't#2'])
-    expect(l.size).toBe(0)
-    expect(l.end('t')).toEqual([])
-  })
-
-  it('tracks are independent and bad input is refused', () => {
-    const l = new DecisionLatch()
-    expect(l.observe('a', { band: 'match', personId: 'p', score: 0.6 }).eventKey).toBe('a#1')
-    expect(l.observe('b', { band: 'match', personId: 'p', score: 0.6 }).eventKey).toBe('b#1')
-    expect(() => l.observe('a', { band: 'match', personId: null, score: 0.6 })).toThrow(/needs a personId/)
-    expect(() => l.observe('a', { band: 'unknown', personId: null, score: NaN })).toThrow(/finite/)
-    expect(() => l.observe('', { band: 'unknown', personId: null, score: 0 })).toThrow()
   })
 })

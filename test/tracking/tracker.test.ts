@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest'
 import { FaceTracker } from '../../src/main/tracking/tracker'
-import { face, near, randomUnit } from './helpers'
+import { face, near, randomUnit, wantEmbeddings } from './helpers'
 
 const box = (x: number, y = 100, s = 40) => ({ x, y, w: s, h: s })
 
@@ -127,35 +127,18 @@ describe('FaceTracker evidence', () => {
     expect(released.sort()).toEqual(['crop0', 'crop4', 'noemb'])
     expect(t.embeddings).toBe(5)
   })
-
-  it('addEvidence attaches a late embedding; unknown tracks are an error', () => {
-    const tr = new FaceTracker<number>('c', { keep: 1 })
-    tr.update([face(box(100), { q: 0.4 })], 0, [1])
-    const rel = tr.addEvidence('c-1', {
-      at: 50,
-      box: box(100),
-      quality: face(box(0), { q: 0.3 }).quality,
-      embedding: randomUnit(9),
-      ref: 2
-    })
-    expect(rel).toEqual([1]) // embedded evidence outranks the sharper crop without one
-    expect(tr.get('c-1')!.evidence[0]!.ref).toBe(2)
-    expect(() =>
-      tr.addEvidence('c-99', { at: 0, box: box(0), quality: face(box(0)).quality, embedding: randomUnit(1) })
-    ).toThrow(/no live track/)
-  })
 })
 
 describe('FaceTracker embedding policy', () => {
   it('embeds new tracks at once, then ≤ 4/s while undecided and ≤ 2/s once decided', () => {
     const tr = new FaceTracker('c')
-    expect(tr.wantEmbeddings(0)).toBe(true) // nothing tracked: any face would be new
+    expect(wantEmbeddings(tr, 0)).toBe(true) // nothing tracked: any face would be new
     const u = tr.update([face(box(100))], 0)
     const t = u.created[0]!
     expect(tr.shouldEmbed(t, 0)).toBe(true)
     tr.update([face(box(101), { embedding: randomUnit(1) })], 100)
     expect(tr.shouldEmbed(t, 200)).toBe(false)
-    expect(tr.wantEmbeddings(200)).toBe(false)
+    expect(wantEmbeddings(tr, 200)).toBe(false)
     expect(tr.shouldEmbed(t, 350)).toBe(true)
     tr.markDecided(t.id)
     expect(tr.shouldEmbed(t, 350)).toBe(false)
@@ -171,7 +154,7 @@ describe('FaceTracker embedding policy', () => {
     let embedded = 0
     for (let i = 0; i < 100; i++) {
       const at = i * 100
-      const want = tr.wantEmbeddings(at)
+      const want = wantEmbeddings(tr, at)
       if (want) embedded++
       tr.update([face(box(100 + (i % 3)), { embedding: want ? near(e, 0.9, i) : null })], at)
       if (i === 30) tr.markDecided('c-1')

@@ -5,12 +5,15 @@ import { ApiError, isApiErrorCode, type ApiErrorBody, type ApiErrorCode, type En
 import { validateRequest } from '../../shared/schemas'
 import { redactUrl } from '../log/redact'
 import type { VigilBackend } from '../contracts'
+import type { Logger } from '../log/logger'
 
 export type DispatchLogger = (message: string, err: unknown) => void
 
-const defaultLogger: DispatchLogger = (message, err) => {
-  console.error(`[vigil] ${message}`, err)
-}
+/** Dispatch failures as error lines of the app's logger. */
+export const dispatchLogger =
+  (logger: Logger): DispatchLogger =>
+  (message, err) =>
+    logger.error({ err }, message)
 
 /**
  * ApiErrors thrown from another module instance (a bundled copy, a worker rehydrating an error)
@@ -44,7 +47,7 @@ export async function dispatch(
   backend: Pick<VigilBackend, 'handlers'>,
   channel: unknown,
   payload: unknown,
-  log: DispatchLogger = defaultLogger
+  log: DispatchLogger
 ): Promise<Envelope<unknown>> {
   let checked: ReturnType<typeof validateRequest>
   try {

@@ -1,7 +1,10 @@
 // Wires the boxes of the engine together and exposes them as one handler per API channel.
 // Both shells (Electron IPC and browser-mode WebSocket) and the headless runner use this; it never
 // imports Electron.
-import { join } from 'node:path'
+import { basename, isAbsolute, join, relative, sep } from 'node:path'
+import { AlertService, type AlertServiceOptions } from '../alerts/service'
+import { alertsMigrations } from '../alerts/migrations'
+import { SqlAlertsRepository } from '../alerts/sql-repository'
 import { ApiError, type Handlers, type PushChannel, type PushSpec } from '../../shared/api'
 import type { ExecutionProvider, Settings, SystemInfo } from '../../shared/types'
 import { settingsPolicy } from '../cameras/policy'
@@ -16,11 +19,14 @@ import { InferencePool } from '../inference/pool/pool'
 import { LiveProcessor } from '../live/processor'
 import { reviewHandlers } from '../review/handlers'
 import { ReviewQueue } from '../review/queue'
+import { createLogger } from '../log/pino'
+import type { Logger } from '../log/logger'
 import { Store } from '../store/db'
 import { DEFAULT_SETTINGS } from '../store/schema'
 import { keyFileBox } from '../store/secret-box'
 import { sweepOrphans } from '../store/orphans'
 import { MediaStore } from '../store/media'
+import { openDatabase } from '../store/sql/open'
 import { AnalyzerHandle } from './analyzer-handle'
 import { PushBus } from './push'
 
@@ -35,6 +41,7 @@ export interface Backend extends VigilBackend {
   readonly review: ReviewQueue
   readonly cameras: CameraService
   readonly live: LiveProcessor
+  readonly alerts: AlertService
   systemInfo(): SystemInfo
 }
 
@@ -43,21 +50,36 @@ export interface CreateBackendOptions extends BackendOptions {
   workers?: number
   /** camera watchdog, ms (tests shorten it) */
   watchdogMs?: number
-  /** log lines of the engine (default console.error) */
-  log?: (line: string) => void
-  /** ffmpeg's diagnostic lines per camera, redacted (default: dropped; they are verbose) */
-  cameraLog?: (line: string) => void
+  /** SQL store: postgres:// URL, or a SQLite file (default vigil.db in dataDir; also VIGIL_DB) */
+  dbUrl?: string
+  /** delivery timing and the media base URL of payloads (tests shorten the retries) */
+  alerts?: Pick<AlertServiceOptions, 'backoff' | 'maxAttempts' | 'pollMs' | 'mqttReconnect' | 'mediaBaseUrl'>
+}
+
+/** `file` relative to the data folder when inside it, else its name only. */
+export function clientPath(dataDir: string, file: string): string {
+  const rel = relative(dataDir, file)
+  return rel && !rel.startsWith('..') && !isAbsolute(rel) ? rel.split(sep).join('/') : basename(file)
 }
 
 export async function createBackend(opts: CreateBackendOptions): Promise<Backend> {
-  const log = opts.log ?? ((l: string) => console.error(l))
-  const bus = new PushBus()
-  const store = await Store.open(opts.dataDir)
+  const own = opts.logger ? null : createLogger({ dataDir: opts.dataDir })
+  const logger = opts.logger ?? own!.logger
+  const logFile = opts.logger ? (opts.logFile ?? null) : own!.file
+  // clients see where the log is relative to the data folder, never an absolute path of the server
+  const clientLogFile = logFile === null ? null : clientPath(opts.dataDir, logFile)
+  const boxLog = (box: string): Logger => logger.child({ box })
+  const bus = new PushBus(boxLog('push'))
+  const store = await Store.open(opts.dataDir, { logger: boxLog('store') }).catch((err: unknown) => {
+    own?.close()
+    throw err
+  })
   const media = new MediaStore(opts.dataDir)
   // before anything else writes: the data dir 0700 and the box that keeps camera passwords sealed
   const secretBox = opts.secretBox ?? keyFileBox(opts.dataDir)
   const settings = (): Settings => store.data.settings
 
+  const poolLog = boxLog('inference')
   let infoTimer: NodeJS.Timeout | null = null
   let closed = false
   let poolReady = false
@@ -68,7 +90,7 @@ export async function createBackend(opts: CreateBackendOptions): Promise<Backend
       modelsDir: opts.modelsDir ?? join(process.cwd(), 'models'),
       execPath: opts.workerExecPath,
       env: opts.workerExecPath ? { ...process.env, ELECTRON_RUN_AS_NODE: '1' } : undefined,
-      onLog: (id, line) => log(`[worker ${id}] ${line}`),
+      onLog: (id, line) => poolLog.info({ worker: id }, line),
       // state changes come twice per job: coalesce them into at most one push per second
       onWorkersChanged: () => {
         if (infoTimer) return
@@ -83,12 +105,15 @@ export async function createBackend(opts: CreateBackendOptions): Promise<Backend
     })
   const pool = new AnalyzerHandle(await startPool(opts.workers ?? settings().workers, settings().executionProvider))
   poolReady = true
-  const events = new EventLog(store, media)
+  const events = new EventLog(store, media, { logger: boxLog('events') })
   events.subscribe((e) => bus.emit('event.upserted', e))
   const gallery = new Gallery(store, media, pool, settings, {
-    onChange: (count) => bus.emit('people.changed', { count })
+    onChange: (count) => bus.emit('people.changed', { count }),
+    logger: boxLog('gallery')
   })
-  const review = new ReviewQueue(store, media, gallery, events, (pending) => bus.emit('review.changed', { pending }))
+  const review = new ReviewQueue(store, media, gallery, events, (pending) => bus.emit('review.changed', { pending }), {
+    logger: boxLog('review')
+  })
   const live = new LiveProcessor({
     analyzer: pool,
     gallery,
@@ -96,10 +121,29 @@ export async function createBackend(opts: CreateBackendOptions): Promise<Backend
     review,
     media,
     settings,
-    log,
+    logger: boxLog('live'),
     minFaceSize: (id) => store.data.cameras.find((c) => c.id === id)?.minFaceSize ?? 24
   })
   live.onOverlay((o) => bus.emit('camera.overlay', o))
+
+  const sql = await openDatabase({
+    url: opts.dbUrl ?? process.env.VIGIL_DB,
+    dataDir: opts.dataDir,
+    logger: boxLog('store'),
+    migrations: alertsMigrations
+  })
+  const alerts = await AlertService.open({
+    ...opts.alerts,
+    repo: new SqlAlertsRepository(sql),
+    logger: boxLog('alerts'),
+    retentionDays: () => settings().retentionDays,
+    // called from broker connects, after the camera service exists
+    cameras: () => cameras.list().map((c) => ({ id: c.id, name: c.name, state: c.status.state })),
+    onAlert: (a) => bus.emit('alert.changed', a),
+    onDelivery: (d) => bus.emit('alert.delivery', d)
+  })
+  events.subscribe((e) => alerts.onEvent(e))
+  live.onTrackEnded((cameraId, trackId) => alerts.onTrackEnded(cameraId, trackId))
 
   const cameras = new CameraService(
     store,
@@ -107,12 +151,15 @@ export async function createBackend(opts: CreateBackendOptions): Promise<Backend
       onFrameReady: (src) => live.frameReady(src),
       onPreview: (cameraId, jpeg, at) =>
         bus.emit('camera.preview', { cameraId, at, jpeg: `data:image/jpeg;base64,${jpeg.toString('base64')}` }),
-      onStatus: (view) => bus.emit('camera.status', view),
+      onStatus: (view) => {
+        bus.emit('camera.status', view)
+        alerts.onCameraStatus(view)
+      },
       onStopped: (id) => live.forgetCamera(id)
     },
     {
       watchdogMs: opts.watchdogMs,
-      log: opts.cameraLog,
+      logger: boxLog('cameras'),
       policy: settingsPolicy(() => settings().localVideoFolders, opts.exposed !== true)
     },
     () => settings().maxCameras ?? DEFAULT_SETTINGS.maxCameras,
@@ -122,19 +169,23 @@ export async function createBackend(opts: CreateBackendOptions): Promise<Backend
   cameras.startAll()
   // reference photos no person points to (a crash between file and record, an old bug) are face
   // images nobody can see or delete: swept once shortly after start, then daily
+  const photoLog = boxLog('photos')
   const referencedPhotos = (): string[] => store.data.people.flatMap((p) => p.photos.map((ph) => ph.media))
   const sweep = (): void =>
     void sweepOrphans(media, 'photos', referencedPhotos).then(
       (r) => {
-        if (r.removed + r.temps > 0) log(`[photos] removed ${r.removed} orphaned photos and ${r.temps} temp files`)
+        if (r.removed + r.temps > 0) photoLog.warn(`removed ${r.removed} orphaned photos and ${r.temps} temp files`)
       },
-      (e: unknown) => log(`[photos] orphan sweep failed: ${e instanceof Error ? e.message : String(e)}`)
+      (err: unknown) => photoLog.error({ err }, 'orphan sweep failed')
     )
   const sweepFirst = setTimeout(sweep, 60_000)
   const sweepTimer = setInterval(sweep, 86_400_000)
   sweepFirst.unref()
   sweepTimer.unref()
-  const stopRetention = startRetention(store, media, () => settings().retentionDays, 3_600_000, { log: events })
+  const stopRetention = startRetention(store, media, () => settings().retentionDays, 3_600_000, {
+    log: events,
+    logger: boxLog('retention')
+  })
 
   function systemInfo(): SystemInfo {
     return {
@@ -148,7 +199,8 @@ export async function createBackend(opts: CreateBackendOptions): Promise<Backend
         state: w.state,
         jobsDone: w.jobsDone
       })),
-      queueDepth: pool.queueDepth()
+      queueDepth: pool.queueDepth(),
+      logFile: clientLogFile
     }
   }
 
@@ -180,6 +232,7 @@ export async function createBackend(opts: CreateBackendOptions): Promise<Backend
     ...cameraHandlers(cameras),
     ...reviewHandlers(review),
     ...eventHandlers(events),
+    ...alerts.handlers(),
 
     'settings.get': async () => settings(),
     'settings.update': (patch) => {
@@ -202,6 +255,7 @@ export async function createBackend(opts: CreateBackendOptions): Promise<Backend
     review,
     cameras,
     live,
+    alerts,
     handlers,
     systemInfo,
     onPush<P extends PushChannel>(listener: (channel: P, payload: PushSpec[P]) => void): () => void {
@@ -218,8 +272,11 @@ export async function createBackend(opts: CreateBackendOptions): Promise<Backend
       // tracks still on screen get their events (unknown faces, short review tracks, closing times)
       live.forgetAll()
       await live.drain()
+      await alerts.close()
+      await sql.close()
       await pool.close()
       await store.close()
+      own?.close()
     }
   }
 }

@@ -1,3 +1,4 @@
+import { silentLogger, type Logger } from '../log/logger'
 import type { PushChannel, PushSpec } from '../../shared/api'
 
 type Listener = <P extends PushChannel>(channel: P, payload: PushSpec[P]) => void
@@ -5,6 +6,8 @@ type Listener = <P extends PushChannel>(channel: P, payload: PushSpec[P]) => voi
 /** Fan-out of engine pushes to the shells; a throwing listener never stops the others. */
 export class PushBus {
   private readonly listeners = new Set<Listener>()
+
+  constructor(private readonly log: Logger = silentLogger) {}
 
   on(listener: Listener): () => void {
     this.listeners.add(listener)
@@ -16,7 +19,7 @@ export class PushBus {
       try {
         l(channel, payload)
       } catch (err) {
-        console.error(`push listener failed on ${channel}:`, err)
+        this.log.error({ err }, `push listener failed on ${channel}`)
       }
     }
   }

@@ -22,6 +22,7 @@ import { applyPolicy, OPERATOR_POLICY, SourceMissingError, type SourcePolicy } f
 import { Semaphore } from './semaphore'
 import { publicReason, reasonFromStderr, StderrReader, type Size } from './stderr'
 import { classifyUrl, CameraUrlError, inputArgs, redactUrl, scaleFilter, type ClassifiedUrl } from './url'
+import { silentLogger, type Logger } from '../log/logger'
 
 export interface CameraSourceOptions {
   /** ffmpeg binary; default: locateFfmpeg() (VIGIL_FFMPEG, PATH, bundled) */
@@ -40,8 +41,8 @@ export interface CameraSourceOptions {
   ioTimeoutMs?: number
   /** window of the fps measurement, ms (default 5000) */
   fpsWindowMs?: number
-  /** diagnostic lines (always redacted) */
-  log?: (line: string) => void
+  /** ffmpeg's diagnostic lines go out at debug level (verbose), exits and stalls at warn; always redacted */
+  logger?: Logger
   /** which local files may be opened (default OPERATOR_POLICY: any, for CLI tools) */
   policy?: SourcePolicy
 }
@@ -96,10 +97,11 @@ const STABLE_MS = 10_000
 
 export class CameraSource extends EventEmitter {
   private config: CameraConfig
-  private readonly opts: Required<Omit<CameraSourceOptions, 'ffmpegPath' | 'log' | 'backoff' | 'policy'>> & {
+  private readonly opts: Required<Omit<CameraSourceOptions, 'ffmpegPath' | 'logger' | 'backoff' | 'policy'>> & {
     backoff: BackoffOptions
   }
   private readonly log: (line: string) => void
+  private readonly logger: Logger
   private ffmpegPath: string | undefined
   private readonly policy: SourcePolicy
   private running = false
@@ -135,7 +137,8 @@ export class CameraSource extends EventEmitter {
     }
     this.ffmpegPath = opts.ffmpegPath
     this.policy = opts.policy ?? OPERATOR_POLICY
-    this.log = opts.log ?? (() => {})
+    this.logger = opts.logger ?? silentLogger
+    this.log = (line) => this.logger.debug(line)
     this.meter = new RateMeter(this.opts.fpsWindowMs)
     this.st = initialStatus(config)
   }
@@ -435,7 +438,7 @@ export class CameraSource extends EventEmitter {
     try {
       this.emit(event, ...args)
     } catch (e) {
-      this.log(`[${this.config.id}] ${event} listener threw: ${redactUrl(String(e))}`)
+      this.logger.warn(`[${this.config.id}] ${event} listener threw: ${redactUrl(String(e))}`)
     }
   }
 
@@ -460,7 +463,9 @@ export class CameraSource extends EventEmitter {
       reasonFromStderr(run.stderr.lines()) ??
       (code === 0 ? 'stream ended' : signal ? `ffmpeg killed by ${signal}` : `ffmpeg exited with code ${String(code)}`)
     const reason = url ? publicReason(raw, url.kind) : raw
-    this.log(`[${this.config.id}] ffmpeg exited (code ${String(code)}${signal ? `, ${signal}` : ''}): ${reason}`)
+    this.logger.warn(
+      `[${this.config.id}] ffmpeg exited (code ${String(code)}${signal ? `, ${signal}` : ''}): ${reason}`
+    )
     this.failRun(reason)
   }
 
@@ -511,7 +516,7 @@ export class CameraSource extends EventEmitter {
         const fromStderr = rawReason && kind ? publicReason(rawReason, kind) : rawReason
         const secs = Math.round(this.opts.watchdogMs / 1000)
         const reason = r.lastActivityAt === null ? (fromStderr ?? 'timeout') : `no frames for ${secs} s`
-        this.log(`[${this.config.id}] watchdog: ${reason}`)
+        this.logger.warn(`[${this.config.id}] watchdog: ${reason}`)
         this.abortRun(r, reason)
         return
       }

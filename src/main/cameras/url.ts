@@ -43,7 +43,7 @@ export function classifyUrl(raw: string): ClassifiedUrl {
   const url = raw.trim()
   if (!url) throw new CameraUrlError('camera URL is empty')
   // control characters would reach ffmpeg's own URL parser and the logs unchanged
-  if (/[\u0000-\u001f\u007f]/.test(url)) throw new CameraUrlError('camera URL contains control characters')
+  if (hasControlChars(url)) throw new CameraUrlError('camera URL contains control characters')
   const scheme = /^([a-z][a-z0-9+.-]*):/i.exec(url)?.[1]?.toLowerCase()
 
   if (scheme === 'rtsp' || scheme === 'rtsps') {
@@ -102,8 +102,16 @@ export function classifyUrl(raw: string): ClassifiedUrl {
   )
 }
 
+function hasControlChars(s: string): boolean {
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i)
+    if (c < 0x20 || c === 0x7f) return true
+  }
+  return false
+}
+
 function requireHost(url: string): void {
-  let host = ''
+  let host: string
   try {
     host = new URL(url).hostname
   } catch {

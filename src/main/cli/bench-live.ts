@@ -3,6 +3,7 @@
 // copies of a clip per camera count, and prints achieved analysed fps, frame → decision latency,
 // machine CPU and memory. Last line: {"cameras":[{"n","fps","p50Ms","p95Ms","rssMb"}…]}.
 import { spawnSync } from 'node:child_process'
+import { silentLogger } from '../log/logger'
 import { existsSync, readFileSync } from 'node:fs'
 import { mkdtemp, readFile, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
@@ -168,7 +169,7 @@ async function main(): Promise<void> {
     mode: 'headless',
     modelsDir: join(REPO_ROOT, 'models'),
     workers: values.workers ? Number(values.workers) : undefined,
-    log: () => {}
+    logger: silentLogger
   })
   try {
     for (const [name, file] of [

@@ -19,7 +19,7 @@ import {
   thresholdForTrueAcceptRate
 } from '../inference/metrics'
 import { DEFAULT_TUNING, FacePipeline, type PipelineTuning } from '../inference/pipeline'
-import { dot } from '../inference/vector'
+import { dot } from '../math/vector'
 import { listPersonFolders, parseCsv, round, runCli, UsageError } from './common'
 
 const USAGE = `usage:

@@ -55,8 +55,7 @@ async function main(): Promise<void> {
     dataDir,
     mode: 'headless',
     modelsDir: join(REPO_ROOT, 'models'),
-    workers: values.workers ? Number(values.workers) : undefined,
-    log: (l) => process.stderr.write(l + '\n')
+    workers: values.workers ? Number(values.workers) : undefined
   })
   let stopping = false
   const stop = async (code: number): Promise<void> => {

@@ -3,8 +3,9 @@
 // validatedIpcMain does) and WHAT it carries (dispatch validates against the shared schemas).
 import { ipcMain, type BrowserWindow, type IpcMainInvokeEvent } from 'electron'
 import { CHANNELS, ipcChannel, ipcPushChannel, type Envelope, type PushChannel } from '../../shared/api'
-import { dispatch, errorEnvelope } from '../api/dispatch'
+import { dispatch, dispatchLogger, errorEnvelope } from '../api/dispatch'
 import type { VigilBackend } from '../contracts'
+import type { Logger } from '../log/logger'
 import { isAppUrl, type AppSource } from './policy'
 
 export interface IpcContext {
@@ -13,6 +14,7 @@ export interface IpcContext {
   trustedContentsIds(): ReadonlySet<number>
   /** resolves once the engine is up; rejects if it failed to start */
   backend: Promise<VigilBackend>
+  logger: Logger
 }
 
 export function senderRejection(
@@ -29,11 +31,12 @@ export function senderRejection(
 
 /** Registers one handler per channel; returns the function that removes them. */
 export function registerIpc(ctx: IpcContext): () => void {
+  const onDispatchError = dispatchLogger(ctx.logger)
   for (const channel of CHANNELS) {
     ipcMain.handle(ipcChannel(channel), async (event, payload: unknown): Promise<Envelope<unknown>> => {
       const rejected = senderRejection(event, ctx)
       if (rejected) {
-        console.warn(`[vigil] rejected IPC ${channel}: ${rejected}`)
+        ctx.logger.warn(`rejected IPC ${channel}: ${rejected}`)
         return errorEnvelope('unauthorized', rejected)
       }
       let backend: VigilBackend
@@ -45,7 +48,7 @@ export function registerIpc(ctx: IpcContext): () => void {
           `the engine failed to start: ${err instanceof Error ? err.message : String(err)}`
         )
       }
-      return dispatch(backend, channel, payload)
+      return dispatch(backend, channel, payload, onDispatchError)
     })
   }
   return () => {

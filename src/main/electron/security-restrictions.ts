@@ -2,14 +2,12 @@
 // local app that shows camera feeds, so its pages may never leave the app, open windows, embed
 // webviews or get device permissions, whatever a compromised renderer tries.
 import { app, session, shell, type Session } from 'electron'
+import { silentLogger, type Logger } from '../log/logger'
 import { isAllowedExternal, isAppUrl, type AppSource } from './policy'
 
-const warn = (what: string, url: string): void => {
-  console.warn(`[vigil] blocked ${what}: ${url.slice(0, 300)}`)
-}
-
 /** Call before any window exists (web-contents-created must see the first one). */
-export function installSecurityRestrictions(source: AppSource): void {
+export function installSecurityRestrictions(source: AppSource, log: Logger = silentLogger): void {
+  const warn = (what: string, url: string): void => log.warn(`blocked ${what}: ${url.slice(0, 300)}`)
   app.on('web-contents-created', (_event, contents) => {
     contents.on('will-frame-navigate', (event) => {
       if (!isAppUrl(event.url, source)) {
@@ -40,11 +38,16 @@ export function installSecurityRestrictions(source: AppSource): void {
 }
 
 /** Call once the app is ready (sessions do not exist before). */
-export function installSessionPolicies(source: AppSource, csp: string, ses: Session = session.defaultSession): void {
+export function installSessionPolicies(
+  source: AppSource,
+  csp: string,
+  ses: Session = session.defaultSession,
+  log: Logger = silentLogger
+): void {
   // Nothing in the console needs camera, microphone, notifications, geolocation or devices:
   // cameras are read by the engine via ffmpeg, never by the page.
   ses.setPermissionRequestHandler((_wc, permission, callback) => {
-    console.warn(`[vigil] denied permission request: ${permission}`)
+    log.warn(`denied permission request: ${permission}`)
     callback(false)
   })
   ses.setPermissionCheckHandler(() => false)

@@ -8,6 +8,7 @@ import type { Band, Box, EventDecision, EventQuery, EventRecord, EventStats, Med
 import type { Store } from '../store/db'
 import { dayOf, type MediaKind, type MediaStore } from '../store/media'
 import { DEFAULT_LIMIT, computeStats, filterSorted, paginate, toCsv } from './query'
+import { silentLogger, type Logger } from '../log/logger'
 
 export interface TrackEventInput {
   cameraId: string
@@ -37,7 +38,7 @@ export interface EventLogOptions {
   trackGapMs?: number
   /** live updates that change nothing an operator relies on are written at most this often */
   lazyWriteMs?: number
-  logger?: { warn(msg: string): void; error(msg: string): void }
+  logger?: Logger
 }
 
 export interface PurgeResult {
@@ -106,7 +107,7 @@ export class EventLog {
   private readonly media: MediaStore
   private readonly trackGapMs: number
   private readonly lazyWriteMs: number
-  private readonly logger: { warn(msg: string): void; error(msg: string): void }
+  private readonly logger: Logger
   /** the event currently collecting each track key */
   private readonly live = new Map<string, EventRecord>()
   /** per-key promise chain: two frames of one track must not both create an event */
@@ -120,7 +121,7 @@ export class EventLog {
     this.media = media
     this.trackGapMs = opts.trackGapMs ?? 30_000
     this.lazyWriteMs = opts.lazyWriteMs ?? 1000
-    this.logger = opts.logger ?? console
+    this.logger = opts.logger ?? silentLogger
     // after a restart, a track that is still being reported keeps its event (within trackGapMs)
     for (const e of store.data.events) {
       const k = trackKey(e.cameraId, e.trackId, e.personId)
@@ -169,7 +170,7 @@ export class EventLog {
     const pre = this.findLive(key, e.at)
     const improves = !pre || e.score > pre.score
     const cropKey = e.crop && (improves || pre?.crop === null) ? await this.putMedia('crops', e.crop, e.at) : null
-    let snapKey: MediaKey | null = null
+    let snapKey: MediaKey | null
     try {
       snapKey =
         e.snapshot && (improves || pre?.snapshot === null) ? await this.putMedia('snapshots', e.snapshot, e.at) : null
@@ -462,7 +463,7 @@ export interface RetentionOptions {
   log?: EventLog
   /** first run after this delay (default 10 s: not during start-up) */
   initialDelayMs?: number
-  logger?: { warn(msg: string): void; error(msg: string): void }
+  logger?: Logger
   onPurged?: (r: PurgeResult) => void
 }
 
@@ -476,7 +477,7 @@ export function startRetention(
 ): () => void {
   if (!Number.isFinite(intervalMs) || intervalMs < 1000) throw bad('retention interval must be at least 1000 ms')
   const log = opts.log ?? new EventLog(store, media)
-  const logger = opts.logger ?? console
+  const logger = opts.logger ?? silentLogger
   let running = false
   let stopped = false
   const tick = async (): Promise<void> => {

@@ -15,6 +15,7 @@ import type { MediaStore } from '../store/media'
 import type { DbSchema, StoredPerson, StoredPhoto } from '../store/schema'
 import { Matcher, type MatcherOptions } from './matcher'
 import { EMBEDDING_DIM, assertEmbedding, decodeVector, encodeVector } from './vectors'
+import { silentLogger, type Logger } from '../log/logger'
 
 export type GalleryStore = Pick<Store, 'data' | 'mutate'>
 export type GalleryMedia = Pick<MediaStore, 'put' | 'read' | 'remove'>
@@ -23,7 +24,7 @@ export interface GalleryOptions {
   /** called after every successful change with the number of people (for the 'people.changed' push) */
   onChange?: (count: number) => void
   matcher?: MatcherOptions
-  logger?: { warn(msg: string): void }
+  logger?: Logger
   /** embed the mirrored crop too when enrolling (default true: a one-off cost for a steadier reference) */
   flipAugment?: boolean
 }
@@ -178,7 +179,7 @@ export function enrolCandidates(faces: readonly DetectedFace[]): DetectedFace[] 
 export class Gallery {
   private readonly m: Matcher
   private readonly onChange?: (count: number) => void
-  private readonly log: { warn(msg: string): void }
+  private readonly log: Logger
   private readonly flip: boolean
 
   constructor(
@@ -189,7 +190,7 @@ export class Gallery {
     opts: GalleryOptions = {}
   ) {
     this.onChange = opts.onChange
-    this.log = opts.logger ?? console
+    this.log = opts.logger ?? silentLogger
     this.flip = opts.flipAugment ?? true
     this.m = new Matcher(opts.matcher)
     this.rebuildMatcher()

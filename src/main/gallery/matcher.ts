@@ -7,15 +7,16 @@
 // bound are dropped; the rest are re-scored exactly in float32. Results equal a naive float scan.
 //
 // Per-person score: max over the person's references (default) or 'top2mean' (mean of the two best,
-// or the only one). Measured with aggregate-eval.ts (40 random splits, real pipeline): both give 100 %
+// or the only one). Measured with bench/aggregate-eval.ts (40 random splits, real pipeline): both give 100 %
 // rank-1 and EER 0 on lfw-subset (3 refs/person) and gallery-bbt (2 refs/person), and both keep every
 // stranger 'unknown'; top2mean separates slightly more (d' 8.44 vs 8.17, 7.88 vs 7.66) but, because
 // averaging lowers genuine scores, at the default thresholds it sends 2–2.5× as many enrolled
 // people to review (10 vs 4 of 2520, 23 vs 10 of 840). Max is the default: fewer operator reviews,
 // same safety, and it stays high when only one reference matches the pose of the query.
-import type { Band, Candidate, Thresholds } from '../../shared/types'
+import type { Candidate, Thresholds } from '../../shared/types'
 import type { MatchResult, MatcherReference } from '../contracts'
 import { EMBEDDING_DIM } from './vectors'
+import { bandOf } from '../../shared/band'
 import { Int8Scan, dotF32, quantizeInto, quantizeQueryInto } from './scan'
 
 export type Aggregate = 'max' | 'top2mean'
@@ -25,17 +26,6 @@ export interface MatcherOptions {
   aggregate?: Aggregate
   /** skip the WebAssembly kernel (tests of the fallback) */
   forceJs?: boolean
-}
-
-/**
- * Band of a similarity. The person's own threshold, when set, replaces the global accept threshold;
- * the review threshold is always global. A NaN score is 'unknown'.
- */
-export function bandOf(score: number, thresholds: Thresholds, personThreshold: number | null = null): Band {
-  const accept = personThreshold ?? thresholds.accept
-  if (score >= accept) return 'match'
-  if (score >= thresholds.review) return 'review'
-  return 'unknown'
 }
 
 interface PersonSlot {

@@ -45,13 +45,3 @@ export function assertEmbedding(v: Float32Array, dim: number = EMBEDDING_DIM): v
   }
   if (ss === 0) throw new Error('embedding is all zeros')
 }
-
-/** Unit-length copy; cosine similarity then is a plain dot product. */
-export function normalized(v: Float32Array): Float32Array {
-  let ss = 0
-  for (let i = 0; i < v.length; i++) ss += v[i] * v[i]
-  const inv = ss > 0 ? 1 / Math.sqrt(ss) : 0
-  const out = new Float32Array(v.length)
-  for (let i = 0; i < v.length; i++) out[i] = v[i] * inv
-  return out
-}

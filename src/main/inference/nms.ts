@@ -1,4 +1,5 @@
-// Box overlap and greedy non-maximum suppression for the detector output.
+// Greedy non-maximum suppression for the detector output.
+import { iouCorners } from '../math/vector'
 
 /** Corner form used internally by the detector: x1,y1 top-left, x2,y2 bottom-right. */
 export interface ScoredBox {
@@ -7,17 +8,6 @@ export interface ScoredBox {
   x2: number
   y2: number
   score: number
-}
-
-export function iou(a: Omit<ScoredBox, 'score'>, b: Omit<ScoredBox, 'score'>): number {
-  const iw = Math.min(a.x2, b.x2) - Math.max(a.x1, b.x1)
-  const ih = Math.min(a.y2, b.y2) - Math.max(a.y1, b.y1)
-  if (iw <= 0 || ih <= 0) return 0
-  const inter = iw * ih
-  const areaA = Math.max(0, a.x2 - a.x1) * Math.max(0, a.y2 - a.y1)
-  const areaB = Math.max(0, b.x2 - b.x1) * Math.max(0, b.y2 - b.y1)
-  const union = areaA + areaB - inter
-  return union <= 0 ? 0 : inter / union
 }
 
 /**
@@ -34,7 +24,7 @@ export function nms(boxes: ScoredBox[], iouThreshold: number, topK = Infinity): 
     const cur = sorted[i]
     kept.push(cur)
     for (let j = i + 1; j < sorted.length; j++) {
-      if (!suppressed[j] && iou(cur, sorted[j]) > iouThreshold) suppressed[j] = 1
+      if (!suppressed[j] && iouCorners(cur, sorted[j]) > iouThreshold) suppressed[j] = 1
     }
   }
   return kept

@@ -18,11 +18,11 @@ import {
 import { decodeImage } from './image'
 import { landmarks68to5, unpackPoints } from './landmarks'
 import { createSession, defaultModelsDir, verifyModels } from './models'
-import { iou, nms, type ScoredBox } from './nms'
+import { nms, type ScoredBox } from './nms'
 import { faceQuality } from './quality'
 import { cropResizeGrey, extractDownscaled, resamplingFor, resizeToChw, rgbToGrey, rgbToNormalisedChw } from './resize'
 import { withResizedChw } from './simd-resize'
-import { l2normalize, meanDirection } from './vector'
+import { iou, l2normalize, meanDirection } from '../math/vector'
 
 export const DETECT_W = 320
 export const DETECT_H = 240
@@ -500,7 +500,5 @@ function validateRgb(img: RgbImage): void {
 /** The live tracker's "no new embedding needed" boxes: a face on one of them is not embedded. */
 export function nearAny(box: Box, boxes: readonly Box[] | undefined, minIou = 0.5): boolean {
   if (!boxes) return false
-  const corners = (b: Box) => ({ x1: b.x, y1: b.y, x2: b.x + b.w, y2: b.y + b.h })
-  const a = corners(box)
-  return boxes.some((b) => iou(a, corners(b)) >= minIou)
+  return boxes.some((b) => iou(box, b) >= minIou)
 }

@@ -12,6 +12,8 @@ import type { ReviewQueue } from '../review/queue'
 import { encodeJpeg, type MediaStore } from '../store/media'
 import { decideTrack, type TrackDecision } from '../tracking/pooling'
 import { FaceTracker, type Track } from '../tracking/tracker'
+import { silentLogger, type Logger } from '../log/logger'
+import { BAND_HEX, hexToRgb } from '../../shared/theme'
 
 /** What a track keeps of a frame for its best crops: the frame itself is shared, not copied. */
 interface FrameRef {
@@ -69,7 +71,7 @@ export interface LiveOptions {
   settings: () => Settings
   /** minimum face size per camera, source px */
   minFaceSize?: (cameraId: string) => number
-  log?: (line: string) => void
+  logger?: Logger
   /** review/unknown decisions need this many embeddings before an event (default 3) */
   minEmbeddingsForEvent?: number
 }
@@ -91,18 +93,25 @@ const RUN_TAG = Date.now().toString(36)
 export class LiveProcessor {
   private readonly cams = new Map<string, CameraState>()
   private readonly overlayListeners = new Set<(o: FrameOverlay) => void>()
+  private readonly trackEndListeners = new Set<(cameraId: string, trackId: string) => void>()
   private readonly inflight = new Set<Promise<void>>()
-  private readonly log: (line: string) => void
+  private readonly log: Logger
   private readonly minEmb: number
 
   constructor(private readonly o: LiveOptions) {
-    this.log = o.log ?? (() => {})
+    this.log = o.logger ?? silentLogger
     this.minEmb = o.minEmbeddingsForEvent ?? REVIEW_MIN_EMBEDDINGS
   }
 
   onOverlay(listener: (o: FrameOverlay) => void): () => void {
     this.overlayListeners.add(listener)
     return () => this.overlayListeners.delete(listener)
+  }
+
+  /** A track with events left the view (trackId as stored in its events); alerts send 'end' for it. */
+  onTrackEnded(listener: (cameraId: string, trackId: string) => void): () => void {
+    this.trackEndListeners.add(listener)
+    return () => this.trackEndListeners.delete(listener)
   }
 
   /** The source has a new frame; take it now unless this camera's previous frame is still in work. */
@@ -113,7 +122,7 @@ export class LiveProcessor {
     if (!frame) return
     cam.busy = true
     const p = this.process(cam, frame)
-      .catch((err: unknown) => this.log(`[live ${cam.cameraId}] frame failed: ${(err as Error).message}`))
+      .catch((err: unknown) => this.log.error({ cameraId: cam.cameraId }, `frame failed: ${(err as Error).message}`))
       .finally(() => {
         cam.busy = false
         this.inflight.delete(p)
@@ -139,7 +148,7 @@ export class LiveProcessor {
       .then(() => Promise.all(tracks.map((t) => this.finishTrack(cam, t))))
       .then(
         () => undefined,
-        (err: unknown) => this.log(`[live ${cameraId}] finishing tracks failed: ${(err as Error).message}`)
+        (err: unknown) => this.log.error({ cameraId }, `finishing tracks failed: ${(err as Error).message}`)
       )
       .finally(() => this.inflight.delete(p))
     this.inflight.add(p)
@@ -252,7 +261,7 @@ export class LiveProcessor {
           ...ended.map((t) => this.finishTrack(cam, t))
         ])
       } catch (err) {
-        this.log(`[live ${cam.cameraId}] storing decisions failed: ${(err as Error).message}`)
+        this.log.error({ cameraId: cam.cameraId }, `storing decisions failed: ${(err as Error).message}`)
       } finally {
         cam.pendingPersist--
       }
@@ -362,12 +371,16 @@ export class LiveProcessor {
       // whatever the last frame's decision was; no new event is opened on the way out
       await Promise.all(
         [...st.lastInput.values()].map((input) => this.o.events.upsertTrackEvent({ ...input, at: t.lastSeen }))
-      ).catch((err: unknown) => this.log(`[live ${cam.cameraId}] closing events failed: ${(err as Error).message}`))
+      ).catch((err: unknown) =>
+        this.log.error({ cameraId: cam.cameraId }, `closing events failed: ${(err as Error).message}`)
+      )
+      for (const l of this.trackEndListeners) l(cam.cameraId, storedTrackId(t.id))
       return
     }
     await this.onDecision(cam, t, st.lastDecision, t.lastSeen, true).catch((err: unknown) =>
-      this.log(`[live ${cam.cameraId}] finishing track failed: ${(err as Error).message}`)
+      this.log.error({ cameraId: cam.cameraId }, `finishing track failed: ${(err as Error).message}`)
     )
+    if (st.events.size > 0) for (const l of this.trackEndListeners) l(cam.cameraId, storedTrackId(t.id))
   }
 
   private emitOverlay(cam: CameraState, frame: CameraFrame, active: readonly Track<FrameRef>[], seenAt: number): void {
@@ -419,5 +432,5 @@ export function expand(b: Box, margin: number): Box {
 }
 
 function colorOf(band: Band): readonly [number, number, number] {
-  return band === 'match' ? [46, 204, 113] : band === 'review' ? [245, 166, 35] : [150, 150, 150]
+  return hexToRgb(BAND_HEX[band])
 }

@@ -1,5 +1,6 @@
 // Credential redaction for every string that leaves the engine: logs, pushes, status reasons, API
-// responses and errors. In the log box so every other box (and the logger itself) can use it.
+// responses and errors. In the log box because the logger applies it to every line; cameras
+// re-export it for their URL handling.
 
 const SCHEME_SEP = /[a-z][a-z0-9+.-]*:\/\//gi
 
@@ -74,4 +75,23 @@ function redactQuery(url: string): string {
     main = `${main.slice(0, q)}?${query}`
   }
   return main + frag
+}
+
+/** field names whose whole value is a secret, wherever they appear in a log line's fields */
+export const SECRET_KEYS = /^(pass(word)?|pwd|passwd|token|access_token|secret|api_?key|authorization|cookie)$/i
+
+/**
+ * A log line's fields with secrets hidden: secret-named keys become '[redacted]', every string
+ * elsewhere goes through redactUrl. Returns a copy; cycles and depth beyond 6 are cut.
+ */
+export function redactFields(value: unknown, depth = 0): unknown {
+  if (typeof value === 'string') return redactUrl(value)
+  if (value === null || typeof value !== 'object' || depth > 6) return value
+  if (value instanceof Error) {
+    return { type: value.name, message: redactUrl(value.message), stack: value.stack && redactUrl(value.stack) }
+  }
+  if (Array.isArray(value)) return value.map((v) => redactFields(v, depth + 1))
+  const out: Record<string, unknown> = {}
+  for (const [k, v] of Object.entries(value)) out[k] = SECRET_KEYS.test(k) ? '[redacted]' : redactFields(v, depth + 1)
+  return out
 }

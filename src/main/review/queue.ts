@@ -14,6 +14,7 @@ import type { Store } from '../store/db'
 import type { MediaStore } from '../store/media'
 import type { DbSchema, Rejection, StoredReviewItem } from '../store/schema'
 import { applyDecision, applyUndo, assertDecidable, eventDecisionOf } from './state'
+import { silentLogger, type Logger } from '../log/logger'
 
 export type QueueStore = Pick<Store, 'data' | 'mutate'>
 export type QueueMedia = Pick<MediaStore, 'put' | 'read' | 'remove'>
@@ -41,7 +42,7 @@ export interface EnqueueInput {
 }
 
 export interface QueueOptions {
-  logger?: { warn(msg: string): void }
+  logger?: Logger
   /** tests: a fixed clock */
   now?: () => number
 }
@@ -57,7 +58,7 @@ export function toReviewItem(s: StoredReviewItem): ReviewItem {
 
 export class ReviewQueue {
   private chain: Promise<unknown> = Promise.resolve()
-  private readonly log: { warn(msg: string): void }
+  private readonly log: Logger
   private readonly now: () => number
 
   constructor(
@@ -68,7 +69,7 @@ export class ReviewQueue {
     private readonly onChange?: (pending: number) => void,
     opts: QueueOptions = {}
   ) {
-    this.log = opts.logger ?? console
+    this.log = opts.logger ?? silentLogger
     this.now = opts.now ?? Date.now
   }
 
@@ -260,7 +261,7 @@ export class ReviewQueue {
     // a stale or already decided item is refused before anything else happens
     assertDecidable(before, input.version)
 
-    let target: string | null = null
+    let target: string | null
     let createdPersonId: string | null = null
     switch (input.action) {
       case 'confirm':

@@ -6,7 +6,9 @@ import { homedir } from 'node:os'
 import { isAbsolute, join, resolve } from 'node:path'
 import { pathToFileURL } from 'node:url'
 import { parseArgs } from 'node:util'
+import { dispatchLogger } from '../api/dispatch'
 import type { BackendOptions, VigilBackend } from '../contracts'
+import { createLogger } from '../log/pino'
 import { chooseTransport, DEFAULT_PORT, isLoopbackHost, resolveToken } from './net-policy'
 import { loadOrCreateTls, type TlsMaterial } from './tls'
 import { REPO_ROOT, packageVersion, parsePort, startServer, type RunningServer } from './server'
@@ -61,7 +63,7 @@ export function readTokenFile(file: string): { token: string; warning: string | 
   try {
     text = readFileSync(file, 'utf8')
   } catch (e) {
-    throw new Error(`cannot read the token file ${file}: ${(e as Error).message}`)
+    throw new Error(`cannot read the token file ${file}: ${(e as Error).message}`, { cause: e })
   }
   const token = text.split(/\r?\n/)[0]?.trim() ?? ''
   if (!token) throw new Error(`the token file ${file} is empty`)
@@ -159,7 +161,8 @@ async function loadCreateBackend(): Promise<CreateBackend> {
     const code = (err as { code?: unknown }).code
     if (code === 'ERR_MODULE_NOT_FOUND' && !override)
       throw new Error(
-        `the engine (src/main/app/create-backend.ts) is not available in this checkout: ${(err as Error).message}`
+        `the engine (src/main/app/create-backend.ts) is not available in this checkout: ${(err as Error).message}`,
+        { cause: err }
       )
     throw err
   }
@@ -201,10 +204,13 @@ async function main(): Promise<void> {
   const createBackend = await loadCreateBackend()
   // Resolved from this checkout, not the cwd, so the server can be started from any directory.
   const modelsDir = process.env.VIGIL_MODELS_DIR || resolve(REPO_ROOT, 'models')
+  const { logger, file: logFile } = createLogger({ dataDir: cli.dataDir })
   const backend = await createBackend({
     mode: 'browser',
     dataDir: cli.dataDir,
     modelsDir,
+    logger,
+    logFile,
     exposed: !isLoopbackHost(host)
   })
   let server: RunningServer
@@ -216,7 +222,8 @@ async function main(): Promise<void> {
       token: cli.token,
       staticDir: cli.staticDir,
       version: packageVersion(),
-      tls: tls ? { key: tls.key, cert: tls.cert } : undefined
+      tls: tls ? { key: tls.key, cert: tls.cert } : undefined,
+      log: dispatchLogger(logger.child({ box: 'server' }))
     })
   } catch (err) {
     await backend.close().catch(() => undefined)

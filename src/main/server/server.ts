@@ -7,7 +7,8 @@ import type { Duplex } from 'node:stream'
 import { resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { CSP_BROWSER, securityHeaders } from '../api/csp'
-import type { DispatchLogger } from '../api/dispatch'
+import { dispatchLogger, type DispatchLogger } from '../api/dispatch'
+import { silentLogger } from '../log/logger'
 import type { VigilBackend } from '../contracts'
 import { checkHost, checkOrigin, DEFAULT_PORT, displayUrl, PORT_TRIES, resolveToken } from './net-policy'
 import { serveStatic } from './static'
@@ -90,7 +91,7 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
   const { token, generated } = resolveToken(host, opts.token)
   const staticDir = resolve(opts.staticDir ?? DEFAULT_STATIC_DIR)
   const headers = securityHeaders(CSP_BROWSER)
-  const log: DispatchLogger = opts.log ?? ((m, e) => console.error(`[vigil] ${m}`, e))
+  const log: DispatchLogger = opts.log ?? dispatchLogger(silentLogger)
   const hub = new WsHub({
     backend: opts.backend,
     version: opts.version ?? packageVersion(),

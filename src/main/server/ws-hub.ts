@@ -6,7 +6,8 @@ import type { IncomingMessage } from 'node:http'
 import type { Duplex } from 'node:stream'
 import { WebSocketServer, WebSocket, type RawData } from 'ws'
 import type { ApiErrorCode, Envelope, PushChannel, WsServerMessage } from '../../shared/api'
-import { dispatch, errorEnvelope, type DispatchLogger } from '../api/dispatch'
+import { dispatch, dispatchLogger, errorEnvelope, type DispatchLogger } from '../api/dispatch'
+import { silentLogger } from '../log/logger'
 import type { VigilBackend } from '../contracts'
 
 export interface HubTuning {
@@ -165,7 +166,7 @@ export class WsHub {
 
   constructor(private readonly opts: HubOptions) {
     this.tuning = { ...DEFAULT_TUNING, ...opts.tuning }
-    this.log = opts.log ?? ((m, e) => console.error(`[vigil] ${m}`, e))
+    this.log = opts.log ?? dispatchLogger(silentLogger)
     this.tokenDigest = opts.token ? digest(opts.token) : null
     this.backoff = new AuthBackoff(this.tuning)
     this.wss = new WebSocketServer({

@@ -7,18 +7,14 @@ import { Low } from 'lowdb'
 import { DurableJsonFile, type DurableFsOps } from './durable-file'
 import { acquireLock } from './lock'
 import { InvalidDbError, NewerSchemaError, upgrade, type Migration } from './migrations'
+import { silentLogger, type Logger } from '../log/logger'
 import { emptyDb, type DbSchema } from './schema'
 
 export const DB_FILE = 'db.json'
 
-export interface StoreLogger {
-  warn(msg: string): void
-  error(msg: string): void
-}
-
 export interface StoreOptions {
-  /** default: console */
-  logger?: StoreLogger
+  /** default: silent (createBackend passes the app's logger) */
+  logger?: Logger
   /** take vigil.lock so a second process cannot open the same dir (default true) */
   lock?: boolean
   /** tests: observe or fail the file-system steps of a write */
@@ -50,8 +46,7 @@ export class Store {
   readonly file: string
   readonly opened: OpenOutcome
   private readonly low: Low<DbSchema>
-  private readonly adapter: DurableJsonFile<DbSchema>
-  private readonly log: StoreLogger
+  private readonly log: Logger
   private running: Promise<void> | null = null
   private queued: Promise<void> | null = null
   private soon: {
@@ -68,12 +63,11 @@ export class Store {
     adapter: DurableJsonFile<DbSchema>,
     data: DbSchema,
     opened: OpenOutcome,
-    log: StoreLogger,
+    log: Logger,
     releaseLock: (() => Promise<void>) | null
   ) {
     this.dataDir = dataDir
     this.file = adapter.file
-    this.adapter = adapter
     this.low = new Low(adapter, data)
     this.data = data
     this.opened = opened
@@ -89,7 +83,7 @@ export class Store {
    *   (db.json.bak) is used if it is valid, else an empty db; both logged as errors.
    */
   static async open(dataDir: string, opts: StoreOptions = {}): Promise<Store> {
-    const log = opts.logger ?? console
+    const log = opts.logger ?? silentLogger
     await mkdir(dataDir, { recursive: true })
     const release = opts.lock === false ? null : await acquireLock(dataDir)
     try {
@@ -198,14 +192,15 @@ interface Loaded {
   needsWrite: boolean
 }
 
-async function load(adapter: DurableJsonFile<DbSchema>, log: StoreLogger, opts: StoreOptions): Promise<Loaded> {
+async function load(adapter: DurableJsonFile<DbSchema>, log: Logger, opts: StoreOptions): Promise<Loaded> {
   const file = adapter.file
   let text: string | null
   try {
     text = await adapter.readText()
   } catch (e) {
     throw new Error(
-      `cannot read ${file}: ${errMsg(e)}. Not starting with an empty database; fix the file's permissions or the disk.`
+      `cannot read ${file}: ${errMsg(e)}. Not starting with an empty database; fix the file's permissions or the disk.`,
+      { cause: e }
     )
   }
   const parse = (t: string, name: string): { data: DbSchema; fromVersion: number } =>
@@ -262,7 +257,7 @@ async function load(adapter: DurableJsonFile<DbSchema>, log: StoreLogger, opts: 
 async function tryBackup(
   adapter: DurableJsonFile<DbSchema>,
   parse: (t: string, name: string) => { data: DbSchema },
-  log: StoreLogger
+  log: Logger
 ): Promise<DbSchema | null> {
   let text: string | null
   try {
@@ -297,7 +292,9 @@ async function moveAside(file: string): Promise<string> {
     try {
       await rename(file, target)
     } catch (e) {
-      throw new Error(`${file} is corrupt and could not be moved aside (${errMsg(e)}); refusing to overwrite it`)
+      throw new Error(`${file} is corrupt and could not be moved aside (${errMsg(e)}); refusing to overwrite it`, {
+        cause: e
+      })
     }
     return target
   }

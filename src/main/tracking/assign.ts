@@ -2,32 +2,8 @@
 // one-to-one assignment (Hungarian / Kuhn–Munkres). Pure functions.
 import type { Box } from '../../shared/types'
 
-/** Intersection over union of two boxes; 0 for empty or disjoint boxes. */
-export function iou(a: Box, b: Box): number {
-  const x1 = Math.max(a.x, b.x)
-  const y1 = Math.max(a.y, b.y)
-  const x2 = Math.min(a.x + a.w, b.x + b.w)
-  const y2 = Math.min(a.y + a.h, b.y + b.h)
-  const inter = Math.max(0, x2 - x1) * Math.max(0, y2 - y1)
-  const union = a.w * a.h + b.w * b.h - inter
-  return union > 0 ? inter / union : 0
-}
-
-/** Cosine similarity; inputs need not be normalised. 0 when either vector is all zeros. */
-export function cosine(a: Float32Array, b: Float32Array): number {
-  if (a.length !== b.length) throw new Error(`embedding length mismatch: ${a.length} vs ${b.length}`)
-  let dot = 0
-  let na = 0
-  let nb = 0
-  for (let i = 0; i < a.length; i++) {
-    const x = a[i] ?? 0
-    const y = b[i] ?? 0
-    dot += x * y
-    na += x * x
-    nb += y * y
-  }
-  return na > 0 && nb > 0 ? dot / Math.sqrt(na * nb) : 0
-}
+// box overlap and similarity live in the engine's one math module; re-exported for the tracker
+export { cosine, iou } from '../math/vector'
 
 /** Distance between box centres divided by the mean box diagonal: scale-free motion measure. */
 export function centreDistance(a: Box, b: Box): number {

@@ -3,6 +3,7 @@
 // frame. Pure: time comes in as `at`, nothing here touches I/O.
 import type { DetectedFace } from '../contracts'
 import type { Box, FaceQuality } from '../../shared/types'
+import { l2normalize } from '../math/vector'
 import { assignMinCost, centreDistance, cosine, iou } from './assign'
 
 export interface TrackerOptions {
@@ -163,22 +164,6 @@ export class FaceTracker<R = unknown> {
     }
   }
 
-  /**
-   * Adds an embedding computed after update() (e.g. a second, embed-only pass on the faces
-   * shouldEmbed() picked). Unknown track ids are an error: the track may have ended meanwhile.
-   */
-  addEvidence(
-    trackId: string,
-    e: { at: number; box: Box; quality: FaceQuality; embedding: Float32Array; ref?: R }
-  ): R[] {
-    const t = this.tracks.get(trackId)
-    if (!t) throw new Error(`no live track ${trackId}`)
-    const released: R[] = []
-    this.noteEmbedding(t, e.embedding, e.at)
-    this.keepEvidence(t, { at: e.at, box: e.box, quality: e.quality, embedding: e.embedding, ref: e.ref }, released)
-    return released
-  }
-
   /** The caller reached a verdict for the track (slower embedding from now on), or took it back. */
   markDecided(trackId: string, decided = true): void {
     const t = this.tracks.get(trackId)
@@ -196,16 +181,6 @@ export class FaceTracker<R = unknown> {
     if (t.lastEmbedAt === null) return true
     const interval = t.decided ? this.o.embedIntervalMs : this.o.undecidedEmbedIntervalMs
     return at - t.lastEmbedAt >= interval
-  }
-
-  /**
-   * Whether the next frame should be analysed with embeddings at all (AnalyzeOptions.embed is
-   * per frame): yes when no track exists yet (any face would be new) or any track is due.
-   */
-  wantEmbeddings(at: number): boolean {
-    if (this.tracks.size === 0) return true
-    for (const t of this.tracks.values()) if (this.shouldEmbed(t, at)) return true
-    return false
   }
 
   get(trackId: string): Track<R> | null {
@@ -303,7 +278,7 @@ export class FaceTracker<R = unknown> {
   private noteEmbedding(t: TrackState<R>, e: Float32Array, at: number): void {
     t.embeddings++
     t.lastEmbedAt = at
-    const n = normalized(e)
+    const n = l2normalize(e)
     if (!t.appearance) {
       t.appearance = n
       return
@@ -312,7 +287,7 @@ export class FaceTracker<R = unknown> {
       throw new Error(`embedding length changed: ${t.appearance.length} → ${n.length}`)
     const a = t.appearance
     for (let i = 0; i < a.length; i++) a[i] = (1 - APPEARANCE_EMA) * a[i]! + APPEARANCE_EMA * n[i]!
-    t.appearance = normalized(a)
+    t.appearance = l2normalize(a)
   }
 
   private keepEvidence(t: TrackState<R>, e: Evidence<R>, released: R[]): void {
@@ -332,16 +307,6 @@ function evidenceOrder<R>(a: Evidence<R>, b: Evidence<R>): number {
   if (b.quality.score !== a.quality.score) return b.quality.score - a.quality.score
   // equal quality: the newer observation is the better picture of the person now
   return b.at - a.at
-}
-
-function normalized(v: Float32Array): Float32Array {
-  let s = 0
-  for (let i = 0; i < v.length; i++) s += v[i]! * v[i]!
-  const out = new Float32Array(v.length)
-  if (s <= 0) return out
-  const k = 1 / Math.sqrt(s)
-  for (let i = 0; i < v.length; i++) out[i] = v[i]! * k
-  return out
 }
 
 function checkFace(f: DetectedFace, i: number): void {

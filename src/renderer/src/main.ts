@@ -3,6 +3,11 @@ import { createApp } from 'vue'
 import App from './App.vue'
 import { useToastStore } from './stores/toasts'
 import './styles/theme.css'
+import { semanticCssVariables } from '@shared/theme'
+
+for (const [name, value] of Object.entries(semanticCssVariables())) {
+  document.documentElement.style.setProperty(name, value)
+}
 
 const app = createApp(App)
 const pinia = createPinia()

@@ -1,7 +1,7 @@
 // Picks the transport once: the Electron preload bridge when present, else the WebSocket client.
 // Everything in the console talks to `useApi()` / `api`, and always sees ApiError on failure.
 import { reactive, readonly } from 'vue'
-import { ApiError, CHANNELS, camelOf, type VigilApi } from '@shared/api'
+import { ApiError, buildApiMethods, camelOf, type VigilApi } from '@shared/api'
 import { toApiError } from '../lib/errors'
 import { createWsClient, defaultWsUrl, type ConnectionState, type TokenReason, type WsClient } from './ws-client'
 
@@ -47,24 +47,19 @@ const reconnectListeners = new Set<() => void>()
 
 /** Wraps the preload bridge so rejections become ApiError with their code (see lib/errors.ts). */
 export function wrapIpc(raw: VigilApi): VigilApi {
-  const src = raw as unknown as Record<string, unknown>
-  const out: Record<string, unknown> = {}
-  for (const c of CHANNELS) {
-    const name = camelOf(c)
-    out[name] = async (req?: unknown): Promise<unknown> => {
-      const f = src[name]
-      if (typeof f !== 'function') throw new ApiError('internal', `The app bridge has no operation ${name}.`)
-      try {
-        return await (f as (r?: unknown) => Promise<unknown>)(req)
-      } catch (e) {
-        throw toApiError(e)
-      }
+  const methods = buildApiMethods(async (channel, req) => {
+    const name = camelOf(channel)
+    // the bridge is another bundle's object: look its methods up, do not trust its type
+    const f: unknown = Reflect.get(raw, name)
+    if (typeof f !== 'function') throw new ApiError('internal', `The app bridge has no operation ${name}.`)
+    try {
+      return (await Reflect.apply(f, raw, [req])) as unknown
+    } catch (e) {
+      throw toApiError(e)
     }
-  }
+  })
   const on: VigilApi['on'] = (channel, listener) => raw.on(channel, listener)
-  out['on'] = on
-  out['transport'] = 'ipc'
-  return out as unknown as VigilApi
+  return { ...methods, on, transport: 'ipc' }
 }
 
 function tokenFromPage(): string | null {

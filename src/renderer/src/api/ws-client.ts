@@ -3,8 +3,7 @@
 // and the unit tests drive it with a fake socket.
 import {
   ApiError,
-  CHANNELS,
-  camelOf,
+  buildApiMethods,
   type Channel,
   type Envelope,
   type PushChannel,
@@ -379,12 +378,7 @@ export function createWsClient(opts: WsClientOptions): WsClient {
     }
   }
 
-  const methods: Record<string, unknown> = {}
-  for (const c of CHANNELS) methods[camelOf(c)] = (req?: unknown) => invoke(c, req)
-  methods['on'] = on
-  methods['transport'] = 'websocket'
-  // The loop above builds exactly one method per channel, which is what VigilApi's mapped type says.
-  const api = methods as unknown as VigilApi
+  const api: VigilApi = { ...buildApiMethods(invoke), on, transport: 'websocket' }
 
   connect()
 

@@ -1,7 +1,7 @@
 import { computed, ref, type ComputedRef } from 'vue'
 
-// vue-router is not a dependency; five top-level views only need the hash.
-export const VIEWS = ['live', 'review', 'people', 'events', 'settings'] as const
+// vue-router is not a dependency; six top-level views only need the hash.
+export const VIEWS = ['live', 'review', 'people', 'events', 'alerts', 'settings'] as const
 export type ViewName = (typeof VIEWS)[number]
 
 export const VIEW_LABEL: Record<ViewName, string> = {
@@ -9,6 +9,7 @@ export const VIEW_LABEL: Record<ViewName, string> = {
   review: 'Review',
   people: 'People',
   events: 'Events',
+  alerts: 'Alerts',
   settings: 'Settings'
 }
 

@@ -1,4 +1,4 @@
-import type { Band, CameraState, Thresholds } from '@shared/types'
+import type { Band, CameraState } from '@shared/types'
 
 export const BAND_LABEL: Record<Band, string> = {
   match: 'Match',
@@ -13,11 +13,7 @@ export const BAND_COLOR: Record<Band, string> = {
   unknown: 'var(--c-unknown)'
 }
 
-export function bandOf(score: number, t: Thresholds): Band {
-  if (score >= t.accept) return 'match'
-  if (score >= t.review) return 'review'
-  return 'unknown'
-}
+export { bandOf } from '@shared/band'
 
 export const CAMERA_STATE_LABEL: Record<CameraState, string> = {
   disabled: 'disabled',

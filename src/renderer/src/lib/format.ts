@@ -45,12 +45,6 @@ export function formatAgo(ms: number | null | undefined, now: number): string {
   return formatDateTime(ms)
 }
 
-export function formatBytes(bytes: number): string {
-  if (bytes < 1024) return `${bytes} B`
-  if (bytes < 1024 * 1024) return `${(bytes / 1024).toFixed(0)} kB`
-  return `${(bytes / 1024 / 1024).toFixed(1)} MB`
-}
-
 export function formatPx(n: number | null | undefined): string {
   if (n === null || n === undefined) return '– px'
   return `${Math.round(n)} px`

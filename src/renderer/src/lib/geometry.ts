@@ -56,7 +56,7 @@ export function placeLabels(
   labelH: number,
   bounds: { top: number; bottom: number }
 ): LabelSpot[] {
-  const order = reqs.map((r, i) => i).sort((a, b) => (reqs[a]?.box.x ?? 0) - (reqs[b]?.box.x ?? 0))
+  const order = reqs.map((_, i) => i).sort((a, b) => (reqs[a]?.box.x ?? 0) - (reqs[b]?.box.x ?? 0))
   const placed: Box[] = []
   const out = new Array<LabelSpot>(reqs.length).fill('above')
   for (const i of order) {

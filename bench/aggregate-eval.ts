@@ -1,6 +1,6 @@
 // Which per-person score should the matcher use: the best reference ('max') or the mean of the two
 // best ('top2mean')? Measured on lfw-subset (10 people × 10 photos) with the real pipeline:
-//   npx tsx src/main/gallery/aggregate-eval.ts [refsPerPerson=3] [splits=40] [set=lfw-subset]
+//   npx tsx bench/aggregate-eval.ts [refsPerPerson=3] [splits=40] [set=lfw-subset]
 // Each split enrols `refsPerPerson` random photos per person (flip-augmented, as enrolment does) and
 // queries with the others (plain embedding, as camera frames are). Reports rank-1 identification,
 // verification EER over person-level genuine/impostor scores, TAR at 1 % FAR and the separation d'
@@ -9,13 +9,13 @@ import { existsSync } from 'node:fs'
 import { readdir, readFile } from 'node:fs/promises'
 import { dirname, join, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
-import { FacePipeline } from '../inference/pipeline'
-import { rng } from './synthetic'
-import { Matcher, type Aggregate } from './matcher'
-import type { MatcherReference } from '../contracts'
+import { FacePipeline } from '../src/main/inference/pipeline'
+import { rng } from '../src/main/gallery/synthetic'
+import { Matcher, type Aggregate } from '../src/main/gallery/matcher'
+import type { MatcherReference } from '../src/main/contracts'
 
 const THRESHOLDS = { accept: 0.5, review: 0.35 }
-const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), '../../..')
+const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), '..')
 const data = process.env.VIGIL_DATA ? resolve(process.env.VIGIL_DATA) : resolve(repoRoot, '../shared/data')
 
 interface Photo {

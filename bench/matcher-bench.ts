@@ -1,11 +1,11 @@
-// Micro benchmark of Matcher.match (not a unit test): npx tsx src/main/gallery/matcher-bench.ts [refs] [queries]
+// Micro benchmark of Matcher.match (not a unit test): npx tsx bench/matcher-bench.ts [refs] [queries]
 // Synthetic gallery: persons with 5 references each, drawn around a per-person centre so same-person
 // cosine is ~0.6 like real embeddings; queries are new draws of existing persons (a match) and
 // random vectors (nobody). Prints build time and per-query latency percentiles.
-import { Matcher, type Aggregate } from './matcher'
-import { scanF32 } from './scan'
-import { around, gauss, rng, unit } from './synthetic'
-import type { MatcherReference } from '../contracts'
+import { Matcher, type Aggregate } from '../src/main/gallery/matcher'
+import { scanF32 } from '../src/main/gallery/scan'
+import { around, gauss, rng, unit } from '../src/main/gallery/synthetic'
+import type { MatcherReference } from '../src/main/contracts'
 
 const DIM = 512
 
