@@ -7,7 +7,7 @@ import { alertsMigrations } from '../alerts/migrations'
 import { SqlAlertsRepository } from '../alerts/sql-repository'
 import { ApiError, type Handlers, type PushChannel, type PushSpec } from '../../shared/api'
 import type { ExecutionProvider, Settings, SystemInfo } from '../../shared/types'
-import { settingsPolicy } from '../cameras/policy'
+import { OPERATOR_POLICY, settingsPolicy } from '../cameras/policy'
 import { CameraService } from '../cameras/service'
 import { cameraHandlers } from '../cameras/handlers'
 import type { BackendOptions, VigilBackend } from '../contracts'
@@ -160,7 +160,12 @@ export async function createBackend(opts: CreateBackendOptions): Promise<Backend
     {
       watchdogMs: opts.watchdogMs,
       logger: boxLog('cameras'),
-      policy: settingsPolicy(() => settings().localVideoFolders, opts.exposed !== true)
+      // headless = the CLI tools (watch, bench:live), whose operator typed the file path on their own
+      // command line; the shells serving a console go by the folders listed in Settings
+      policy:
+        opts.mode === 'headless'
+          ? OPERATOR_POLICY
+          : settingsPolicy(() => settings().localVideoFolders, opts.exposed !== true)
     },
     () => settings().maxCameras ?? DEFAULT_SETTINGS.maxCameras,
     secretBox
