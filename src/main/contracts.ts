@@ -119,8 +119,10 @@ export interface VigilBackend {
 }
 
 export interface BackendOptions {
-  /** where db.json and media/ live */
+  /** where settings.json, vigil.db (SQLite) and media/ live */
   dataDir: string
+  /** database: postgres://… for several instances sharing one PostgreSQL; default VIGIL_DB, then settings.json, then SQLite in dataDir */
+  db?: string
   modelsDir?: string
   mode: 'electron' | 'browser' | 'headless'
   /** Electron: run pool children with process.execPath + ELECTRON_RUN_AS_NODE */

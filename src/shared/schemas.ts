@@ -151,7 +151,8 @@ export const requestSchemas: Schemas = {
     detectFps: cameraFields.detectFps.optional(),
     maxDetectWidth: cameraFields.maxDetectWidth.optional(),
     minFaceSize: cameraFields.minFaceSize.optional(),
-    loop: cameraFields.loop.optional()
+    loop: cameraFields.loop.optional(),
+    instance: id.optional()
   }),
   'cameras.update': z.object({
     id,
@@ -161,7 +162,8 @@ export const requestSchemas: Schemas = {
     detectFps: cameraFields.detectFps.optional(),
     maxDetectWidth: cameraFields.maxDetectWidth.optional(),
     minFaceSize: cameraFields.minFaceSize.optional(),
-    loop: cameraFields.loop.optional()
+    loop: cameraFields.loop.optional(),
+    instance: id.optional()
   }),
   'cameras.delete': z.object({ id }),
   'cameras.test': z.object({ url: cameraUrl }),

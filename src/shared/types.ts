@@ -76,6 +76,11 @@ export interface CameraConfig {
   minFaceSize: number
   /** local files only: restart at the end */
   loop: boolean
+  /**
+   * The Vigil instance that analyses this camera when several share one PostgreSQL (its
+   * instanceId); absent = whichever instance has it configured.
+   */
+  instance?: string
 }
 
 export type CameraState = 'disabled' | 'connecting' | 'online' | 'offline' | 'error'
@@ -226,6 +231,10 @@ export interface SystemInfo {
    * when logging to the console only. Never an absolute path: clients learn no paths of the server.
    */
   logFile: string | null
+  /** this instance's name (cameras with another `instance` run elsewhere) */
+  instanceId?: string
+  /** where history, gallery and review live: the embedded SQLite file or a shared PostgreSQL */
+  storage?: 'sqlite' | 'postgres'
 }
 
 export interface EnrolFace {

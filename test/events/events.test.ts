@@ -1,16 +1,16 @@
-import { existsSync, readFileSync } from 'node:fs'
-import { join } from 'node:path'
+import { existsSync } from 'node:fs'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
 import { ApiError } from '../../src/shared/api'
 import type { EventRecord } from '../../src/shared/types'
 import { EventLog, type TrackEventInput } from '../../src/main/events/events'
-import { Store } from '../../src/main/store/db'
 import { MediaStore } from '../../src/main/store/media'
-import { jpeg, recordingLogger, tempDir, waitFor } from '../store/helpers'
+import { openSqlStore, type SqlStore } from '../../src/main/store/sql-store'
+import { jpeg, recordingLog, tempDir, waitFor } from '../store/helpers'
 
 let dir: string
 let cleanup: () => Promise<void>
-let store: Store
+let sql: SqlStore
+const cameraNames = new Map<string, string>()
 let media: MediaStore
 let log: EventLog
 
@@ -18,12 +18,13 @@ const T0 = Date.UTC(2026, 10, 29, 10, 0, 0)
 
 beforeEach(async () => {
   ;({ dir, cleanup } = await tempDir('vigil-events-'))
-  store = await Store.open(dir, { logger: recordingLogger() })
+  sql = await openSqlStore({ dataDir: dir })
   media = new MediaStore(dir)
-  log = new EventLog(store, media, { lazyWriteMs: 20, logger: recordingLogger() })
+  cameraNames.clear()
+  log = new EventLog(sql.events, media, { logger: recordingLog(), cameraName: (id) => cameraNames.get(id) })
 })
 afterEach(async () => {
-  await store.close()
+  await sql.close()
   await cleanup()
 })
 
@@ -42,15 +43,15 @@ function frame(over: Partial<TrackEventInput> = {}): TrackEventInput {
   }
 }
 
-const onDisk = (): EventRecord[] =>
-  (JSON.parse(readFileSync(join(dir, 'db.json'), 'utf8')) as { events: EventRecord[] }).events
+/** What the database holds, newest first. */
+const onDisk = (): Promise<EventRecord[]> => sql.events.page({}, 0, 1000)
 
 describe('upsertTrackEvent', () => {
   it('keeps one event per (camera, track, person) while the track lives', async () => {
     const first = await log.upsertTrackEvent(frame({ crop: await jpeg(), snapshot: await jpeg(9, 9, 9) }))
     expect(first.created).toBe(true)
     // creation is durable at once
-    expect(onDisk().map((e) => e.id)).toEqual([first.event.id])
+    expect((await onDisk()).map((e) => e.id)).toEqual([first.event.id])
     for (let i = 1; i <= 10; i++) {
       const r = await log.upsertTrackEvent(
         frame({ at: T0 + i * 200, score: 0.6 - i * 0.01, box: { x: i, y: 0, w: 50, h: 60 } })
@@ -58,11 +59,11 @@ describe('upsertTrackEvent', () => {
       expect(r.created).toBe(false)
       expect(r.event.id).toBe(first.event.id)
     }
-    const all = log.query({}).items
+    const all = (await log.query({})).items
     expect(all).toHaveLength(1)
     expect(all[0]).toMatchObject({ startedAt: T0, updatedAt: T0 + 2000, score: 0.6, box: { x: 10 } })
-    // plain live updates reach the disk within lazyWriteMs
-    await waitFor(() => expect(onDisk()[0].updatedAt).toBe(T0 + 2000))
+    // every update is in the database when it resolves
+    expect((await onDisk())[0].updatedAt).toBe(T0 + 2000)
   })
 
   it('a different person, unknown, another camera or a long silence starts a new event', async () => {
@@ -74,7 +75,7 @@ describe('upsertTrackEvent', () => {
     // tracker ids restart with the app: t1 an hour later is someone else's track
     const later = await log.upsertTrackEvent(frame({ at: T0 + 3_600_000 }))
     expect([a, b, c, d, again, later].map((r) => r.created)).toEqual([true, true, true, true, false, true])
-    expect(log.query({}).total).toBe(5)
+    expect((await log.query({})).total).toBe(5)
   })
 
   it('replaces crop, snapshot, box and score only when a frame scores better, and deletes the old files after the write', async () => {
@@ -113,43 +114,9 @@ describe('upsertTrackEvent', () => {
       expect(existsSync(media.path(oldSnap))).toBe(false)
     })
     expect(existsSync(media.path(better.event.crop as string))).toBe(true)
-    expect(onDisk()[0].crop).toBe(better.event.crop)
+    expect((await onDisk())[0].crop).toBe(better.event.crop)
     // only the live files remain: no copies of the worse frame
     expect((await media.listDay('crops', '2026-11-29')).keys).toEqual([better.event.crop])
-  })
-
-  it('keeps a crop still used by a review item', async () => {
-    const r1 = await log.upsertTrackEvent(
-      frame({ score: 0.4, band: 'review', crop: await jpeg(), snapshot: await jpeg() })
-    )
-    await store.mutate((d) =>
-      d.review.push({
-        id: 'rv1',
-        eventId: r1.event.id,
-        cameraId: 'cam-1',
-        trackId: 't1',
-        createdAt: T0,
-        status: 'pending',
-        version: 0,
-        candidates: [],
-        personId: 'p1',
-        box: r1.event.box,
-        crop: r1.event.crop as string,
-        snapshot: r1.event.snapshot as string,
-        cropQuality: { sizePx: 50, detScore: 0.9, blur: 100, yawDeg: 0, pitchDeg: 0, score: 0.7 },
-        decidedBy: null,
-        decidedAt: null,
-        audit: []
-      })
-    )
-    const r2 = await log.upsertTrackEvent(
-      frame({ at: T0 + 100, score: 0.45, band: 'review', crop: await jpeg(7, 7, 7) })
-    )
-    // the event moved on to the better crop (so the deferred clean-up did run) …
-    await waitFor(() => expect(onDisk()[0].crop).toBe(r2.event.crop))
-    await store.write()
-    // … but the review item's file stays
-    expect(existsSync(media.path(r1.event.crop as string))).toBe(true)
   })
 
   it('serialises concurrent frames of one track: one event, never two', async () => {
@@ -159,7 +126,7 @@ describe('upsertTrackEvent', () => {
     )
     expect(rs.filter((r) => r.created)).toHaveLength(1)
     expect(new Set(rs.map((r) => r.event.id)).size).toBe(1)
-    expect(log.query({}).items[0].score).toBeCloseTo(0.57)
+    expect((await log.query({})).items[0].score).toBeCloseTo(0.57)
   })
 
   it('links the review item, keeps pending until an operator decides, and never overrides that decision', async () => {
@@ -169,13 +136,13 @@ describe('upsertTrackEvent', () => {
     )
     expect(r2.event).toMatchObject({ reviewItemId: 'rv1', decision: 'pending' })
     // pending linkage is durable immediately
-    expect(onDisk()[0]).toMatchObject({ reviewItemId: 'rv1', decision: 'pending' })
+    expect((await onDisk())[0]).toMatchObject({ reviewItemId: 'rv1', decision: 'pending' })
     const r3 = await log.upsertTrackEvent(frame({ band: 'match', score: 0.55, at: T0 + 200, decision: 'auto' }))
     expect(r3.event).toMatchObject({ decision: 'pending', band: 'match' })
 
     const decided = await log.update(r1.event.id, { decision: 'reassigned', personId: 'p9', personName: 'Zed' })
     expect(decided).toMatchObject({ decision: 'reassigned', personId: 'p9', personName: 'Zed' })
-    expect(onDisk()[0]).toMatchObject({ decision: 'reassigned', personId: 'p9' })
+    expect((await onDisk())[0]).toMatchObject({ decision: 'reassigned', personId: 'p9' })
     // the tracker still reports p1 for this track: same event, decision untouched
     const r4 = await log.upsertTrackEvent(
       frame({ band: 'match', score: 0.9, at: T0 + 300, decision: 'auto', personName: 'Ada' })
@@ -222,31 +189,20 @@ describe('upsertTrackEvent', () => {
     // a non-JPEG crop is refused before anything is stored
     const notJpeg = await log.upsertTrackEvent(frame({ crop: Buffer.from('hello') })).catch((e: unknown) => e)
     expect((notJpeg as ApiError).code).toBe('bad_image')
-    expect(store.data.events).toEqual([])
+    expect(await sql.events.total()).toBe(0)
 
     await expect(log.update('nope', { decision: 'confirmed' })).rejects.toMatchObject({ code: 'not_found' })
     const r = await log.upsertTrackEvent(frame())
     await expect(log.update(r.event.id, { decision: 'bogus' as 'auto' })).rejects.toMatchObject({
       code: 'invalid_request'
     })
-    expect(log.get(r.event.id)?.decision).toBe('auto')
+    expect((await log.get(r.event.id))?.decision).toBe('auto')
   })
 })
 
 describe('query, stats and export through the log', () => {
   beforeEach(async () => {
-    await store.mutate((d) =>
-      d.cameras.push({
-        id: 'cam-1',
-        name: 'Lobby, "main"',
-        url: 'rtsp://x',
-        enabled: true,
-        detectFps: 5,
-        maxDetectWidth: 640,
-        minFaceSize: 20,
-        loop: false
-      })
-    )
+    cameraNames.set('cam-1', 'Lobby, "main"')
     for (let i = 0; i < 120; i++) {
       await log.upsertTrackEvent(
         frame({
@@ -262,39 +218,40 @@ describe('query, stats and export through the log', () => {
     }
   })
 
-  it('pages newest first with a default limit of 50', () => {
-    const p1 = log.query({})
+  it('pages newest first with a default limit of 50', async () => {
+    const p1 = await log.query({})
     expect(p1).toMatchObject({ total: 120, offset: 0, limit: 50 })
     expect(p1.items[0].trackId).toBe('t119')
-    const p3 = log.query({ offset: 100 })
+    const p3 = await log.query({ offset: 100 })
     expect(p3.items).toHaveLength(20)
     expect(p3.items.at(-1)?.trackId).toBe('t0')
     expect(
-      log
-        .query({ cameraId: 'cam-1', personId: 'p1', limit: 5 })
-        .items.every((e) => e.cameraId === 'cam-1' && e.personId === 'p1')
+      (await log.query({ cameraId: 'cam-1', personId: 'p1', limit: 5 })).items.every(
+        (e) => e.cameraId === 'cam-1' && e.personId === 'p1'
+      )
     ).toBe(true)
-    expect(log.query({ band: 'unknown' }).total).toBe(40)
-    expect(log.query({ from: T0 + 10 * 60_000, to: T0 + 19 * 60_000 }).total).toBe(10)
+    expect((await log.query({ band: 'unknown' })).total).toBe(40)
+    expect((await log.query({ from: T0 + 10 * 60_000, to: T0 + 19 * 60_000 })).total).toBe(10)
     // results are copies: editing them changes nothing stored
-    log.query({}).items[0].personName = 'hacked'
-    expect(log.query({}).items[0].personName).not.toBe('hacked')
-    expect(() => log.query({ limit: 5000 })).toThrow(/limit/)
+    const page = await log.query({})
+    page.items[0].personName = 'hacked'
+    expect((await log.query({})).items[0].personName).not.toBe('hacked')
+    await expect(log.query({ limit: 5000 })).rejects.toThrow(/limit/)
   })
 
-  it('stats per hour per camera', () => {
-    const s = log.stats({ cameraId: 'cam-1' })
+  it('stats per hour per camera', async () => {
+    const s = await log.stats({ cameraId: 'cam-1' })
     expect(s.perHour.map((h) => h.count)).toEqual([30, 30])
     expect(s.confidenceHistogram.reduce((a, b) => a + b, 0)).toBe(60)
-    expect(log.stats({}).perHour).toHaveLength(4)
+    expect((await log.stats({})).perHour).toHaveLength(4)
   })
 
-  it('exports every match (not just one page) as CSV with camera names', () => {
-    const csv = log.exportCsv({ cameraId: 'cam-1' })
+  it('exports every match (not just one page) as CSV with camera names', async () => {
+    const csv = await log.exportCsv({ cameraId: 'cam-1' })
     const rows = csv.trimEnd().split('\r\n')
     expect(rows).toHaveLength(61)
     expect(rows[1]).toContain(',"Lobby, ""main""",')
     expect(rows[1]).toMatch(/^[0-9a-f-]{36},2026-11-29T11:59:00.000Z,2026-11-29T11:59:00.000Z,/)
-    expect(log.exportCsv({ limit: 3 }).trimEnd().split('\r\n')).toHaveLength(4)
+    expect((await log.exportCsv({ limit: 3 })).trimEnd().split('\r\n')).toHaveLength(4)
   })
 })

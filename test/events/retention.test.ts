@@ -1,30 +1,37 @@
-import { existsSync, readFileSync } from 'node:fs'
+import { existsSync } from 'node:fs'
 import { mkdir, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
-import type { ReviewItem } from '../../src/shared/types'
 import { EventLog, startRetention, type TrackEventInput } from '../../src/main/events/events'
-import { Store } from '../../src/main/store/db'
+import { Gallery } from '../../src/main/gallery/gallery'
+import { ReviewQueue } from '../../src/main/review/queue'
 import { MediaStore } from '../../src/main/store/media'
-import { jpeg, recordingLogger, tempDir, waitFor } from '../store/helpers'
+import type { ReviewRecord } from '../../src/main/store/repos/review'
+import { DEFAULT_SETTINGS } from '../../src/main/store/schema'
+import { openSqlStore, type SqlStore } from '../../src/main/store/sql-store'
+import { FakeAnalyzer } from '../gallery/fixtures'
+import { jpeg, recordingLog, tempDir, waitFor } from '../store/helpers'
 
 const DAY = 86_400_000
 const NOW = Date.UTC(2026, 10, 29, 12, 0, 0)
 
 let dir: string
 let cleanup: () => Promise<void>
-let store: Store
+let sql: SqlStore
 let media: MediaStore
 let log: EventLog
+let queue: ReviewQueue
 
 beforeEach(async () => {
   ;({ dir, cleanup } = await tempDir('vigil-retention-'))
-  store = await Store.open(dir, { logger: recordingLogger() })
+  sql = await openSqlStore({ dataDir: dir })
   media = new MediaStore(dir)
-  log = new EventLog(store, media, { lazyWriteMs: 10, logger: recordingLogger() })
+  log = new EventLog(sql.events, media, { logger: recordingLog(), purgeBatch: 2 })
+  const gallery = new Gallery(sql.gallery, media, new FakeAnalyzer(), () => DEFAULT_SETTINGS)
+  queue = new ReviewQueue(sql.review, media, gallery, log)
 })
 afterEach(async () => {
-  await store.close()
+  await sql.close()
   await cleanup()
 })
 
@@ -46,7 +53,7 @@ async function event(trackId: string, at: number, extra: Partial<TrackEventInput
   return r.event
 }
 
-function reviewFor(eventId: string, crop: string, snapshot: string, createdAt: number): ReviewItem {
+function reviewFor(eventId: string, crop: string, snapshot: string, createdAt: number): ReviewRecord {
   return {
     id: `rv-${eventId}`,
     eventId,
@@ -63,7 +70,8 @@ function reviewFor(eventId: string, crop: string, snapshot: string, createdAt: n
     cropQuality: { sizePx: 40, detScore: 0.9, blur: 80, yawDeg: 3, pitchDeg: 2, score: 0.6 },
     decidedBy: null,
     decidedAt: null,
-    audit: []
+    audit: [],
+    cropEmbedding: null
   }
 }
 
@@ -73,66 +81,55 @@ describe('purge', () => {
     const edge = await event('edge', NOW - 31 * DAY)
     await log.upsertTrackEvent({ ...baseFrame('edge'), at: NOW - 31 * DAY + 1000 })
     // started long ago but still seen recently: kept (retention counts from the last sighting)
-    await store.mutate((d) =>
-      d.events.push({
-        ...edge,
-        id: 'long',
-        trackId: 'long',
-        startedAt: NOW - 60 * DAY,
-        updatedAt: NOW - DAY,
-        crop: null,
-        snapshot: null
-      })
-    )
+    await sql.events.insert({
+      ...edge,
+      id: 'long',
+      trackId: 'long',
+      startedAt: NOW - 60 * DAY,
+      updatedAt: NOW - DAY,
+      crop: null,
+      snapshot: null
+    })
     const fresh = await event('fresh', NOW - 2 * DAY)
-    // the review item of the old event has its own image copies; the fresh one reuses the event's
+    // review items have their own image copies
     const rvCrop = await media.put('crops', await jpeg(9, 9, 9), NOW - 40 * DAY)
     const rvSnap = await media.put('snapshots', await jpeg(8, 8, 8), NOW - 40 * DAY)
-    // a gallery photo made from the old event's crop must survive
-    const photoKey = old.crop as string
-    await store.mutate((d) => {
-      d.review.push(reviewFor(old.id, rvCrop, rvSnap, NOW - 40 * DAY))
-      d.review.push(reviewFor(fresh.id, fresh.crop as string, fresh.snapshot as string, NOW - 2 * DAY))
-      d.rejections.push({ cameraId: 'cam-1', trackId: 'old', personId: 'p1', at: NOW - 40 * DAY, operator: 'op' })
-      d.rejections.push({ cameraId: 'cam-1', trackId: 'fresh', personId: 'p1', at: NOW - DAY, operator: 'op' })
-      d.people.push({
-        id: 'p1',
-        name: 'Ada',
-        notes: '',
-        threshold: null,
-        createdAt: NOW - 50 * DAY,
-        updatedAt: NOW - 50 * DAY,
-        photos: [
-          {
-            id: 'ph1',
-            personId: 'p1',
-            media: photoKey,
-            addedAt: NOW - 40 * DAY,
-            source: 'review',
-            quality: { sizePx: 40, detScore: 0.9, blur: 80, yawDeg: 3, pitchDeg: 2, score: 0.6 },
-            embedding: ''
-          }
-        ]
-      })
+    const rvFreshCrop = await media.put('crops', await jpeg(7, 9, 9), NOW - 2 * DAY)
+    await sql.review.insert(reviewFor(old.id, rvCrop, rvSnap, NOW - 40 * DAY))
+    await sql.review.insert(reviewFor(fresh.id, rvFreshCrop, fresh.snapshot as string, NOW - 2 * DAY))
+    await sql.review.insertRejection({
+      cameraId: 'cam-1',
+      trackId: 'old',
+      personId: 'p1',
+      at: NOW - 40 * DAY,
+      operator: 'op'
     })
+    await sql.review.insertRejection({
+      cameraId: 'cam-1',
+      trackId: 'fresh',
+      personId: 'p1',
+      at: NOW - DAY,
+      operator: 'op'
+    })
+    await queue.load()
+    expect(queue.isRejected('cam-1', 'old', 'p1')).toBe(true)
 
-    const r = await log.purge(30, NOW)
+    // batches of 2 rows: several statements, the same result
+    const r = await log.purge(30, NOW, queue)
     expect(r.events).toBe(2) // old and edge (last seen 31 days ago)
     expect(r.reviews).toBe(1)
-    // old snapshot, edge crop+snapshot, review crop+snapshot; the old crop is a gallery photo
-    expect(r.files).toBe(5)
-    expect(store.data.events.map((e) => e.trackId).sort()).toEqual(['fresh', 'long'])
-    expect(store.data.review.map((x) => x.eventId)).toEqual([fresh.id])
-    expect(store.data.rejections.map((x) => x.trackId)).toEqual(['fresh'])
-    for (const k of [old.snapshot, edge.crop, edge.snapshot, rvCrop, rvSnap])
+    // old crop+snapshot, edge crop+snapshot, review crop+snapshot
+    expect(r.files).toBe(6)
+    expect((await sql.events.page({}, 0, 100)).map((e) => e.trackId).sort()).toEqual(['fresh', 'long'])
+    expect((await sql.review.list()).map((x) => x.eventId)).toEqual([fresh.id])
+    expect((await sql.review.rejections()).map((x) => x.trackId)).toEqual(['fresh'])
+    expect(queue.isRejected('cam-1', 'old', 'p1')).toBe(false)
+    for (const k of [old.crop, old.snapshot, edge.crop, edge.snapshot, rvCrop, rvSnap])
       expect(existsSync(media.path(k as string))).toBe(false)
-    for (const k of [photoKey, fresh.crop, fresh.snapshot]) expect(existsSync(media.path(k as string))).toBe(true)
-    // written before files were deleted
-    const disk = JSON.parse(readFileSync(join(dir, 'db.json'), 'utf8')) as { events: { id: string }[] }
-    expect(disk.events.map((e) => e.id).sort()).toEqual([fresh.id, 'long'].sort())
+    for (const k of [rvFreshCrop, fresh.crop, fresh.snapshot]) expect(existsSync(media.path(k as string))).toBe(true)
 
     // idempotent
-    expect(await log.purge(30, NOW)).toEqual({ events: 0, files: 0, reviews: 0 })
+    expect(await log.purge(30, NOW, queue)).toEqual({ events: 0, files: 0, reviews: 0 })
   })
 
   it('sweeps orphaned files and temp leftovers in old day folders, never photos or today', async () => {
@@ -168,27 +165,24 @@ describe('startRetention', () => {
   it('purges on a timer with the current setting and stops', async () => {
     await event('old', Date.now() - 10 * DAY)
     await event('new', Date.now() - 1 * DAY)
-    await store.mutate((d) => (d.settings.retentionDays = 5))
     const results: number[] = []
-    const stop = startRetention(store, media, undefined, 1000, {
-      log,
+    const stop = startRetention(log, () => 5, 1000, {
       initialDelayMs: 5,
       onPurged: (r) => results.push(r.events),
-      logger: recordingLogger()
+      logger: recordingLog(),
+      partner: queue
     })
     await waitFor(() => expect(results).toHaveLength(1))
     stop()
     expect(results[0]).toBe(1)
-    expect(store.data.events.map((e) => e.trackId)).toEqual(['new'])
-    expect(() => startRetention(store, media, () => 30, 10)).toThrow(/at least 1000 ms/)
+    expect((await sql.events.page({}, 0, 10)).map((e) => e.trackId)).toEqual(['new'])
+    expect(() => startRetention(log, () => 30, 10)).toThrow(/at least 1000 ms/)
   })
 
   it('logs instead of throwing when the setting is invalid', async () => {
-    const logger = recordingLogger()
-    const stop = startRetention(store, media, () => -1, 1000, { log, initialDelayMs: 5, logger })
-    await waitFor(() =>
-      expect(logger.errors.join('\n')).toMatch(/purge failed: retention must be a positive number of days/)
-    )
+    const logger = recordingLog()
+    const stop = startRetention(log, () => -1, 1000, { initialDelayMs: 5, logger })
+    await waitFor(() => expect(logger.lines.join('\n')).toMatch(/error: retention: purge failed/))
     stop()
   })
 })

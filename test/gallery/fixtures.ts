@@ -1,19 +1,20 @@
-// Real Store + MediaStore in a temp dir, a scriptable Analyzer, and helpers to compare "everything
-// stored" before and after an operation. Shared by test/gallery and test/review.
-import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises'
-import { recordingLogger } from '../support/logger'
+// Real SQL store (SQLite file) + MediaStore in a temp dir, a scriptable Analyzer, and helpers to
+// compare "everything stored" before and after an operation. Shared by test/gallery and test/review.
+// Disk-full is injected at the SQL seam: every write statement fails while `failWrites` says so.
+import { mkdtemp, readdir, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join, relative } from 'node:path'
 import sharp from 'sharp'
 import { ApiError } from '../../src/shared/api'
 import type { Box, FaceQuality, Settings } from '../../src/shared/types'
 import type { AnalyzeOptions, AnalyzeResult, Analyzer, DetectedFace, RgbImage } from '../../src/main/contracts'
-import { Store } from '../../src/main/store/db'
 import { MediaStore } from '../../src/main/store/media'
-import { realFsOps } from '../../src/main/store/durable-file'
 import { DEFAULT_SETTINGS } from '../../src/main/store/schema'
+import type { SqlDatabase, SqlExecutor } from '../../src/main/store/sql/database'
+import { openSqlStore, reposOf, type SqlStore } from '../../src/main/store/sql-store'
 import { Gallery } from '../../src/main/gallery/gallery'
 import { randomUnit, rng } from './helpers'
+import { recordingLog } from '../store/helpers'
 
 export const GOOD_QUALITY: FaceQuality = { sizePx: 160, detScore: 0.99, blur: 300, yawDeg: 2, pitchDeg: 1, score: 0.95 }
 
@@ -57,7 +58,7 @@ export async function jpegOf(width: number, height: number, r = 120, g = 90, b =
 
 export interface Env<A extends Analyzer = FakeAnalyzer> {
   dir: string
-  store: Store
+  sql: SqlStore
   media: MediaStore
   analyzer: A
   settings: Settings
@@ -75,37 +76,21 @@ export async function makeEnv(real?: Analyzer): Promise<Env<Analyzer>> {
   const dir = await mkdtemp(join(tmpdir(), 'vigil-gallery-'))
   const failWrites: { on: boolean; nth?: number } = { on: false }
   const warnings: string[] = []
-  const logger = recordingLogger((level, m) => {
-    if (level === 'warn' || level === 'error') warnings.push(m)
-  })
-  const store = await Store.open(dir, {
-    logger,
-    fsOps: {
-      writeSynced: async (p, t) => {
-        let fail = failWrites.on
-        if (failWrites.nth !== undefined) {
-          failWrites.nth--
-          if (failWrites.nth === 0) {
-            fail = true
-            failWrites.nth = undefined
-          }
-        }
-        if (fail) throw Object.assign(new Error('ENOSPC: no space left on device'), { code: 'ENOSPC' })
-        await realFsOps.writeSynced(p, t)
-      }
-    }
-  })
+  const logger = recordingLog(warnings)
+  const real_ = await openSqlStore({ dataDir: dir })
+  const sql = reposOf(faulty(real_.db, failWrites))
   const media = new MediaStore(dir)
   const analyzer = real ?? new FakeAnalyzer()
   const settings: Settings = structuredClone(DEFAULT_SETTINGS)
   const peopleChanges: number[] = []
-  const gallery = new Gallery(store, media, analyzer, () => settings, {
+  const gallery = new Gallery(sql.gallery, media, analyzer, () => settings, {
     onChange: (n) => peopleChanges.push(n),
     logger
   })
+  await gallery.load()
   return {
     dir,
-    store,
+    sql,
     media,
     analyzer,
     settings,
@@ -115,7 +100,7 @@ export async function makeEnv(real?: Analyzer): Promise<Env<Analyzer>> {
     failWrites,
     async close() {
       failWrites.on = false
-      await store.close()
+      await sql.close()
       await rm(dir, { recursive: true, force: true })
     }
   }
@@ -142,14 +127,55 @@ export async function mediaFiles(dir: string): Promise<string[]> {
   return out.sort()
 }
 
-/** db.json on disk, the in-memory data and the media files: "everything stored". */
-export async function snapshot(env: Env<Analyzer>): Promise<{ disk: string; memory: string; files: string[] }> {
-  await env.store.write().catch(() => undefined)
-  return {
-    disk: await readFile(join(env.dir, 'db.json'), 'utf8'),
-    memory: JSON.stringify(env.store.data),
-    files: await mediaFiles(env.dir)
+/** Fails write statements (disk full) while `failWrites` says so; reads always work. */
+export function faulty(db: SqlDatabase, failWrites: { on: boolean; nth?: number }): SqlDatabase {
+  const check = (sql: string): void => {
+    if (/^\s*(SELECT|PRAGMA)/i.test(sql)) return
+    let fail = failWrites.on
+    if (failWrites.nth !== undefined) {
+      failWrites.nth--
+      if (failWrites.nth === 0) {
+        fail = true
+        failWrites.nth = undefined
+      }
+    }
+    if (fail) throw Object.assign(new Error('database or disk is full'), { code: 'SQLITE_FULL' })
   }
+  const wrap = (x: SqlExecutor): SqlExecutor => ({
+    engine: x.engine,
+    run: async (sql, params) => {
+      check(sql)
+      return x.run(sql, params)
+    },
+    all: (sql, params) => {
+      try {
+        check(sql)
+      } catch (e) {
+        return Promise.reject(e)
+      }
+      return x.all(sql, params)
+    },
+    get: (sql, params) => x.get(sql, params)
+  })
+  const w = wrap(db)
+  return {
+    ...w,
+    transaction: (fn) => db.transaction((tx) => fn(wrap(tx))),
+    notify: (c, p) => db.notify(c, p),
+    listen: (c, f) => db.listen(c, f),
+    close: () => db.close()
+  }
+}
+
+/** Every table of the SQL store, the in-memory gallery and the media files: "everything stored". */
+export async function snapshot(
+  env: Env<Analyzer>
+): Promise<{ tables: Record<string, unknown[]>; memory: string; files: string[] }> {
+  const tables: Record<string, unknown[]> = {}
+  for (const t of ['people', 'photos', 'events', 'review_items', 'review_audit', 'rejections']) {
+    tables[t] = await env.sql.db.all(`SELECT * FROM ${t} ORDER BY 1`)
+  }
+  return { tables, memory: JSON.stringify(env.gallery.list()), files: await mediaFiles(env.dir) }
 }
 
 export function embedding(seed: number): Float32Array {

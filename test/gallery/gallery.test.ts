@@ -1,13 +1,13 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
-import { recordingLogger } from '../support/logger'
 import { existsSync } from 'node:fs'
 import { join } from 'node:path'
 import sharp from 'sharp'
 import { ApiError } from '../../src/shared/api'
 import type { EnrolResult } from '../../src/shared/types'
 import { Gallery, containedFraction, qualityProblems } from '../../src/main/gallery/gallery'
-import { decodeVector } from '../../src/main/gallery/vectors'
-import { Store } from '../../src/main/store/db'
+import { SqlEventRepo } from '../../src/main/store/repos/events'
+import { SqlGalleryRepo } from '../../src/main/store/repos/gallery'
+import { recordingLog } from '../store/helpers'
 import { GOOD_QUALITY, apiError, embedding, face, jpegOf, makeEnv, mediaFiles, snapshot, type Env } from './fixtures'
 import { atCosine, rng } from './helpers'
 
@@ -48,11 +48,7 @@ describe('Gallery: people', () => {
     expect(env.gallery.list().map((p) => p.name)).toEqual(['Anna'])
     expect(env.peopleChanges).toEqual([1, 2, 2, 1])
     // persisted
-    await env.store.close()
-    const again = await Store.open(env.dir)
-    expect(again.data.people.map((p) => p.name)).toEqual(['Anna'])
-    await again.close()
-    env.store = await Store.open(env.dir)
+    expect((await env.sql.gallery.loadAll()).map((p) => p.name)).toEqual(['Anna'])
   })
 
   it('refuses duplicate names case-insensitively, also on rename', async () => {
@@ -85,28 +81,27 @@ describe('Gallery: people', () => {
     env.analyzer.next = [face({ x: 10, y: 10, w: 150, h: 150 }, embedding(1))]
     const r = await upload(p.id)
     expect(r.ok).toBe(true)
-    await env.store.mutate((d) =>
-      d.events.push({
-        id: 'e1',
-        cameraId: 'c',
-        trackId: 't',
-        band: 'match',
-        personId: p.id,
-        personName: 'Gone',
-        score: 0.7,
-        decision: 'auto',
-        startedAt: 1,
-        updatedAt: 1,
-        box: { x: 0, y: 0, w: 1, h: 1 },
-        crop: null,
-        snapshot: null,
-        reviewItemId: null
-      })
-    )
+    const events = new SqlEventRepo(env.sql.db)
+    await events.insert({
+      id: 'e1',
+      cameraId: 'c',
+      trackId: 't',
+      band: 'match',
+      personId: p.id,
+      personName: 'Gone',
+      score: 0.7,
+      decision: 'auto',
+      startedAt: 1,
+      updatedAt: 1,
+      box: { x: 0, y: 0, w: 1, h: 1 },
+      crop: null,
+      snapshot: null,
+      reviewItemId: null
+    })
     expect(await mediaFiles(env.dir)).toHaveLength(1)
     await env.gallery.delete(p.id)
     expect(await mediaFiles(env.dir)).toEqual([])
-    expect(env.store.data.events[0].personName).toBe('Gone')
+    expect((await events.get('e1'))?.personName).toBe('Gone')
     expect(env.gallery.matcher().size).toBe(0)
   })
 })
@@ -129,8 +124,8 @@ describe('Gallery: enrolment', () => {
     const meta = await sharp(file).metadata()
     expect(meta.format).toBe('jpeg')
     expect(Math.max(meta.width ?? 0, meta.height ?? 0)).toBe(1024)
-    const stored = env.store.data.people[0].photos[0]
-    expect(Array.from(decodeVector(stored.embedding))).toEqual(Array.from(e))
+    const stored = (await env.sql.gallery.loadAll())[0].photos[0]
+    expect(Array.from(stored.embedding)).toEqual(Array.from(e))
     // the API shape carries no embedding
     expect(Object.keys(env.gallery.list()[0].photos[0])).not.toContain('embedding')
     const m = env.gallery.matcher()
@@ -176,9 +171,9 @@ describe('Gallery: enrolment', () => {
     expect(r.faces.map((f) => f.box.x)).toEqual([20, 400])
     const chosen = await upload(p.id, { faceIndex: 1 })
     expect(chosen.ok).toBe(true)
-    const stored = env.store.data.people[0].photos
+    const stored = (await env.sql.gallery.loadAll())[0].photos
     expect(stored).toHaveLength(1)
-    expect(Array.from(decodeVector(stored[0].embedding))).toEqual(Array.from(right))
+    expect(Array.from(stored[0].embedding)).toEqual(Array.from(right))
     const out = await upload(p.id, { faceIndex: 2 })
     expect(out).toMatchObject({ ok: false, code: 'multiple_faces' })
     if (!out.ok) expect(out.message).toMatch(/face 2 does not exist/)
@@ -197,7 +192,7 @@ describe('Gallery: enrolment', () => {
     ]
     const r = await upload(p.id)
     expect(r.ok).toBe(true)
-    expect(Array.from(decodeVector(env.store.data.people[0].photos[1].embedding))).toEqual(Array.from(embedding(7)))
+    expect(Array.from((await env.sql.gallery.loadAll())[0].photos[1].embedding)).toEqual(Array.from(embedding(7)))
     // two real faces side by side are still two
     env.analyzer.next = [
       face({ x: 0, y: 0, w: 100, h: 100 }, embedding(7)),
@@ -325,25 +320,25 @@ describe('Gallery: enrolment', () => {
     const before = await snapshot(env)
     env.analyzer.next = [face({ x: 10, y: 10, w: 150, h: 150 }, embedding(15))]
     env.failWrites.on = true
-    await expect(upload(p.id)).rejects.toThrow(/ENOSPC/)
-    await expect(env.gallery.create({ name: 'Other' })).rejects.toThrow(/ENOSPC/)
-    await expect(env.gallery.update(p.id, { name: 'Renamed' })).rejects.toThrow(/ENOSPC/)
-    await expect(env.gallery.delete(p.id)).rejects.toThrow(/ENOSPC/)
+    await expect(upload(p.id)).rejects.toThrow(/disk is full/)
+    await expect(env.gallery.create({ name: 'Other' })).rejects.toThrow(/disk is full/)
+    await expect(env.gallery.update(p.id, { name: 'Renamed' })).rejects.toThrow(/disk is full/)
+    await expect(env.gallery.delete(p.id)).rejects.toThrow(/disk is full/)
     env.failWrites.on = false
     // removing a photo whose write fails keeps photo, file and reference
     const ok = await upload(p.id)
     if (!ok.ok) throw new Error(ok.message)
     const withPhoto = await snapshot(env)
     env.failWrites.on = true
-    await expect(env.gallery.removePhoto(p.id, ok.photo.id)).rejects.toThrow(/ENOSPC/)
+    await expect(env.gallery.removePhoto(p.id, ok.photo.id)).rejects.toThrow(/disk is full/)
     env.failWrites.on = false
     expect(await snapshot(env)).toEqual(withPhoto)
     expect(env.gallery.matcher().size).toBe(1)
     await env.gallery.removePhoto(p.id, ok.photo.id)
-    await env.store.mutate((d) => {
-      d.people[0].updatedAt = (JSON.parse(before.memory) as typeof d).people[0].updatedAt
-    })
-    expect(await snapshot(env)).toEqual(before)
+    const after = await snapshot(env)
+    // removing the photo again bumped the person's updatedAt; everything else is as before
+    expect({ ...after.tables, people: [] }).toEqual({ ...before.tables, people: [] })
+    expect(after.files).toEqual(before.files)
     expect(env.gallery.matcher().size).toBe(0)
     expect(env.gallery.list().map((x) => x.name)).toEqual(['Disk'])
   })
@@ -411,13 +406,13 @@ describe('Gallery: reference photos', () => {
     await upload(p.id)
     env.analyzer.next = [face({ x: 10, y: 10, w: 150, h: 150 }, embedding(20))]
     await upload(p.id)
-    await env.store.mutate((d) => {
-      d.people[0].photos[1].embedding = 'AAAA'
-      d.people[0].threshold = 7
+    const [first] = await env.sql.gallery.loadAll()
+    await env.sql.db.run('UPDATE photos SET embedding = ? WHERE id = ?', [new Uint8Array(3 * 4), first.photos[1].id])
+    await env.sql.db.run('UPDATE people SET threshold = 7')
+    const g2 = new Gallery(new SqlGalleryRepo(env.sql.db), env.media, env.analyzer, () => env.settings, {
+      logger: recordingLog(env.warnings)
     })
-    const g2 = new Gallery(env.store, env.media, env.analyzer, () => env.settings, {
-      logger: recordingLogger((level, m) => void (level === 'warn' && env.warnings.push(m)))
-    })
+    await g2.load()
     expect(g2.matcher().size).toBe(1)
     expect(g2.list()[0].photos).toHaveLength(2)
     expect(env.warnings.some((w) => /unusable embedding/.test(w))).toBe(true)

@@ -105,9 +105,9 @@ describe.skipIf(skip)('live RTSP camera → events', () => {
       perTrackPerson.set(k, (perTrackPerson.get(k) ?? 0) + 1)
     }
     expect(Math.max(...perTrackPerson.values())).toBe(1)
-    const stored = backend.events.query({ limit: 1000 })
+    const stored = await backend.events.query({ limit: 1000 })
     console.log(
-      `[live] ${stored.total} events: ${all.filter((e) => e.band === 'match').length} match, ${all.filter((e) => e.band === 'review').length} review, ${all.filter((e) => e.band === 'unknown').length} unknown; review queue ${backend.review.pendingCount()}`
+      `[live] ${stored.total} events: ${all.filter((e) => e.band === 'match').length} match, ${all.filter((e) => e.band === 'review').length} review, ${all.filter((e) => e.band === 'unknown').length} unknown; review queue ${await backend.review.pendingCount()}`
     )
     expect(stored.items.some((e) => e.personId === lin)).toBe(true)
     // events span their track (first to last sighting), not the single frame that raised them

@@ -1,12 +1,12 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
-import { recordingLogger } from '../support/logger'
 import { existsSync } from 'node:fs'
 import { join } from 'node:path'
 import { ApiError } from '../../src/shared/api'
 import type { Candidate, ReviewItem } from '../../src/shared/types'
 import { EventLog } from '../../src/main/events/events'
 import { ReviewQueue, type EnqueueInput, type EventPatchLike } from '../../src/main/review/queue'
-import { decodeVector } from '../../src/main/gallery/vectors'
+import { SqlEventRepo } from '../../src/main/store/repos/events'
+import { recordingLog } from '../store/helpers'
 import { GOOD_QUALITY, apiError, embedding, jpegOf, makeEnv, mediaFiles, snapshot, type Env } from '../gallery/fixtures'
 
 class FakeEvents {
@@ -35,10 +35,11 @@ beforeEach(async () => {
   events = new FakeEvents()
   pendings = []
   clock = Date.UTC(2026, 10, 29, 12, 0, 0)
-  queue = new ReviewQueue(env.store, env.media, env.gallery, events, (n) => pendings.push(n), {
+  queue = new ReviewQueue(env.sql.review, env.media, env.gallery, events, (n) => pendings.push(n), {
     now: () => (clock += 1000),
-    logger: recordingLogger((level, m) => void (level === 'warn' && env.warnings.push(m)))
+    logger: recordingLog(env.warnings)
   })
+  await queue.load()
   ann = (await env.gallery.create({ name: 'Ann' })).id
   bob = (await env.gallery.create({ name: 'Bob' })).id
 })
@@ -87,43 +88,43 @@ describe('ReviewQueue: enqueue', () => {
     expect(Object.keys(it)).not.toContain('cropEmbedding')
     expect(existsSync(join(env.dir, 'media', it.crop))).toBe(true)
     expect(existsSync(join(env.dir, 'media', it.snapshot))).toBe(true)
-    const stored = env.store.data.review[0]
-    expect(Array.from(decodeVector(stored.cropEmbedding ?? ''))).toEqual(Array.from(embedding(100)))
+    const stored = (await env.sql.review.list())[0]
+    expect(Array.from(stored.cropEmbedding ?? [])).toEqual(Array.from(embedding(100)))
     expect(events.last('ev1')).toMatchObject({
       decision: 'pending',
       reviewItemId: it.id,
       personId: ann,
       personName: 'Ann'
     })
-    expect(queue.pendingCount()).toBe(1)
+    expect(await queue.pendingCount()).toBe(1)
     expect(pendings).toEqual([1])
-    expect(queue.list({ status: 'pending' })).toHaveLength(1)
-    expect(queue.list({ status: 'confirmed' })).toHaveLength(0)
+    expect(await queue.list({ status: 'pending' })).toHaveLength(1)
+    expect(await queue.list({ status: 'confirmed' })).toHaveLength(0)
   })
 
   it('updates the waiting item of the same track and person instead of queueing again, keeping the better crop', async () => {
     const first = await queued({ cropQuality: { ...GOOD_QUALITY, score: 0.5 } })
     expect(await queue.enqueue(await input({ cropQuality: { ...GOOD_QUALITY, score: 0.4 } }))).toBeNull()
-    expect(queue.get(first.id).crop).toBe(first.crop)
+    expect((await queue.get(first.id)).crop).toBe(first.crop)
     const better = await input({
       cropQuality: { ...GOOD_QUALITY, score: 0.9 },
       box: { x: 1, y: 1, w: 200, h: 200 },
       cropEmbedding: embedding(101)
     })
     expect(await queue.enqueue(better)).toBeNull()
-    const now = queue.get(first.id)
+    const now = await queue.get(first.id)
     expect(now.cropQuality.score).toBe(0.9)
     expect(now.box.w).toBe(200)
     expect(now.version).toBe(0)
     expect(now.crop).not.toBe(first.crop)
     expect(existsSync(join(env.dir, 'media', first.crop))).toBe(false)
-    expect(Array.from(decodeVector(env.store.data.review[0].cropEmbedding ?? ''))).toEqual(Array.from(embedding(101)))
-    expect(queue.list()).toHaveLength(1)
+    expect(Array.from((await env.sql.review.list())[0].cropEmbedding ?? [])).toEqual(Array.from(embedding(101)))
+    expect(await queue.list()).toHaveLength(1)
     expect(await mediaFiles(env.dir)).toHaveLength(2)
     // another person for the same track, or another track, is a separate item
     expect(await queue.enqueue(await input({ personId: bob }))).not.toBeNull()
     expect(await queue.enqueue(await input({ trackId: 'tr2' }))).not.toBeNull()
-    expect(queue.pendingCount()).toBe(3)
+    expect(await queue.pendingCount()).toBe(3)
   })
 
   it('refuses bad input clearly and stores nothing', async () => {
@@ -155,7 +156,7 @@ describe('ReviewQueue: decisions', () => {
     expect(done.audit[0]).toMatchObject({ action: 'confirm', operator: 'alice', addedPhotoId: photos[0].id })
     expect(env.gallery.matcher().match(embedding(100), { accept: 0.5, review: 0.35 }).candidates[0].personId).toBe(ann)
     expect(events.last('ev1')).toEqual({ decision: 'confirmed', personId: ann, personName: 'Ann' })
-    expect(queue.pendingCount()).toBe(0)
+    expect(await queue.pendingCount()).toBe(0)
     expect(pendings.at(-1)).toBe(0)
   })
 
@@ -178,12 +179,12 @@ describe('ReviewQueue: decisions', () => {
     const it = await queued()
     const done = await queue.decide({ itemId: it.id, version: 0, action: 'reject', operator: 'alice' })
     expect(done).toMatchObject({ status: 'rejected', personId: null })
-    expect(env.store.data.rejections).toEqual([
+    expect(await env.sql.review.rejections()).toEqual([
       { cameraId: 'cam1', trackId: 'tr1', personId: ann, at: done.decidedAt, operator: 'alice' }
     ])
     expect(events.last('ev1')).toEqual({ decision: 'rejected', personId: null, personName: null })
     expect(await queue.enqueue(await input())).toBeNull()
-    expect(queue.list()).toHaveLength(1)
+    expect(await queue.list()).toHaveLength(1)
     // the same track may still be queued for somebody else
     expect(await queue.enqueue(await input({ personId: bob }))).not.toBeNull()
   })
@@ -267,7 +268,7 @@ describe('ReviewQueue: decisions', () => {
     )
     expect(e.details).toMatchObject({ decidedBy: 'alice', decidedAt: first.decidedAt, status: 'confirmed' })
     expect(await snapshot(env)).toEqual(before)
-    expect(env.store.data.rejections).toEqual([])
+    expect(await env.sql.review.rejections()).toEqual([])
   })
 
   it('two simultaneous decisions: exactly one wins, the other is a conflict', async () => {
@@ -287,7 +288,7 @@ describe('ReviewQueue: decisions', () => {
     const lost = results.find((r) => r.status === 'rejected') as PromiseRejectedResult
     expect((lost.reason as ApiError).code).toBe('conflict')
     expect(env.gallery.get(ann).photos.length + env.gallery.get(bob).photos.length).toBe(1)
-    expect(queue.get(it.id).audit).toHaveLength(1)
+    expect((await queue.get(it.id)).audit).toHaveLength(1)
   })
 
   it('unknown items and bad requests are clear errors', async () => {
@@ -333,12 +334,14 @@ describe('ReviewQueue: decisions', () => {
         addToGallery: true
       })
     ).rejects.toThrow()
-    await expect(queue.decide({ itemId: it.id, version: 0, action: 'reject', operator: 'a' })).rejects.toThrow(/ENOSPC/)
+    await expect(queue.decide({ itemId: it.id, version: 0, action: 'reject', operator: 'a' })).rejects.toThrow(
+      /disk is full/
+    )
     env.failWrites.on = false
     expect(await snapshot(env)).toEqual(before)
-    // the person and the photo are written (writes 1 and 2), the item's write (3) fails:
+    // the person (write 1) and the photo (writes 2, 3) are written, the item's write (4) fails:
     // both are taken back
-    env.failWrites.nth = 3
+    env.failWrites.nth = 4
     await expect(
       queue.decide({
         itemId: it.id,
@@ -348,29 +351,27 @@ describe('ReviewQueue: decisions', () => {
         newPersonName: 'Dora',
         addToGallery: true
       })
-    ).rejects.toThrow(/ENOSPC/)
+    ).rejects.toThrow(/disk is full/)
     expect(env.gallery.list().map((p) => p.name)).toEqual(['Ann', 'Bob'])
     expect(await snapshot(env)).toEqual(before)
-    env.failWrites.nth = 2
+    env.failWrites.nth = 3
     await expect(
       queue.decide({ itemId: it.id, version: 0, action: 'confirm', operator: 'a', addToGallery: true })
-    ).rejects.toThrow(/ENOSPC/)
+    ).rejects.toThrow(/disk is full/)
     // taking the photo back touches Ann's updatedAt; everything else is as before
-    const withoutUpdatedAt = (s: string): unknown => {
-      const d = JSON.parse(s) as { people: { updatedAt?: number }[] }
-      for (const p of d.people) delete p.updatedAt
-      return d
+    const withoutUpdatedAt = (x: Awaited<ReturnType<typeof snapshot>>): unknown => {
+      const people = (x.tables.people as { updated_at?: unknown }[]).map(({ updated_at: _u, ...r }) => r)
+      const memory = (JSON.parse(x.memory) as { updatedAt?: number }[]).map(({ updatedAt: _u, ...r }) => r)
+      return { ...x, tables: { ...x.tables, people }, memory }
     }
     const after = await snapshot(env)
-    expect(after.files).toEqual(before.files)
-    expect(withoutUpdatedAt(after.disk)).toEqual(withoutUpdatedAt(before.disk))
-    expect(withoutUpdatedAt(after.memory)).toEqual(withoutUpdatedAt(before.memory))
+    expect(withoutUpdatedAt(after)).toEqual(withoutUpdatedAt(before))
     expect(env.gallery.matcher().size).toBe(0)
     const ok = await queue.decide({ itemId: it.id, version: 0, action: 'confirm', operator: 'a', addToGallery: true })
     expect(ok.status).toBe('confirmed')
     const beforeUndo = await snapshot(env)
     env.failWrites.on = true
-    await expect(queue.undo({ itemId: it.id, operator: 'a' })).rejects.toThrow(/ENOSPC/)
+    await expect(queue.undo({ itemId: it.id, operator: 'a' })).rejects.toThrow(/disk is full/)
     env.failWrites.on = false
     expect(await snapshot(env)).toEqual(beforeUndo)
     expect(env.gallery.get(ann).photos).toHaveLength(1)
@@ -388,7 +389,7 @@ describe('ReviewQueue: undo and audit trail', () => {
     expect(existsSync(join(env.dir, 'media', photo.media))).toBe(false)
     expect(env.gallery.matcher().size).toBe(0)
     expect(events.last('ev1')).toEqual({ decision: 'pending', personId: ann, personName: 'Ann' })
-    expect(queue.pendingCount()).toBe(1)
+    expect(await queue.pendingCount()).toBe(1)
     // the item's own crop stays
     expect(existsSync(join(env.dir, 'media', back.crop))).toBe(true)
   })
@@ -398,10 +399,10 @@ describe('ReviewQueue: undo and audit trail', () => {
     await queue.decide({ itemId: it.id, version: 0, action: 'reject', operator: 'alice' })
     const back = await queue.undo({ itemId: it.id, operator: 'alice' })
     expect(back.status).toBe('pending')
-    expect(env.store.data.rejections).toEqual([])
+    expect(await env.sql.review.rejections()).toEqual([])
     // pending again: a new sighting updates it rather than queueing another
     expect(await queue.enqueue(await input())).toBeNull()
-    expect(queue.list()).toHaveLength(1)
+    expect(await queue.list()).toHaveLength(1)
   })
 
   it('keeps the full audit trail across decide / undo / decide', async () => {
@@ -422,15 +423,15 @@ describe('ReviewQueue: undo and audit trail', () => {
     expect(c.audit.every((e, i, all) => i === 0 || e.at > all[i - 1].at)).toBe(true)
     expect(c.version).toBe(3)
     // persisted on disk
-    const disk = JSON.parse((await snapshot(env)).disk) as { review: ReviewItem[] }
-    expect(disk.review[0].audit).toHaveLength(3)
+    expect((await snapshot(env)).tables.review_audit).toHaveLength(3)
+    expect((await env.sql.review.load(it.id))?.audit).toEqual(c.audit)
   })
 })
 
 describe('ReviewQueue with the real EventLog', () => {
   it('links and updates the event of the track', async () => {
-    const log = new EventLog(env.store, env.media)
-    const q2 = new ReviewQueue(env.store, env.media, env.gallery, log)
+    const log = new EventLog(new SqlEventRepo(env.sql.db), env.media)
+    const q2 = new ReviewQueue(env.sql.review, env.media, env.gallery, log)
     const { event } = await log.upsertTrackEvent({
       cameraId: 'cam1',
       trackId: 'tr1',
@@ -444,10 +445,10 @@ describe('ReviewQueue with the real EventLog', () => {
     })
     const it = await q2.enqueue(await input({ eventId: event.id }))
     if (!it) throw new Error('not queued')
-    expect(log.get(event.id)).toMatchObject({ reviewItemId: it.id, decision: 'pending' })
+    expect(await log.get(event.id)).toMatchObject({ reviewItemId: it.id, decision: 'pending' })
     await q2.decide({ itemId: it.id, version: 0, action: 'reassign', operator: 'alice', personId: bob })
-    expect(log.get(event.id)).toMatchObject({ decision: 'reassigned', personId: bob, personName: 'Bob' })
+    expect(await log.get(event.id)).toMatchObject({ decision: 'reassigned', personId: bob, personName: 'Bob' })
     await q2.undo({ itemId: it.id, operator: 'alice' })
-    expect(log.get(event.id)).toMatchObject({ decision: 'pending', personId: ann, personName: 'Ann' })
+    expect(await log.get(event.id)).toMatchObject({ decision: 'pending', personId: ann, personName: 'Ann' })
   })
 })

@@ -9,6 +9,7 @@ import { CameraService } from '../../src/main/cameras/service'
 import { startServer, type RunningServer, type ServerOptions } from '../../src/main/server/server'
 import { silentLogger } from '../../src/main/log/logger'
 import { Store } from '../../src/main/store/db'
+import { SETTINGS_CODEC, type SettingsDoc } from '../../src/main/store/settings'
 import type { SecretBox } from '../../src/main/store/secret-box'
 import type { Handlers } from '../../src/shared/api'
 import type { CameraView } from '../../src/shared/types'
@@ -16,7 +17,7 @@ import { fakeBackend, type FakeBackend } from '../shell/fake-backend'
 
 export interface CameraLab {
   dir: string
-  store: Store
+  store: Store<SettingsDoc>
   cameras: CameraService
   backend: FakeBackend
   server: RunningServer
@@ -37,7 +38,7 @@ export interface LabOptions {
 }
 
 export interface CameraBackend {
-  store: Store
+  store: Store<SettingsDoc>
   cameras: CameraService
   backend: FakeBackend
   statuses: CameraView[]
@@ -46,7 +47,7 @@ export interface CameraBackend {
 
 /** The real camera box behind a fake backend's other channels (see the file comment). */
 export async function cameraBackend(dataDir: string, opts: LabOptions = {}): Promise<CameraBackend> {
-  const store = await Store.open(dataDir, { logger: silentLogger })
+  const store = await Store.open<SettingsDoc>(dataDir, { codec: SETTINGS_CODEC, logger: silentLogger })
   store.data.settings.localVideoFolders = opts.folders ?? []
   store.data.settings.maxCameras = opts.maxCameras ?? 16
   const statuses: CameraView[] = []
@@ -67,6 +68,7 @@ export async function cameraBackend(dataDir: string, opts: LabOptions = {}): Pro
       backoff: { initialMs: 200, maxMs: 400 },
       policy: settingsPolicy(() => store.data.settings.localVideoFolders, opts.exposed !== true)
     },
+    null,
     () => store.data.settings.maxCameras,
     opts.box ?? null
   )

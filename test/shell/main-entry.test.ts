@@ -23,11 +23,15 @@ describe('browser-mode CLI parsing', () => {
       port: 8123,
       token: 't',
       dataDir: resolve('rel'),
+      db: undefined,
       staticDir: undefined,
       tls: false,
       insecure: false,
       tlsFiles: undefined,
       warnings: [expect.stringMatching(/visible|every local user/)]
+    })
+    expect(parseCli(['--db', 'postgres://v:pw@127.0.0.1:5433/vigil'], {}).valueOf()).toMatchObject({
+      db: 'postgres://v:pw@127.0.0.1:5433/vigil'
     })
     expect(parseCli([], { VIGIL_TOKEN: 'from-env', VIGIL_DATA_DIR: '/d' })).toMatchObject({
       token: 'from-env',

@@ -1,10 +1,10 @@
 import { spawn } from 'node:child_process'
 import { existsSync, readFileSync } from 'node:fs'
 import { mkdir, open, readdir, readFile, writeFile } from 'node:fs/promises'
-import { join } from 'node:path'
+import { basename, join } from 'node:path'
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest'
 import { ApiError } from '../../src/shared/api'
-import { Store } from '../../src/main/store/db'
+import { Store, type StoreOptions } from '../../src/main/store/db'
 import { realFsOps, type DurableFsOps } from '../../src/main/store/durable-file'
 import { LOCK_NAME } from '../../src/main/store/lock'
 import { NewerSchemaError, upgrade, InvalidDbError } from '../../src/main/store/migrations'
@@ -23,7 +23,7 @@ afterEach(async () => {
   await cleanup()
 })
 
-async function openStore(opts: Parameters<typeof Store.open>[1] = {}): Promise<Store> {
+async function openStore(opts: StoreOptions = {}): Promise<Store> {
   const s = await Store.open(dir, { logger: recordingLogger(), ...opts })
   opened.push(s)
   return s
@@ -69,7 +69,7 @@ describe('Store: open and write', () => {
         await realFsOps.writeSynced(p, t)
       },
       rename: async (a, b) => {
-        steps.push(`rename ${a.endsWith('.tmp') ? 'tmp' : a} -> ${b.endsWith('db.json') ? 'db.json' : b}`)
+        steps.push(`rename ${a.endsWith('.tmp') ? 'tmp' : basename(a)} -> ${basename(b)}`)
         await realFsOps.rename(a, b)
       },
       link: realFsOps.link,
@@ -82,7 +82,13 @@ describe('Store: open and write', () => {
     const s = await openStore({ fsOps: ops })
     steps.length = 0
     await s.mutate((d) => d.events.push(sampleEvent()))
-    expect(steps).toEqual(['write tmp', 'rename tmp -> db.json', 'syncDir dataDir'])
+    // the backup is replaced by a rename (never deleted first), then the new file takes its place
+    expect(steps).toEqual([
+      'write tmp',
+      'rename db.json.bak.next -> db.json.bak',
+      'rename tmp -> db.json',
+      'syncDir dataDir'
+    ])
 
     // and the real writeSynced really calls fsync: spy on FileHandle.prototype.sync
     const probe = await open(join(dir, 'probe'), 'w')
@@ -149,12 +155,13 @@ describe('Store: open and write', () => {
     await Promise.all(calls)
     expect(seenOnDisk).toHaveLength(50)
     expect(seenOnDisk.every(Boolean)).toBe(true)
-    // first call starts a write at once; the other 49 share one queued write
-    expect(writes.count).toBe(2)
+    // mutations run one at a time, each on a copy written before it replaces the data
+    expect(writes.count).toBe(50)
 
-    // a change made while the queued write waits is still included in it
+    // plain write() calls coalesce: a change made while the queued write waits is still included
     writes.count = 0
-    const p1 = s.mutate((d) => d.events.push(sampleEvent({ id: 'x1' })))
+    const p1 = s.write()
+    s.data.events.push(sampleEvent({ id: 'x1' }))
     const p2 = s.write()
     s.data.events.push(sampleEvent({ id: 'x2' }))
     const p3 = s.write()
@@ -218,7 +225,7 @@ describe('Store: damaged and foreign files', () => {
     expect(again.opened.kind).toBe('recovered-from-backup')
     expect(again.data.events.map((e) => e.id)).toEqual(['first'])
     expect((await readdir(dir)).some((f) => f.startsWith('db.json.corrupt-'))).toBe(true)
-    expect(logger.errors.join('\n')).toMatch(/restored the previous version/)
+    expect(logger.errors.join('\n')).toMatch(/restored the last complete version from .*db\.json\.bak/)
   })
 
   it.each([

@@ -1,6 +1,8 @@
 // Wires the boxes of the engine together and exposes them as one handler per API channel.
 // Both shells (Electron IPC and browser-mode WebSocket) and the headless runner use this; it never
 // imports Electron.
+import { randomBytes } from 'node:crypto'
+import { hostname } from 'node:os'
 import { basename, isAbsolute, join, relative, sep } from 'node:path'
 import { AlertService, type AlertServiceOptions } from '../alerts/service'
 import { alertsMigrations } from '../alerts/migrations'
@@ -25,15 +27,21 @@ import { Store } from '../store/db'
 import { DEFAULT_SETTINGS } from '../store/schema'
 import { keyFileBox } from '../store/secret-box'
 import { sweepOrphans } from '../store/orphans'
+import { importLegacyDb } from '../store/import-legacy'
 import { MediaStore } from '../store/media'
-import { openDatabase } from '../store/sql/open'
+import { SETTINGS_CODEC, type SettingsDoc } from '../store/settings'
+import { CHANNELS, openSqlStore, type SqlStore } from '../store/sql-store'
+import { redactDbUrl } from '../store/sql/open'
 import { AnalyzerHandle } from './analyzer-handle'
 import { PushBus } from './push'
 
 export const VERSION = '0.1.0'
 
 export interface Backend extends VigilBackend {
-  readonly store: Store
+  /** settings.json: settings and camera configuration */
+  readonly store: Store<SettingsDoc>
+  /** the SQL store: history, gallery, review */
+  readonly sql: SqlStore
   readonly media: MediaStore
   readonly pool: AnalyzerHandle
   readonly gallery: Gallery
@@ -50,8 +58,6 @@ export interface CreateBackendOptions extends BackendOptions {
   workers?: number
   /** camera watchdog, ms (tests shorten it) */
   watchdogMs?: number
-  /** SQL store: postgres:// URL, or a SQLite file (default vigil.db in dataDir; also VIGIL_DB) */
-  dbUrl?: string
   /** delivery timing and the media base URL of payloads (tests shorten the retries) */
   alerts?: Pick<AlertServiceOptions, 'backoff' | 'maxAttempts' | 'pollMs' | 'mqttReconnect' | 'mediaBaseUrl'>
 }
@@ -62,6 +68,12 @@ export function clientPath(dataDir: string, file: string): string {
   return rel && !rel.startsWith('..') && !isAbsolute(rel) ? rel.split(sep).join('/') : basename(file)
 }
 
+/** --db flag, else VIGIL_DB, else settings.json's `database`, else the SQLite file in the data dir. */
+export function databaseUrl(flag: string | undefined, env: NodeJS.ProcessEnv, doc: SettingsDoc): string | undefined {
+  const pick = [flag, env.VIGIL_DB, doc.database].find((v) => typeof v === 'string' && v.trim() !== '')
+  return pick?.trim()
+}
+
 export async function createBackend(opts: CreateBackendOptions): Promise<Backend> {
   const own = opts.logger ? null : createLogger({ dataDir: opts.dataDir })
   const logger = opts.logger ?? own!.logger
@@ -70,14 +82,49 @@ export async function createBackend(opts: CreateBackendOptions): Promise<Backend
   const clientLogFile = logFile === null ? null : clientPath(opts.dataDir, logFile)
   const boxLog = (box: string): Logger => logger.child({ box })
   const bus = new PushBus(boxLog('push'))
-  const store = await Store.open(opts.dataDir, { logger: boxLog('store') }).catch((err: unknown) => {
+  const store = await Store.open<SettingsDoc>(opts.dataDir, { codec: SETTINGS_CODEC, logger: boxLog('store') }).catch(
+    (err: unknown) => {
+      own?.close()
+      throw err
+    }
+  )
+  let sql: SqlStore
+  let instanceId: string
+  try {
+    if (!store.data.instanceId) {
+      // names this instance among several sharing one database (cameras are assigned to one)
+      const id = `${hostname()}-${randomBytes(3).toString('hex')}`
+      await store.mutate((d) => {
+        d.instanceId = id
+      })
+    }
+    instanceId = store.data.instanceId as string
+    const url = databaseUrl(opts.db, process.env, store.data)
+    sql = await openSqlStore({ url, dataDir: opts.dataDir, logger: boxLog('store'), extraMigrations: alertsMigrations })
+    boxLog('store').info(
+      { engine: sql.db.engine, db: url ? redactDbUrl(url) : 'vigil.db', instanceId },
+      'database open'
+    )
+    try {
+      await importLegacyDb(opts.dataDir, sql, store, boxLog('store'))
+    } catch (e) {
+      await sql.close()
+      throw e
+    }
+  } catch (e) {
+    await store.close()
     own?.close()
-    throw err
-  })
+    throw e
+  }
   const media = new MediaStore(opts.dataDir)
   // before anything else writes: the data dir 0700 and the box that keeps camera passwords sealed
   const secretBox = opts.secretBox ?? keyFileBox(opts.dataDir)
   const settings = (): Settings => store.data.settings
+  const notifyPayload = (what: string): string => `${instanceId}\u0000${what}`
+  const fromOther = (payload: string): string | null => {
+    const i = payload.indexOf('\u0000')
+    return i < 0 || payload.slice(0, i) === instanceId ? null : payload.slice(i + 1)
+  }
 
   const poolLog = boxLog('inference')
   let infoTimer: NodeJS.Timeout | null = null
@@ -105,15 +152,46 @@ export async function createBackend(opts: CreateBackendOptions): Promise<Backend
     })
   const pool = new AnalyzerHandle(await startPool(opts.workers ?? settings().workers, settings().executionProvider))
   poolReady = true
-  const events = new EventLog(store, media, { logger: boxLog('events') })
+  const events = new EventLog(sql.events, media, {
+    logger: boxLog('events'),
+    cameraName: (id) => store.data.cameras.find((c) => c.id === id)?.name
+  })
+  await events.init()
   events.subscribe((e) => bus.emit('event.upserted', e))
-  const gallery = new Gallery(store, media, pool, settings, {
+  const gallery = new Gallery(sql.gallery, media, pool, settings, {
     onChange: (count) => bus.emit('people.changed', { count }),
-    logger: boxLog('gallery')
+    logger: boxLog('gallery'),
+    notify: (personId) => sql.db.notify(CHANNELS.gallery, notifyPayload(personId))
   })
-  const review = new ReviewQueue(store, media, gallery, events, (pending) => bus.emit('review.changed', { pending }), {
-    logger: boxLog('review')
-  })
+  await gallery.load()
+  const review = new ReviewQueue(
+    sql.review,
+    media,
+    gallery,
+    events,
+    (pending) => bus.emit('review.changed', { pending }),
+    { logger: boxLog('review'), notify: (what) => sql.db.notify(CHANNELS.review, notifyPayload(what)) }
+  )
+  await review.load()
+  // other instances sharing the database: their gallery and queue changes reach this one's matcher
+  // and console within the notification's delay (PostgreSQL LISTEN/NOTIFY; in-process for SQLite)
+  const unlisten = [
+    await sql.db.listen(CHANNELS.gallery, (p) => {
+      const personId = fromOther(p)
+      if (personId)
+        gallery
+          .reloadPerson(personId)
+          .catch((e: unknown) =>
+            logger.warn({ personId, err: String(e) }, 'gallery: reload after a change elsewhere failed')
+          )
+    }),
+    await sql.db.listen(CHANNELS.review, (p) => {
+      if (fromOther(p) !== null)
+        review
+          .reload()
+          .catch((e: unknown) => logger.warn({ err: String(e) }, 'review: reload after a change elsewhere failed'))
+    })
+  ]
   const live = new LiveProcessor({
     analyzer: pool,
     gallery,
@@ -126,16 +204,12 @@ export async function createBackend(opts: CreateBackendOptions): Promise<Backend
   })
   live.onOverlay((o) => bus.emit('camera.overlay', o))
 
-  const sql = await openDatabase({
-    url: opts.dbUrl ?? process.env.VIGIL_DB,
-    dataDir: opts.dataDir,
-    logger: boxLog('store'),
-    migrations: alertsMigrations
-  })
   const alerts = await AlertService.open({
     ...opts.alerts,
-    repo: new SqlAlertsRepository(sql),
+    repo: new SqlAlertsRepository(sql.db),
     logger: boxLog('alerts'),
+    // outbox leases name the instance that holds them (several may share one database)
+    instance: instanceId,
     retentionDays: () => settings().retentionDays,
     // called from broker connects, after the camera service exists
     cameras: () => cameras.list().map((c) => ({ id: c.id, name: c.name, state: c.status.state })),
@@ -167,6 +241,7 @@ export async function createBackend(opts: CreateBackendOptions): Promise<Backend
           ? OPERATOR_POLICY
           : settingsPolicy(() => settings().localVideoFolders, opts.exposed !== true)
     },
+    instanceId,
     () => settings().maxCameras ?? DEFAULT_SETTINGS.maxCameras,
     secretBox
   )
@@ -175,7 +250,9 @@ export async function createBackend(opts: CreateBackendOptions): Promise<Backend
   // reference photos no person points to (a crash between file and record, an old bug) are face
   // images nobody can see or delete: swept once shortly after start, then daily
   const photoLog = boxLog('photos')
-  const referencedPhotos = (): string[] => store.data.people.flatMap((p) => p.photos.map((ph) => ph.media))
+  // the gallery holds every person of the (possibly shared) database, so a photo another
+  // instance references is never taken for an orphan
+  const referencedPhotos = (): string[] => gallery.list().flatMap((p) => p.photos.map((ph) => ph.media))
   const sweep = (): void =>
     void sweepOrphans(media, 'photos', referencedPhotos).then(
       (r) => {
@@ -187,8 +264,8 @@ export async function createBackend(opts: CreateBackendOptions): Promise<Backend
   const sweepTimer = setInterval(sweep, 86_400_000)
   sweepFirst.unref()
   sweepTimer.unref()
-  const stopRetention = startRetention(store, media, () => settings().retentionDays, 3_600_000, {
-    log: events,
+  const stopRetention = startRetention(events, () => settings().retentionDays, 3_600_000, {
+    partner: review,
     logger: boxLog('retention')
   })
 
@@ -205,7 +282,9 @@ export async function createBackend(opts: CreateBackendOptions): Promise<Backend
         jobsDone: w.jobsDone
       })),
       queueDepth: pool.queueDepth(),
-      logFile: clientLogFile
+      logFile: clientLogFile,
+      instanceId,
+      storage: sql.db.engine
     }
   }
 
@@ -253,6 +332,7 @@ export async function createBackend(opts: CreateBackendOptions): Promise<Backend
 
   return {
     store,
+    sql,
     media,
     pool,
     gallery,
@@ -278,8 +358,9 @@ export async function createBackend(opts: CreateBackendOptions): Promise<Backend
       live.forgetAll()
       await live.drain()
       await alerts.close()
-      await sql.close()
       await pool.close()
+      for (const u of unlisten) await u().catch(() => undefined)
+      await sql.close()
       await store.close()
       own?.close()
     }

@@ -7,6 +7,7 @@ import type { CameraFrame } from '../contracts'
 import type { Store } from '../store/db'
 import type { StoredCamera } from '../store/schema'
 import type { SecretBox } from '../store/secret-box'
+import type { SettingsDoc } from '../store/settings'
 import { applyPolicy, OPERATOR_POLICY } from './policy'
 import { CameraSource, initialStatus, testCameraUrl, type CameraSourceOptions } from './source'
 import { CameraUrlError, classifyUrl, redactUrl, restoreSecrets } from './url'
@@ -36,9 +37,11 @@ export class CameraService {
   private stopped = false
 
   constructor(
-    private readonly store: Store,
+    private readonly store: Pick<Store<SettingsDoc>, 'data' | 'mutate'>,
     private readonly hooks: CameraServiceHooks,
     private readonly sourceOptions: CameraSourceOptions = {},
+    /** this instance: cameras assigned to another instance are listed but not analysed here */
+    private readonly instanceId: string | null = null,
     /** cameras allowed at once (Settings → maxCameras); default unlimited */
     private readonly maxCameras: () => number = () => Number.POSITIVE_INFINITY,
     /** encrypts URL credentials at rest; without one URLs are stored as given (tests, CLI) */
@@ -89,9 +92,14 @@ export class CameraService {
     }
   }
 
-  /** Starts a source for every stored camera (disabled ones only report 'disabled'). */
+  /** Starts a source for every stored camera of this instance (disabled ones only report 'disabled'). */
   startAll(): void {
-    for (const c of this.store.data.cameras) this.attach(this.real(c))
+    for (const c of this.store.data.cameras) if (this.mine(c)) this.attach(this.real(c))
+  }
+
+  /** Analysed here: not assigned, or assigned to this instance. */
+  mine(c: Pick<CameraConfig, 'instance'>): boolean {
+    return c.instance === undefined || this.instanceId === null || c.instance === this.instanceId
   }
 
   list(): CameraView[] {
@@ -109,16 +117,22 @@ export class CameraService {
   }
 
   async create(input: CameraInput): Promise<CameraView> {
-    const cfg: CameraConfig = { ...CAMERA_DEFAULTS, ...input, id: randomUUID() }
+    const cfg: CameraConfig = {
+      ...CAMERA_DEFAULTS,
+      ...(this.instanceId ? { instance: this.instanceId } : {}),
+      ...input,
+      id: randomUUID()
+    }
     const max = this.maxCameras()
     if (this.store.data.cameras.length >= max)
       throw new ApiError('conflict', `at most ${max} cameras can be configured (Settings → Maximum cameras)`)
     this.assertUniqueName(cfg.name, null)
     await this.checkUrl(cfg.url)
+    // the camera exists (and starts) only once settings.json has it: a failed write leaves no trace
     await this.store.mutate((d) => {
       d.cameras.push(this.stored(cfg))
     })
-    this.attach(cfg)
+    if (this.mine(cfg)) this.attach(cfg)
     return this.view(cfg)
   }
 
@@ -138,11 +152,17 @@ export class CameraService {
       if (i >= 0) d.cameras[i] = this.stored(next)
     })
     const src = this.sources.get(id)
-    if (src) {
+    if (src && !this.mine(next)) {
+      // reassigned to another instance: stop analysing it here
+      this.sources.delete(id)
+      src.removeAllListeners()
+      await src.stop()
+      this.hooks.onStopped(id)
+    } else if (src) {
       await src.update(next)
       if (!next.enabled) this.hooks.onStopped(id)
       else if (this.live(id)) src.start()
-    } else if (this.live(id)) this.attach(next)
+    } else if (this.live(id) && this.mine(next)) this.attach(next)
     return this.view(next)
   }
 
@@ -189,7 +209,9 @@ export class CameraService {
   }
 
   private status(c: CameraConfig): CameraStatus {
-    return this.sources.get(c.id)?.status() ?? initialStatus(c)
+    const s = this.sources.get(c.id)?.status() ?? initialStatus(c)
+    if (!this.mine(c)) return { ...s, state: 'disabled', reason: `analysed by instance ${c.instance ?? '?'}` }
+    return s
   }
 
   private attach(cfg: CameraConfig): void {

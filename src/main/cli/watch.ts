@@ -118,12 +118,14 @@ async function run(
       const v = payload as { id: string; name: string; status: unknown }
       out({ type: 'camera', id: v.id, name: v.name, status: v.status })
     } else if (channel === 'review.changed') {
-      for (const item of backend.review.list({ status: 'pending' })) {
-        if (seenReview.has(item.id)) continue
-        seenReview.add(item.id)
-        const { audit: _audit, ...rest } = item
-        out({ type: 'review', ...rest })
-      }
+      void backend.review.list({ status: 'pending' }).then((items) => {
+        for (const item of items) {
+          if (seenReview.has(item.id)) continue
+          seenReview.add(item.id)
+          const { audit: _audit, ...rest } = item
+          out({ type: 'review', ...rest })
+        }
+      })
     }
   })
 

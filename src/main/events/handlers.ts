@@ -5,6 +5,6 @@ export function eventHandlers(events: EventLog): HandlersFor<'events'> {
   return {
     'events.query': async (q) => events.query(q),
     'events.stats': async (q) => events.stats(q),
-    'events.exportCsv': async (q) => ({ csv: events.exportCsv(q) })
+    'events.exportCsv': async (q) => ({ csv: await events.exportCsv(q) })
   }
 }

@@ -1,8 +1,10 @@
 // People and their reference photos, and the matcher kept in step with them.
 //
-// Every change validates first and then goes through one store.mutate; if the disk write fails the
-// in-memory change is rolled back and any file written for it removed, so a failed call leaves the
-// gallery exactly as it was. The matcher is updated incrementally only after the write succeeded.
+// The gallery lives in the SQL store (GalleryRepo); a copy of it is kept in memory for the matcher
+// and for the many synchronous look-ups of the live pipeline. Every change validates first, writes
+// the database, and only then changes the copy and the matcher: a failed write leaves the gallery
+// exactly as it was (any file written for it is removed). Other instances sharing the database
+// hear of a change through a notification and reload that one person.
 import { randomUUID } from 'node:crypto'
 import sharp from 'sharp'
 import { ApiError, type AddPhotoInput, type PersonInput } from '../../shared/api'
@@ -10,21 +12,30 @@ import type { Box, EnrolFace, EnrolResult, FaceQuality, Person, ReferencePhoto, 
 import type { AnalyzeResult, Analyzer, DetectedFace, MatcherReference } from '../contracts'
 import { MAX_PIXELS } from '../inference/image'
 import { QUALITY_RAMPS } from '../inference/quality'
-import type { Store } from '../store/db'
+import type { Logger } from '../log/logger'
+import { silentLogger } from '../log/logger'
 import type { MediaStore } from '../store/media'
-import type { DbSchema, StoredPerson, StoredPhoto } from '../store/schema'
+import {
+  isUniqueViolation,
+  nameKey,
+  type GalleryRepo,
+  type PersonWithPhotos,
+  type PhotoRecord
+} from '../store/repos/gallery'
 import { Matcher, type MatcherOptions } from './matcher'
-import { EMBEDDING_DIM, assertEmbedding, decodeVector, encodeVector } from './vectors'
-import { silentLogger, type Logger } from '../log/logger'
+import { EMBEDDING_DIM, assertEmbedding } from './vectors'
 
-export type GalleryStore = Pick<Store, 'data' | 'mutate'>
 export type GalleryMedia = Pick<MediaStore, 'put' | 'read' | 'remove'>
+type StoredPerson = PersonWithPhotos
+type StoredPhoto = PhotoRecord
 
 export interface GalleryOptions {
   /** called after every successful change with the number of people (for the 'people.changed' push) */
   onChange?: (count: number) => void
   matcher?: MatcherOptions
   logger?: Logger
+  /** tell other instances sharing the database that a person changed (payload: person id) */
+  notify?: (personId: string) => Promise<void>
   /** embed the mirrored crop too when enrolling (default true: a one-off cost for a steadier reference) */
   flipAugment?: boolean
 }
@@ -70,8 +81,6 @@ export function toReferencePhoto(ph: StoredPhoto): ReferencePhoto {
     quality: ph.quality
   }
 }
-
-const nameKey = (name: string): string => name.trim().normalize('NFC').toLocaleLowerCase('en')
 
 function checkName(name: unknown): string {
   if (typeof name !== 'string') throw invalid('name must be a string')
@@ -181,9 +190,14 @@ export class Gallery {
   private readonly onChange?: (count: number) => void
   private readonly log: Logger
   private readonly flip: boolean
+  private readonly notifyOthers?: (personId: string) => Promise<void>
+  /** in-memory copy of the database's people, in creation order */
+  private readonly people = new Map<string, StoredPerson>()
+  /** gallery changes run one at a time: a check and its write cannot interleave with another's */
+  private chain: Promise<unknown> = Promise.resolve()
 
   constructor(
-    private readonly store: GalleryStore,
+    private readonly repo: GalleryRepo,
     private readonly media: GalleryMedia,
     private readonly analyzer: Analyzer,
     private readonly getSettings: () => Settings,
@@ -192,8 +206,34 @@ export class Gallery {
     this.onChange = opts.onChange
     this.log = opts.logger ?? silentLogger
     this.flip = opts.flipAugment ?? true
+    this.notifyOthers = opts.notify
     this.m = new Matcher(opts.matcher)
+  }
+
+  /** Reads every person and photo from the database and builds the matcher (start-up). */
+  async load(): Promise<void> {
+    const all = await this.repo.loadAll()
+    this.people.clear()
+    for (const p of all) this.people.set(p.id, p)
     this.rebuildMatcher()
+  }
+
+  /**
+   * Another instance changed this person (or deleted them): re-read that one person and bring the
+   * copy and the matcher in step. Unknown ids are simply loaded.
+   */
+  async reloadPerson(id: string): Promise<void> {
+    await this.serial(async () => {
+      const fresh = await this.repo.load(id)
+      this.m.removePerson(id)
+      if (!fresh) {
+        if (this.people.delete(id)) this.changed()
+        return
+      }
+      this.people.set(id, fresh)
+      for (const ref of this.referencesOf(fresh, new Set())) this.m.addReference(ref)
+      this.changed()
+    })
   }
 
   /** The matcher over all reference photos; the same instance stays current across changes. */
@@ -201,39 +241,55 @@ export class Gallery {
     return this.m
   }
 
-  /** Re-reads every reference from the store (start-up, or after the data was replaced). */
+  /** Rebuilds the matcher from the in-memory copy. */
   rebuildMatcher(): void {
     const refs: MatcherReference[] = []
     const seen = new Set<string>()
-    for (const p of this.store.data.people) {
-      let threshold = p.threshold
-      if (threshold !== null && !(typeof threshold === 'number' && threshold >= 0 && threshold <= 1)) {
-        this.log.warn(`[gallery] ${p.name} has an invalid threshold ${String(threshold)}; the global one applies`)
-        threshold = null
-      }
-      for (const ph of p.photos) {
-        // one damaged record must not take the whole gallery down; the photo stays listed
-        if (seen.has(ph.id)) {
-          this.log.warn(`[gallery] photo id ${ph.id} appears twice; the second copy (of ${p.name}) is not matched`)
-          continue
-        }
-        try {
-          const embedding = decodeVector(ph.embedding, EMBEDDING_DIM)
-          assertEmbedding(embedding, EMBEDDING_DIM)
-          refs.push({ personId: p.id, name: p.name, photoId: ph.id, embedding, threshold })
-          seen.add(ph.id)
-        } catch (e) {
-          this.log.warn(
-            `[gallery] photo ${ph.id} of ${p.name} has an unusable embedding and is not matched: ${(e as Error).message}`
-          )
-        }
-      }
-    }
+    for (const p of this.people.values()) refs.push(...this.referencesOf(p, seen))
     this.m.setReferences(refs)
   }
 
+  private referencesOf(p: StoredPerson, seen: Set<string>): MatcherReference[] {
+    const refs: MatcherReference[] = []
+    let threshold = p.threshold
+    if (threshold !== null && !(typeof threshold === 'number' && threshold >= 0 && threshold <= 1)) {
+      this.log.warn(
+        { personId: p.id },
+        `gallery: ${p.name} has an invalid threshold ${String(threshold)}; the global one applies`
+      )
+      threshold = null
+    }
+    for (const ph of p.photos) {
+      // one damaged record must not take the whole gallery down; the photo stays listed
+      if (seen.has(ph.id)) {
+        this.log.warn(
+          { photoId: ph.id },
+          `gallery: photo id ${ph.id} appears twice; the copy of ${p.name} is not matched`
+        )
+        continue
+      }
+      try {
+        assertEmbedding(ph.embedding, EMBEDDING_DIM)
+        refs.push({ personId: p.id, name: p.name, photoId: ph.id, embedding: ph.embedding, threshold })
+        seen.add(ph.id)
+      } catch (e) {
+        this.log.warn(
+          { photoId: ph.id },
+          `gallery: photo ${ph.id} of ${p.name} has an unusable embedding and is not matched: ${(e as Error).message}`
+        )
+      }
+    }
+    return refs
+  }
+
   list(): Person[] {
-    return this.store.data.people.map(toPerson).sort((a, b) => a.name.localeCompare(b.name) || a.id.localeCompare(b.id))
+    return [...this.people.values()]
+      .map(toPerson)
+      .sort((a, b) => a.name.localeCompare(b.name) || a.id.localeCompare(b.id))
+  }
+
+  get count(): number {
+    return this.people.size
   }
 
   get(id: string): Person {
@@ -241,88 +297,71 @@ export class Gallery {
   }
 
   find(id: string): Person | null {
-    const p = this.store.data.people.find((x) => x.id === id)
+    const p = this.people.get(id)
     return p ? toPerson(p) : null
   }
 
-  async create(input: PersonInput): Promise<Person> {
-    const name = checkName(input?.name)
-    const notes = input.notes === undefined ? '' : checkNotes(input.notes)
-    const threshold = input.threshold === undefined ? null : checkThreshold(input.threshold)
-    const now = Date.now()
-    const person: StoredPerson = {
-      id: randomUUID(),
-      name,
-      notes,
-      threshold,
-      createdAt: now,
-      updatedAt: now,
-      photos: []
-    }
-    await this.commit(
-      (d) => {
-        this.assertNameFree(d, name, null)
-        d.people.push(person)
-      },
-      (d) => {
-        d.people = d.people.filter((p) => p !== person)
+  create(input: PersonInput): Promise<Person> {
+    return this.serial(async () => {
+      const name = checkName(input?.name)
+      const notes = input.notes === undefined ? '' : checkNotes(input.notes)
+      const threshold = input.threshold === undefined ? null : checkThreshold(input.threshold)
+      this.assertNameFree(name, null)
+      const now = Date.now()
+      const person: StoredPerson = {
+        id: randomUUID(),
+        name,
+        notes,
+        threshold,
+        createdAt: now,
+        updatedAt: now,
+        photos: []
       }
-    )
-    this.changed()
-    return toPerson(person)
+      await this.uniqueName(name, () => this.repo.insertPerson(person))
+      this.people.set(person.id, person)
+      this.changed(person.id)
+      return toPerson(person)
+    })
   }
 
-  async update(id: string, patch: Partial<PersonInput>): Promise<Person> {
-    const name = patch.name === undefined ? undefined : checkName(patch.name)
-    const notes = patch.notes === undefined ? undefined : checkNotes(patch.notes)
-    const threshold = patch.threshold === undefined ? undefined : checkThreshold(patch.threshold)
-    const before = { ...this.stored(id) }
-    const p = await this.commit(
-      (d) => {
-        const target = this.stored(id, d)
-        if (name !== undefined) this.assertNameFree(d, name, id)
-        if (name !== undefined) target.name = name
-        if (notes !== undefined) target.notes = notes
-        if (threshold !== undefined) target.threshold = threshold
-        target.updatedAt = Date.now()
-        return target
-      },
-      (d) => {
-        const target = d.people.find((x) => x.id === id)
-        if (target)
-          Object.assign(target, {
-            name: before.name,
-            notes: before.notes,
-            threshold: before.threshold,
-            updatedAt: before.updatedAt
-          })
+  update(id: string, patch: Partial<PersonInput>): Promise<Person> {
+    return this.serial(async () => {
+      const name = patch.name === undefined ? undefined : checkName(patch.name)
+      const notes = patch.notes === undefined ? undefined : checkNotes(patch.notes)
+      const threshold = patch.threshold === undefined ? undefined : checkThreshold(patch.threshold)
+      const cur = this.stored(id)
+      if (name !== undefined) this.assertNameFree(name, id)
+      const next: StoredPerson = {
+        ...cur,
+        name: name ?? cur.name,
+        notes: notes ?? cur.notes,
+        threshold: threshold !== undefined ? threshold : cur.threshold,
+        updatedAt: Date.now()
       }
-    )
-    this.m.updatePerson(id, { name: p.name, threshold: p.threshold })
-    this.changed()
-    return toPerson(p)
+      const found = await this.uniqueName(next.name, () => this.repo.updatePerson(next))
+      if (!found) {
+        this.people.delete(id)
+        this.m.removePerson(id)
+        throw notFound(`person ${id} does not exist`)
+      }
+      this.people.set(id, next)
+      this.m.updatePerson(id, { name: next.name, threshold: next.threshold })
+      this.changed(id)
+      return toPerson(next)
+    })
   }
 
   /** Removes the person and their photo files. Events keep the name they were recorded with. */
-  async delete(id: string): Promise<{ deleted: true }> {
-    let removed: StoredPerson | null = null
-    let index = -1
-    await this.commit(
-      (d) => {
-        index = d.people.findIndex((x) => x.id === id)
-        if (index < 0) throw notFound(`person ${id} does not exist`)
-        removed = d.people[index]
-        d.people.splice(index, 1)
-      },
-      (d) => {
-        if (removed && !d.people.includes(removed)) d.people.splice(Math.min(index, d.people.length), 0, removed)
-      }
-    )
-    this.m.removePerson(id)
-    this.changed()
-    const gone = removed as StoredPerson | null
-    for (const ph of gone?.photos ?? []) await this.removeFile(ph.media)
-    return { deleted: true }
+  delete(id: string): Promise<{ deleted: true }> {
+    return this.serial(async () => {
+      const gone = this.stored(id)
+      await this.repo.deletePerson(id)
+      this.people.delete(id)
+      this.m.removePerson(id)
+      this.changed(id)
+      for (const ph of gone.photos) await this.removeFile(ph.media)
+      return { deleted: true as const }
+    })
   }
 
   /**
@@ -439,35 +478,21 @@ export class Gallery {
     return this.storePhoto(personId, crop.jpeg, crop.embedding, crop.quality, source)
   }
 
-  async removePhoto(personId: string, photoId: string): Promise<Person> {
-    this.stored(personId)
-    let removed: StoredPhoto | null = null
-    let index = -1
-    let updatedBefore = 0
-    const p = await this.commit(
-      (d) => {
-        const person = this.stored(personId, d)
-        index = person.photos.findIndex((ph) => ph.id === photoId)
-        if (index < 0) throw notFound(`photo ${photoId} of person ${person.name} does not exist`)
-        removed = person.photos[index]
-        updatedBefore = person.updatedAt
-        person.photos.splice(index, 1)
-        person.updatedAt = Date.now()
-        return person
-      },
-      (d) => {
-        const person = d.people.find((x) => x.id === personId)
-        if (person && removed && !person.photos.includes(removed)) {
-          person.photos.splice(Math.min(index, person.photos.length), 0, removed)
-          person.updatedAt = updatedBefore
-        }
+  removePhoto(personId: string, photoId: string): Promise<Person> {
+    return this.serial(async () => {
+      const person = this.stored(personId)
+      const gone = person.photos.find((ph) => ph.id === photoId)
+      if (!gone) throw notFound(`photo ${photoId} of person ${person.name} does not exist`)
+      const next: StoredPerson = { ...person, photos: person.photos.filter((ph) => ph !== gone), updatedAt: Date.now() }
+      if (!(await this.repo.deletePhoto(personId, photoId, next.updatedAt))) {
+        throw notFound(`photo ${photoId} of person ${person.name} does not exist`)
       }
-    )
-    this.m.removePhoto(photoId)
-    this.changed()
-    const gone = removed as StoredPhoto | null
-    if (gone) await this.removeFile(gone.media)
-    return toPerson(p)
+      this.people.set(personId, next)
+      this.m.removePhoto(photoId)
+      this.changed(personId)
+      await this.removeFile(gone.media)
+      return toPerson(next)
+    })
   }
 
   private async storePhoto(
@@ -478,69 +503,70 @@ export class Gallery {
     source: 'upload' | 'review'
   ): Promise<ReferencePhoto> {
     const key = await this.media.put('photos', jpeg)
-    const photo: StoredPhoto = {
-      id: randomUUID(),
-      personId,
-      media: key,
-      addedAt: Date.now(),
-      source,
-      quality,
-      embedding: encodeVector(embedding)
-    }
-    let person: StoredPerson
-    let updatedBefore = 0
     try {
-      person = await this.commit(
-        (d) => {
-          // the person may have been deleted while the photo was being analysed
-          const target = this.stored(personId, d)
-          updatedBefore = target.updatedAt
-          target.photos.push(photo)
-          target.updatedAt = photo.addedAt
-          return target
-        },
-        (d) => {
-          const target = d.people.find((x) => x.id === personId)
-          if (target) {
-            target.photos = target.photos.filter((x) => x !== photo)
-            target.updatedAt = updatedBefore
-          }
+      return await this.serial(async () => {
+        // the person may have been deleted while the photo was being analysed
+        const person = this.stored(personId)
+        const photo: StoredPhoto = {
+          id: randomUUID(),
+          personId,
+          media: key,
+          addedAt: Date.now(),
+          source,
+          quality,
+          embedding: Float32Array.from(embedding)
         }
-      )
+        try {
+          await this.repo.insertPhoto(photo, photo.addedAt)
+        } catch (e) {
+          if ((e as { code?: unknown }).code === 'not_found') throw notFound(`person ${personId} does not exist`)
+          throw e
+        }
+        this.people.set(personId, { ...person, photos: [...person.photos, photo], updatedAt: photo.addedAt })
+        this.m.addReference({
+          personId,
+          name: person.name,
+          photoId: photo.id,
+          embedding: photo.embedding,
+          threshold: person.threshold
+        })
+        this.changed(personId)
+        return toReferencePhoto(photo)
+      })
     } catch (e) {
       await this.removeFile(key)
       throw e
     }
-    this.m.addReference({ personId, name: person.name, photoId: photo.id, embedding, threshold: person.threshold })
-    this.changed()
-    return toReferencePhoto(photo)
   }
 
-  /** One mutate; `undo` reverts the in-memory change if the write to disk fails. */
-  private async commit<T>(apply: (d: DbSchema) => T, undo: (d: DbSchema) => void): Promise<T> {
-    let applied = false
+  private serial<T>(fn: () => Promise<T>): Promise<T> {
+    const run = this.chain.then(fn, fn)
+    this.chain = run.catch(() => undefined)
+    return run
+  }
+
+  /** A name taken meanwhile by another instance comes back as the same 'conflict' as a local one. */
+  private async uniqueName<T>(name: string, write: () => Promise<T>): Promise<T> {
     try {
-      return await this.store.mutate((d) => {
-        const r = apply(d)
-        applied = true
-        return r
-      })
+      return await write()
     } catch (e) {
-      if (applied) undo(this.store.data)
+      if (isUniqueViolation(e)) throw new ApiError('conflict', `a person named "${name}" already exists`)
       throw e
     }
   }
 
-  private stored(id: string, d: DbSchema = this.store.data): StoredPerson {
-    const p = d.people.find((x) => x.id === id)
+  private stored(id: string): StoredPerson {
+    const p = this.people.get(id)
     if (!p) throw notFound(`person ${id} does not exist`)
     return p
   }
 
-  private assertNameFree(d: DbSchema, name: string, selfId: string | null): void {
+  private assertNameFree(name: string, selfId: string | null): void {
     const key = nameKey(name)
-    const other = d.people.find((p) => p.id !== selfId && nameKey(p.name) === key)
-    if (other) throw new ApiError('conflict', `a person named "${other.name}" already exists`, { personId: other.id })
+    for (const p of this.people.values()) {
+      if (p.id !== selfId && nameKey(p.name) === key)
+        throw new ApiError('conflict', `a person named "${p.name}" already exists`, { personId: p.id })
+    }
   }
 
   private async removeFile(key: string): Promise<void> {
@@ -548,15 +574,20 @@ export class Gallery {
       await this.media.remove(key)
     } catch (e) {
       // the record is gone already; a leftover file is only wasted space
-      this.log.warn(`[gallery] could not remove ${key}: ${(e as Error).message}`)
+      this.log.warn({ key }, `gallery: could not remove ${key}: ${(e as Error).message}`)
     }
   }
 
-  private changed(): void {
+  private changed(personId?: string): void {
+    if (personId !== undefined && this.notifyOthers) {
+      this.notifyOthers(personId).catch((e: unknown) =>
+        this.log.warn({ personId }, `gallery: could not notify other instances: ${String(e)}`)
+      )
+    }
     try {
-      this.onChange?.(this.store.data.people.length)
+      this.onChange?.(this.people.size)
     } catch (e) {
-      this.log.warn(`[gallery] onChange listener failed: ${(e as Error).message}`)
+      this.log.warn(`gallery: onChange listener failed: ${(e as Error).message}`)
     }
   }
 }

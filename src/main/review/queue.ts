@@ -2,21 +2,25 @@
 //
 // Calls are serialised (one at a time) so a decision's checks and its write cannot interleave with
 // another's. Each decision first checks the version the operator saw (state.ts), then performs its
-// gallery side effects (new person, reference photo), then writes the item; if that write fails the
-// side effects are reverted. The linked event follows the decision; an event already removed by
-// retention does not block the decision.
+// gallery side effects (new person, reference photo), then writes the item with a conditional
+// UPDATE (still pending, still that version): another instance sharing the database that decided
+// first makes it fail with the same 'conflict' as a local race, and the side effects are reverted.
+// The linked event follows the decision; an event already removed by retention does not block it.
+// The items live in the database (ReviewRepo); only the rejections, read for every analysed face,
+// are kept in memory and reloaded when another instance says they changed.
 import { randomUUID } from 'node:crypto'
 import { ApiError, type DecideInput } from '../../shared/api'
 import type { Box, Candidate, EventRecord, FaceQuality, ReviewItem, ReviewStatus } from '../../shared/types'
 import type { Gallery } from '../gallery/gallery'
-import { EMBEDDING_DIM, assertEmbedding, decodeVector, encodeVector } from '../gallery/vectors'
-import type { Store } from '../store/db'
+import { EMBEDDING_DIM, assertEmbedding } from '../gallery/vectors'
+import type { Logger } from '../log/logger'
+import { silentLogger } from '../log/logger'
 import type { MediaStore } from '../store/media'
-import type { DbSchema, Rejection, StoredReviewItem } from '../store/schema'
+import type { RejectionRecord, ReviewRecord, ReviewRepo } from '../store/repos/review'
 import { applyDecision, applyUndo, assertDecidable, eventDecisionOf } from './state'
-import { silentLogger, type Logger } from '../log/logger'
 
-export type QueueStore = Pick<Store, 'data' | 'mutate'>
+type StoredReviewItem = ReviewRecord
+type Rejection = RejectionRecord
 export type QueueMedia = Pick<MediaStore, 'put' | 'read' | 'remove'>
 export type QueueGallery = Pick<
   Gallery,
@@ -43,6 +47,8 @@ export interface EnqueueInput {
 
 export interface QueueOptions {
   logger?: Logger
+  /** tell other instances sharing the database that the queue or the rejections changed */
+  notify?: (payload: string) => Promise<void>
   /** tests: a fixed clock */
   now?: () => number
 }
@@ -56,13 +62,20 @@ export function toReviewItem(s: StoredReviewItem): ReviewItem {
   return structuredClone(item)
 }
 
+const rejectionKey = (cameraId: string, trackId: string, personId: string): string =>
+  `${cameraId}\u0000${trackId}\u0000${personId}`
+
+// Serves as the event log's RetentionPartner (structurally: review may not import events).
 export class ReviewQueue {
   private chain: Promise<unknown> = Promise.resolve()
   private readonly log: Logger
   private readonly now: () => number
+  private readonly notifyOthers?: (payload: string) => Promise<void>
+  /** (camera, track, person) keys an operator rejected: checked for every analysed face */
+  private rejected = new Map<string, number>()
 
   constructor(
-    private readonly store: QueueStore,
+    private readonly repo: ReviewRepo,
     private readonly media: QueueMedia,
     private readonly gallery: QueueGallery,
     private readonly events: QueueEvents,
@@ -71,31 +84,41 @@ export class ReviewQueue {
   ) {
     this.log = opts.logger ?? silentLogger
     this.now = opts.now ?? Date.now
+    this.notifyOthers = opts.notify
+  }
+
+  /** Reads the rejections (start-up, or after another instance changed them). */
+  async load(): Promise<void> {
+    const next = new Map<string, number>()
+    for (const r of await this.repo.rejections()) {
+      const k = rejectionKey(r.cameraId, r.trackId, r.personId)
+      next.set(k, (next.get(k) ?? 0) + 1)
+    }
+    this.rejected = next
+  }
+
+  /** Another instance changed the queue: reload what is cached and tell the console. */
+  async reload(): Promise<void> {
+    await this.load()
+    await this.changed(false)
   }
 
   /** An operator said this track is not this person: it is never queued for them again. */
   isRejected(cameraId: string, trackId: string, personId: string): boolean {
-    return this.store.data.rejections.some(
-      (r) => r.cameraId === cameraId && r.trackId === trackId && r.personId === personId
-    )
+    return (this.rejected.get(rejectionKey(cameraId, trackId, personId)) ?? 0) > 0
   }
 
-  pendingCount(): number {
-    let n = 0
-    for (const r of this.store.data.review) if (r.status === 'pending') n++
-    return n
+  pendingCount(): Promise<number> {
+    return this.repo.pendingCount()
   }
 
   /** Newest first. */
-  list(q: { status?: ReviewStatus } = {}): ReviewItem[] {
-    return this.store.data.review
-      .filter((r) => q.status === undefined || r.status === q.status)
-      .sort((a, b) => b.createdAt - a.createdAt || (a.id < b.id ? -1 : 1))
-      .map(toReviewItem)
+  async list(q: { status?: ReviewStatus } = {}): Promise<ReviewItem[]> {
+    return (await this.repo.list(q.status)).map(toReviewItem)
   }
 
-  get(id: string): ReviewItem {
-    return toReviewItem(this.item(id))
+  async get(id: string): Promise<ReviewItem> {
+    return toReviewItem(await this.item(id))
   }
 
   /**
@@ -134,17 +157,10 @@ export class ReviewQueue {
       throw invalid(`review item: crop embedding: ${(e as Error).message}`)
     }
     const personId = input.personId ?? null
-    const d = this.store.data
     if (personId !== null && this.isRejected(input.cameraId, input.trackId, personId)) return null
-    const waiting = d.review.find(
-      (r) =>
-        r.status === 'pending' &&
-        r.cameraId === input.cameraId &&
-        r.trackId === input.trackId &&
-        r.personId === personId
-    )
+    const waiting = await this.repo.findPending(input.cameraId, input.trackId, personId)
     if (waiting) {
-      if (input.cropQuality.score > waiting.cropQuality.score) await this.betterCrop(waiting.id, input)
+      if (input.cropQuality.score > waiting.cropQuality.score) await this.betterCrop(waiting, input)
       return null
     }
 
@@ -167,15 +183,10 @@ export class ReviewQueue {
       decidedBy: null,
       decidedAt: null,
       audit: [],
-      cropEmbedding: encodeVector(input.cropEmbedding)
+      cropEmbedding: Float32Array.from(input.cropEmbedding)
     }
     try {
-      await this.commit(
-        (db) => void db.review.push(item),
-        (db) => {
-          db.review = db.review.filter((r) => r !== item)
-        }
-      )
+      await this.repo.insert(item)
     } catch (e) {
       await this.removeFile(crop)
       await this.removeFile(snapshot)
@@ -187,7 +198,7 @@ export class ReviewQueue {
       personId,
       personName: this.nameOf(item, personId)
     })
-    this.changed()
+    await this.changed(true)
     return toReviewItem(item)
   }
 
@@ -205,51 +216,30 @@ export class ReviewQueue {
     }
   }
 
-  private async betterCrop(itemId: string, input: EnqueueInput): Promise<void> {
+  private async betterCrop(waiting: StoredReviewItem, input: EnqueueInput): Promise<void> {
     const at = this.now()
     const { crop, snapshot } = await this.putImages(input, at)
-    let old: Pick<
-      StoredReviewItem,
-      'crop' | 'snapshot' | 'box' | 'cropQuality' | 'candidates' | 'cropEmbedding'
-    > | null = null
+    const next: StoredReviewItem = {
+      ...waiting,
+      crop,
+      snapshot,
+      box: { ...input.box },
+      cropQuality: { ...input.cropQuality },
+      candidates: input.candidates.map((c) => ({ personId: c.personId, name: c.name, score: c.score })),
+      cropEmbedding: Float32Array.from(input.cropEmbedding)
+    }
+    let replaced: boolean
     try {
-      await this.commit(
-        (db) => {
-          const it = db.review.find((r) => r.id === itemId)
-          if (!it) return
-          old = {
-            crop: it.crop,
-            snapshot: it.snapshot,
-            box: it.box,
-            cropQuality: it.cropQuality,
-            candidates: it.candidates,
-            cropEmbedding: it.cropEmbedding
-          }
-          it.crop = crop
-          it.snapshot = snapshot
-          it.box = { ...input.box }
-          it.cropQuality = { ...input.cropQuality }
-          it.candidates = input.candidates.map((c) => ({ personId: c.personId, name: c.name, score: c.score }))
-          it.cropEmbedding = encodeVector(input.cropEmbedding)
-        },
-        (db) => {
-          const it = db.review.find((r) => r.id === itemId)
-          if (it && old) Object.assign(it, old)
-        }
-      )
+      // only while still pending at that version: a decision elsewhere keeps the crop it was made on
+      replaced = await this.repo.replaceCrop(next)
     } catch (e) {
       await this.removeFile(crop)
       await this.removeFile(snapshot)
       throw e
     }
-    const replaced = old as { crop: string; snapshot: string } | null
-    if (replaced) {
-      await this.removeFile(replaced.crop)
-      await this.removeFile(replaced.snapshot)
-    } else {
-      await this.removeFile(crop)
-      await this.removeFile(snapshot)
-    }
+    const stale = replaced ? waiting : next
+    await this.removeFile(stale.crop)
+    await this.removeFile(stale.snapshot)
   }
 
   private async doDecide(input: DecideInput): Promise<ReviewItem> {
@@ -257,7 +247,7 @@ export class ReviewQueue {
     if (typeof input.version !== 'number' || !Number.isInteger(input.version))
       throw invalid('version must be an integer')
     if (typeof input.operator !== 'string' || input.operator.trim() === '') throw invalid('operator name is required')
-    const before = this.item(input.itemId)
+    const before = await this.item(input.itemId)
     // a stale or already decided item is refused before anything else happens
     assertDecidable(before, input.version)
 
@@ -318,34 +308,35 @@ export class ReviewQueue {
               operator: next.decidedBy ?? input.operator
             }
           : null
-      await this.commit(
-        (db) => {
-          const i = this.indexOf(db, before.id)
-          // nothing can have changed in between (calls are serialised), but never overwrite blindly
-          assertDecidable(db.review[i], input.version)
-          db.review[i] = { ...next, cropEmbedding: db.review[i].cropEmbedding }
-          if (rejection) db.rejections.push(rejection)
-        },
-        (db) => {
-          const i = db.review.findIndex((r) => r.id === before.id)
-          if (i >= 0) db.review[i] = before
-          if (rejection) db.rejections = db.rejections.filter((r) => r !== rejection)
-        }
+      const stored = await this.repo.decide(
+        { ...next, cropEmbedding: before.cropEmbedding },
+        { version: input.version, pending: true },
+        { addRejection: rejection }
       )
+      if (!stored) {
+        // another instance decided first: the operator gets the same conflict as a local race
+        assertDecidable(await this.item(before.id), input.version)
+        throw new ApiError(
+          'conflict',
+          'this item changed while your decision was being stored; reload and decide again'
+        )
+      }
+      if (rejection) this.addRejectionKey(rejection)
+      await this.changed(true)
       return await this.settled(next)
     } catch (e) {
       // undo the gallery side effects of a decision that did not happen
       if (addedPhotoId !== null && target !== null) {
         await this.gallery
           .removePhoto(target, addedPhotoId)
-          .catch((err: unknown) => this.log.warn(`[review] could not take back photo ${addedPhotoId}: ${String(err)}`))
+          .catch((err: unknown) => this.log.warn(`review: could not take back photo ${addedPhotoId}: ${String(err)}`))
       }
       // the person was created by this very call and holds nothing else: take it back too
       if (createdPersonId !== null) {
         const id = createdPersonId
         await this.gallery
           .delete(id)
-          .catch((err: unknown) => this.log.warn(`[review] could not take back new person ${id}: ${String(err)}`))
+          .catch((err: unknown) => this.log.warn(`review: could not take back new person ${id}: ${String(err)}`))
       }
       throw e
     }
@@ -355,14 +346,14 @@ export class ReviewQueue {
   private async addCropToGallery(item: StoredReviewItem, personId: string): Promise<string | null> {
     if (!this.gallery.enrolQualityOk(item.cropQuality)) return null
     if (!item.cropEmbedding) {
-      this.log.warn(`[review] item ${item.id} has no stored embedding; its crop cannot be added to the gallery`)
+      this.log.warn(`review: item ${item.id} has no stored embedding; its crop cannot be added to the gallery`)
       return null
     }
-    let embedding: Float32Array
+    const embedding = item.cropEmbedding
     try {
-      embedding = decodeVector(item.cropEmbedding, EMBEDDING_DIM)
+      assertEmbedding(embedding, EMBEDDING_DIM)
     } catch (e) {
-      this.log.warn(`[review] item ${item.id}: unusable embedding (${(e as Error).message}); crop not added`)
+      this.log.warn(`review: item ${item.id}: unusable embedding (${(e as Error).message}); crop not added`)
       return null
     }
     let jpeg: Buffer
@@ -370,7 +361,7 @@ export class ReviewQueue {
       jpeg = await this.media.read(item.crop)
     } catch (e) {
       this.log.warn(
-        `[review] crop ${item.crop} of item ${item.id} cannot be read (${(e as Error).message}); crop not added`
+        `review: crop ${item.crop} of item ${item.id} cannot be read (${(e as Error).message}); crop not added`
       )
       return null
     }
@@ -384,7 +375,7 @@ export class ReviewQueue {
 
   private async doUndo(input: { itemId: string; operator: string }): Promise<ReviewItem> {
     if (!input || typeof input.itemId !== 'string') throw invalid('itemId is required')
-    const before = this.item(input.itemId)
+    const before = await this.item(input.itemId)
     const { item: next, undone } = applyUndo(before, { operator: input.operator, at: this.now() })
     const rejectionOf = (r: Rejection): boolean =>
       undone.action === 'reject' &&
@@ -392,22 +383,15 @@ export class ReviewQueue {
       r.trackId === before.trackId &&
       r.personId === undone.previous.personId &&
       r.at === undone.at
-    let removedRejections: Rejection[] = []
-    await this.commit(
-      (db) => {
-        const i = this.indexOf(db, before.id)
-        if (db.review[i].version !== before.version)
-          throw new ApiError('conflict', 'the item changed during undo; reload and try again')
-        db.review[i] = { ...next, cropEmbedding: db.review[i].cropEmbedding }
-        removedRejections = db.rejections.filter(rejectionOf)
-        db.rejections = db.rejections.filter((r) => !rejectionOf(r))
-      },
-      (db) => {
-        const i = db.review.findIndex((r) => r.id === before.id)
-        if (i >= 0) db.review[i] = before
-        db.rejections.push(...removedRejections)
-      }
+    const removedRejections = (await this.repo.rejections()).filter(rejectionOf)
+    const stored = await this.repo.decide(
+      { ...next, cropEmbedding: before.cropEmbedding },
+      { version: before.version, pending: false },
+      { removeRejections: removedRejections }
     )
+    if (!stored) throw new ApiError('conflict', 'the item changed during undo; reload and try again')
+    for (const r of removedRejections) this.removeRejectionKey(r)
+    await this.changed(true)
     // after the item is written: a failure here leaves an extra reference photo, never a lost one
     if (undone.addedPhotoId && undone.next.personId) {
       try {
@@ -415,7 +399,7 @@ export class ReviewQueue {
       } catch (e) {
         if (!(e instanceof ApiError && e.code === 'not_found')) {
           this.log.warn(
-            `[review] undo of item ${before.id}: reference photo ${undone.addedPhotoId} could not be removed: ${(e as Error).message}`
+            `review: undo of item ${before.id}: reference photo ${undone.addedPhotoId} could not be removed: ${(e as Error).message}`
           )
         }
       }
@@ -424,13 +408,12 @@ export class ReviewQueue {
   }
 
   /** After a stored decision or undo: the linked event follows the item, listeners hear of it. */
-  private async settled(next: StoredReviewItem): Promise<ReviewItem> {
+  private async settled(next: ReviewItem): Promise<ReviewItem> {
     await this.updateEvent(next.eventId, {
       decision: eventDecisionOf(next.status),
       personId: next.personId,
       personName: this.nameOf(next, next.personId)
     })
-    this.changed()
     return this.get(next.id)
   }
 
@@ -445,49 +428,63 @@ export class ReviewQueue {
     } catch (e) {
       // the decision stands even when its event is gone (retention) or cannot be written now
       if (!(e instanceof ApiError && e.code === 'not_found'))
-        this.log.warn(`[review] event ${eventId} not updated: ${(e as Error).message}`)
+        this.log.warn(`review: event ${eventId} not updated: ${(e as Error).message}`)
     }
   }
 
-  private item(id: string): StoredReviewItem {
-    const it = this.store.data.review.find((r) => r.id === id)
+  private async item(id: string): Promise<StoredReviewItem> {
+    const it = await this.repo.load(id)
     if (!it) throw new ApiError('not_found', `review item ${id} does not exist (it may have been removed by retention)`)
     return it
   }
 
-  private indexOf(db: DbSchema, id: string): number {
-    const i = db.review.findIndex((r) => r.id === id)
-    if (i < 0)
-      throw new ApiError('not_found', `review item ${id} does not exist (it may have been removed by retention)`)
-    return i
+  private addRejectionKey(r: Rejection): void {
+    const k = rejectionKey(r.cameraId, r.trackId, r.personId)
+    this.rejected.set(k, (this.rejected.get(k) ?? 0) + 1)
   }
 
-  private async commit(apply: (d: DbSchema) => void, undo: (d: DbSchema) => void): Promise<void> {
-    let applied = false
-    try {
-      await this.store.mutate((d) => {
-        apply(d)
-        applied = true
-      })
-    } catch (e) {
-      if (applied) undo(this.store.data)
-      throw e
-    }
+  private removeRejectionKey(r: Rejection): void {
+    const k = rejectionKey(r.cameraId, r.trackId, r.personId)
+    const n = (this.rejected.get(k) ?? 0) - 1
+    if (n > 0) this.rejected.set(k, n)
+    else this.rejected.delete(k)
+  }
+
+  /** RetentionPartner: items of purged (or vanished) events created before the cutoff, and old rejections. */
+  async purgeWith(cutoff: number, purgedEventIds: ReadonlySet<string>): Promise<{ reviews: number; media: string[] }> {
+    return this.serial(async () => {
+      const doomed = await this.repo.doomed(cutoff, purgedEventIds)
+      await this.repo.deleteMany(doomed.map((r) => r.id))
+      const rejections = await this.repo.purgeRejections(cutoff)
+      if (rejections > 0) await this.load()
+      if (doomed.length > 0 || rejections > 0) await this.changed(true)
+      return { reviews: doomed.length, media: doomed.flatMap((r) => [r.crop, r.snapshot]) }
+    })
+  }
+
+  referencedMedia(): Promise<string[]> {
+    return this.repo.media()
   }
 
   private async removeFile(key: string): Promise<void> {
     try {
       await this.media.remove(key)
     } catch (e) {
-      this.log.warn(`[review] could not remove ${key}: ${(e as Error).message}`)
+      this.log.warn(`review: could not remove ${key}: ${(e as Error).message}`)
     }
   }
 
-  private changed(): void {
+  private async changed(toOthers: boolean): Promise<void> {
+    if (toOthers && this.notifyOthers) {
+      this.notifyOthers('review').catch((e: unknown) =>
+        this.log.warn(`review: could not notify other instances: ${String(e)}`)
+      )
+    }
     try {
-      this.onChange?.(this.pendingCount())
+      const n = await this.pendingCount()
+      this.onChange?.(n)
     } catch (e) {
-      this.log.warn(`[review] onChange listener failed: ${(e as Error).message}`)
+      this.log.warn(`review: onChange listener failed: ${(e as Error).message}`)
     }
   }
 

@@ -1,5 +1,5 @@
 // Plain-Node entry of browser mode: `node --import tsx src/main/server/main.ts [--host H] [--port P]
-// [--token T] [--data-dir D] [--static-dir S]`. Prints the URL to open; SIGINT/SIGTERM close cleanly.
+// [--token T] [--data-dir D] [--db URL] [--static-dir S]`. Prints the URL to open; SIGINT/SIGTERM close cleanly.
 import { randomBytes } from 'node:crypto'
 import { existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs'
 import { homedir } from 'node:os'
@@ -22,7 +22,9 @@ const USAGE = `usage: node --import tsx src/main/server/main.ts [options]
   --tls               serve HTTPS/WSS also on loopback (always on off loopback)
   --tls-cert <f> --tls-key <f>   your certificate instead of the self-signed one in <data-dir>/tls
   --insecure          plain HTTP off loopback (the token and images cross the network unencrypted)
-  --data-dir <dir>    where db.json and media live (default VIGIL_DATA_DIR or the Electron app's data dir)
+  --data-dir <dir>    where settings.json, vigil.db and media live (default VIGIL_DATA_DIR or the Electron app's data dir)
+  --db <url>          postgres://user:pass@host/db to share history, gallery and review with other
+                      instances (default VIGIL_DB, then settings.json "database", then SQLite in the data dir)
   --static-dir <dir>  built console to serve (default out/renderer)`
 
 /** Same place Electron's app.getPath('userData')/data points to, so both modes share one gallery. */
@@ -46,6 +48,8 @@ export interface CliOptions {
   port: number | undefined
   token: string | undefined
   dataDir: string
+  /** database URL from --db (VIGIL_DB and settings.json are read by the backend) */
+  db: string | undefined
   staticDir: string | undefined
   tls: boolean
   insecure: boolean
@@ -87,6 +91,7 @@ export function parseCli(argv: string[], env: NodeJS.ProcessEnv = process.env): 
       'tls-key': { type: 'string' },
       insecure: { type: 'boolean' },
       'data-dir': { type: 'string' },
+      db: { type: 'string' },
       'static-dir': { type: 'string' },
       help: { type: 'boolean', short: 'h' }
     },
@@ -122,6 +127,7 @@ export function parseCli(argv: string[], env: NodeJS.ProcessEnv = process.env): 
     port: parsePort(values.port),
     token,
     dataDir: dataDir ? resolve(dataDir) : defaultDataDir(env),
+    db: values.db?.trim() || undefined,
     staticDir: values['static-dir'] ? resolve(values['static-dir']) : undefined,
     tls: values.tls === true || tlsFiles !== undefined,
     insecure: values.insecure === true,
@@ -208,6 +214,7 @@ async function main(): Promise<void> {
   const backend = await createBackend({
     mode: 'browser',
     dataDir: cli.dataDir,
+    db: cli.db,
     modelsDir,
     logger,
     logFile,

@@ -1,7 +1,10 @@
-// The embedded document store: db.json in the data dir, loaded whole into memory (lowdb), written
-// back durably. Every change goes through mutate() or write(); a write resolving means the change
-// is on disk and survives kill -9 or a power cut.
-import { mkdir, rename, stat, unlink, writeFile } from 'node:fs/promises'
+// A JSON document in the data dir, loaded whole into memory (lowdb), written back durably. Since
+// 0.2 it holds only settings.json (settings + camera configuration, see settings.ts); the 0.1
+// db.json codec stays for the one-time import into the SQL store. Every change goes through
+// mutate() or write(); a write resolving means the change is on disk and survives kill -9 or a
+// power cut, and mutate() applies a change to a copy, so a failed write (ENOSPC) leaves memory as
+// it was.
+import { chmod, mkdir, readdir, rename, stat, unlink, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { Low } from 'lowdb'
 import { DurableJsonFile, type DurableFsOps } from './durable-file'
@@ -9,11 +12,30 @@ import { acquireLock } from './lock'
 import { InvalidDbError, NewerSchemaError, upgrade, type Migration } from './migrations'
 import { silentLogger, type Logger } from '../log/logger'
 import { emptyDb, type DbSchema } from './schema'
+import type { DocumentCodec } from './settings'
 
 export const DB_FILE = 'db.json'
 
-export interface StoreOptions {
-  /** default: silent (createBackend passes the app's logger) */
+/** The 0.1 db.json, for the import and its tests. */
+export function legacyCodec(
+  migrations?: Readonly<Record<number, Migration>>,
+  targetVersion?: number
+): DocumentCodec<DbSchema> {
+  return {
+    file: DB_FILE,
+    empty: emptyDb,
+    decode: (doc, file) => ({ ...upgrade(doc, file, migrations, targetVersion), problems: [] })
+  }
+}
+
+interface Versioned {
+  schemaVersion: number
+}
+
+export interface StoreOptions<T extends Versioned = DbSchema> {
+  /** which file and how to read it (default: the 0.1 db.json) */
+  codec?: DocumentCodec<T>
+  /** default: console */
   logger?: Logger
   /** take vigil.lock so a second process cannot open the same dir (default true) */
   lock?: boolean
@@ -40,12 +62,13 @@ const errMsg = (e: unknown): string => (e instanceof Error ? e.message : String(
 /** Colons are not allowed in Windows file names. */
 export const fileStamp = (ms: number): string => new Date(ms).toISOString().replace(/[:.]/g, '-')
 
-export class Store {
-  data: DbSchema
+export class Store<T extends Versioned = DbSchema> {
+  data: T
   readonly dataDir: string
   readonly file: string
   readonly opened: OpenOutcome
-  private readonly low: Low<DbSchema>
+  private readonly low: Low<T>
+  private mutating: Promise<unknown> = Promise.resolve()
   private readonly log: Logger
   private running: Promise<void> | null = null
   private queued: Promise<void> | null = null
@@ -60,8 +83,8 @@ export class Store {
 
   private constructor(
     dataDir: string,
-    adapter: DurableJsonFile<DbSchema>,
-    data: DbSchema,
+    adapter: DurableJsonFile<T>,
+    data: T,
     opened: OpenOutcome,
     log: Logger,
     releaseLock: (() => Promise<void>) | null
@@ -82,17 +105,19 @@ export class Store {
    * - corrupt (bad JSON, not a Vigil db): renamed to db.json.corrupt-<ts>, then the previous version
    *   (db.json.bak) is used if it is valid, else an empty db; both logged as errors.
    */
-  static async open(dataDir: string, opts: StoreOptions = {}): Promise<Store> {
+  static async open<D extends Versioned = DbSchema>(dataDir: string, opts: StoreOptions<D> = {}): Promise<Store<D>> {
     const log = opts.logger ?? silentLogger
-    await mkdir(dataDir, { recursive: true })
+    await secureDataDir(dataDir, log)
     const release = opts.lock === false ? null : await acquireLock(dataDir)
     try {
-      const adapter = new DurableJsonFile<DbSchema>(join(dataDir, DB_FILE), opts.fsOps)
-      const { data, opened, needsWrite } = await load(adapter, log, opts)
-      const store = new Store(dataDir, adapter, data, opened, log, release)
-      // A crashed write leaves its temp file; db.json itself is the last complete version.
-      await unlink(adapter.tmp).catch(() => undefined)
+      const codec = opts.codec ?? (legacyCodec(opts.migrations, opts.targetVersion) as unknown as DocumentCodec<D>)
+      const adapter = new DurableJsonFile<D>(join(dataDir, codec.file), opts.fsOps)
+      const { data, opened, needsWrite } = await load(adapter, codec, log)
+      const store = new Store<D>(dataDir, adapter, data, opened, log, release)
       if (needsWrite) await store.write()
+      // Only now is the file itself complete and current: a temp file left by a crashed write is
+      // not needed any more (load() used it when it was the newest complete copy).
+      await unlink(adapter.tmp).catch(() => undefined)
       return store
     } catch (e) {
       await release?.()
@@ -124,12 +149,40 @@ export class Store {
     return this.startWrite()
   }
 
-  /** Apply `fn` to the data, then write. `fn` should validate before it changes anything: a throw is not rolled back. */
-  async mutate<T>(fn: (d: DbSchema) => T): Promise<T> {
+  /**
+   * Applies `fn` to a copy of the data and writes it; the copy becomes `data` only when the write
+   * succeeded. A throw in `fn` or a failed write (disk full) leaves `data` exactly as it was.
+   * Mutations run one at a time.
+   */
+  mutate<R>(fn: (d: T) => R): Promise<R> {
+    if (this.closed) return Promise.reject(new Error('store is closed'))
+    const run = this.mutating.then(async () => {
+      const draft = structuredClone(this.data)
+      const result = fn(draft)
+      await this.writeDraft(draft)
+      this.data = draft
+      return result
+    })
+    this.mutating = run.catch(() => undefined)
+    return run
+  }
+
+  private async writeDraft(draft: T): Promise<void> {
+    // let a write of the current data already under way finish first: files land in order
+    await (this.queued ?? this.running)?.catch(() => undefined)
     if (this.closed) throw new Error('store is closed')
-    const result = fn(this.data)
-    await this.write()
-    return result
+    this.low.data = draft
+    const p = this.low.write()
+    this.running = p
+    try {
+      await p
+    } catch (e) {
+      this.log.error(`[store] writing ${this.file} failed: ${errMsg(e)}`)
+      throw e
+    } finally {
+      if (this.running === p) this.running = null
+      this.low.data = this.data
+    }
   }
 
   /**
@@ -186,13 +239,35 @@ export class Store {
   }
 }
 
-interface Loaded {
-  data: DbSchema
+interface Loaded<T> {
+  data: T
   opened: OpenOutcome
   needsWrite: boolean
 }
 
-async function load(adapter: DurableJsonFile<DbSchema>, log: Logger, opts: StoreOptions): Promise<Loaded> {
+/**
+ * Creates the data dir 0700 and tightens an existing one and the files directly in it to 0700/0600:
+ * it holds camera passwords and biometric data. Failures are logged, not fatal (a read-only or
+ * foreign-owned dir still opens; the operator learns why it is not private).
+ */
+export async function secureDataDir(dataDir: string, log: Logger): Promise<void> {
+  await mkdir(dataDir, { recursive: true, mode: 0o700 })
+  if (process.platform === 'win32') return
+  try {
+    const st = await stat(dataDir)
+    if ((st.mode & 0o077) !== 0) await chmod(dataDir, 0o700)
+    for (const e of await readdir(dataDir, { withFileTypes: true })) {
+      if (!e.isFile()) continue
+      const f = join(dataDir, e.name)
+      const m = (await stat(f)).mode
+      if ((m & 0o077) !== 0) await chmod(f, m & 0o700)
+    }
+  } catch (e) {
+    log.warn(`[store] could not make ${dataDir} private (0700/0600): ${errMsg(e)}`)
+  }
+}
+
+async function load<T>(adapter: DurableJsonFile<T>, codec: DocumentCodec<T>, log: Logger): Promise<Loaded<T>> {
   const file = adapter.file
   let text: string | null
   try {
@@ -203,77 +278,94 @@ async function load(adapter: DurableJsonFile<DbSchema>, log: Logger, opts: Store
       { cause: e }
     )
   }
-  const parse = (t: string, name: string): { data: DbSchema; fromVersion: number } =>
-    upgrade(JSON.parse(t) as unknown, name, opts.migrations, opts.targetVersion)
+  const parse = (t: string, name: string): { data: T; fromVersion: number; problems: string[] } =>
+    codec.decode(JSON.parse(t) as unknown, name)
 
   if (text === null) {
-    // No db.json but a backup: the file was deleted by hand or by another tool, not by a write.
-    const fromBackup = await tryBackup(adapter, parse, log)
-    if (fromBackup) {
-      log.error(`[store] ${file} is missing; restored the previous version from ${adapter.backup}`)
+    // No file but a complete temp file or a backup: a crash before the rename, or the file was
+    // deleted by hand. The newest complete copy wins.
+    const recovered = await tryRecover(adapter, parse, log)
+    if (recovered) {
+      log.error(`[store] ${file} is missing; restored the last complete version from ${recovered.from}`)
       return {
-        data: fromBackup,
-        opened: { kind: 'recovered-from-backup', movedAside: null, reason: 'db.json missing' },
+        data: recovered.data,
+        opened: { kind: 'recovered-from-backup', movedAside: null, reason: `${codec.file} missing` },
         needsWrite: true
       }
     }
-    return { data: emptyDb(), opened: { kind: 'created' }, needsWrite: true }
+    return { data: codec.empty(), opened: { kind: 'created' }, needsWrite: true }
   }
 
   try {
-    const { data, fromVersion } = parse(text, file)
-    const migrated = fromVersion !== data.schemaVersion
-    if (migrated) {
-      // keep the original until the user is sure the upgrade went well
-      const keep = `${file}.pre-v${data.schemaVersion}-${fileStamp(Date.now())}`
-      await writeFile(keep, text, { flag: 'wx' })
-      log.warn(
-        `[store] migrated ${file} from schemaVersion ${fromVersion} to ${data.schemaVersion}; original kept as ${keep}`
+    const { data, fromVersion, problems } = parse(text, file)
+    const versioned = data as T & Versioned
+    if (problems.length > 0) {
+      const keep = `${file}.quarantine-${fileStamp(Date.now())}`
+      await writeFile(keep, text, { flag: 'wx', mode: 0o600 })
+      for (const p of problems) log.error(`[store] ${file}: ${p}`)
+      log.error(
+        `[store] ${file} had ${problems.length} invalid part(s), set aside above; the original is kept as ${keep}`
       )
     }
-    return { data, opened: { kind: 'loaded', fromVersion }, needsWrite: migrated }
+    const migrated = fromVersion !== versioned.schemaVersion
+    if (migrated) {
+      // keep the original until the user is sure the upgrade went well
+      const keep = `${file}.pre-v${versioned.schemaVersion}-${fileStamp(Date.now())}`
+      await writeFile(keep, text, { flag: 'wx', mode: 0o600 })
+      log.warn(
+        `[store] migrated ${file} from schemaVersion ${fromVersion} to ${versioned.schemaVersion}; original kept as ${keep}`
+      )
+    }
+    return { data, opened: { kind: 'loaded', fromVersion }, needsWrite: migrated || problems.length > 0 }
   } catch (e) {
     if (e instanceof NewerSchemaError) throw e
     if (!(e instanceof SyntaxError) && !(e instanceof InvalidDbError)) throw e
     const reason = e.message
     const aside = await moveAside(file)
     log.error(`[store] ${file} is corrupt (${reason}); moved it to ${aside}. Nothing was deleted.`)
-    const fromBackup = await tryBackup(adapter, parse, log)
-    if (fromBackup) {
+    const recovered = await tryRecover(adapter, parse, log)
+    if (recovered) {
       log.error(
-        `[store] restored the previous version from ${adapter.backup}; the very last change before the corruption may be missing`
+        `[store] restored the last complete version from ${recovered.from}; the very last change before the corruption may be missing`
       )
       return {
-        data: fromBackup,
+        data: recovered.data,
         opened: { kind: 'recovered-from-backup', movedAside: aside, reason },
         needsWrite: true
       }
     }
     log.error(`[store] no usable backup; starting with an EMPTY database. Recover data from ${aside}.`)
-    return { data: emptyDb(), opened: { kind: 'reset-empty', movedAside: aside, reason }, needsWrite: true }
+    return { data: codec.empty(), opened: { kind: 'reset-empty', movedAside: aside, reason }, needsWrite: true }
   }
 }
 
-async function tryBackup(
-  adapter: DurableJsonFile<DbSchema>,
-  parse: (t: string, name: string) => { data: DbSchema },
+/**
+ * The newest complete copy besides the file itself: the temp file of a write that crashed after
+ * its fsync but before its rename (it is complete: it parses), else the previous version (.bak).
+ * Neither is deleted here.
+ */
+async function tryRecover<T>(
+  adapter: DurableJsonFile<T>,
+  parse: (t: string, name: string) => { data: T },
   log: Logger
-): Promise<DbSchema | null> {
-  let text: string | null
-  try {
-    text = await adapter.readText(adapter.backup)
-  } catch (e) {
-    log.warn(`[store] cannot read ${adapter.backup}: ${errMsg(e)}`)
-    return null
+): Promise<{ data: T; from: string } | null> {
+  for (const path of [adapter.tmp, adapter.backup]) {
+    let text: string | null
+    try {
+      text = await adapter.readText(path)
+    } catch (e) {
+      log.warn(`[store] cannot read ${path}: ${errMsg(e)}`)
+      continue
+    }
+    if (text === null) continue
+    try {
+      return { data: parse(text, path).data, from: path }
+    } catch (e) {
+      // a newer-schema or corrupt copy is left where it is and simply not used
+      log.warn(`[store] ${path} is not usable either: ${errMsg(e)}`)
+    }
   }
-  if (text === null) return null
-  try {
-    return parse(text, adapter.backup).data
-  } catch (e) {
-    // a newer-schema or corrupt backup is left where it is and simply not used
-    log.warn(`[store] ${adapter.backup} is not usable either: ${errMsg(e)}`)
-    return null
-  }
+  return null
 }
 
 /** Renames `file` to `<file>.corrupt-<ts>` (never over an existing file). Throws if that is impossible: then starting empty is not safe. */

@@ -19,7 +19,8 @@ export interface DurableFsOps {
 
 export const realFsOps: DurableFsOps = {
   async writeSynced(path, text) {
-    const fh = await open(path, 'w')
+    // 0600: the data dir holds camera passwords and biometric data
+    const fh = await open(path, 'w', 0o600)
     try {
       await fh.writeFile(text, 'utf8')
       await fh.sync()
@@ -109,15 +110,16 @@ export class DurableJsonFile<T> implements Adapter<T> {
   private async writeText(text: string): Promise<void> {
     const { ops, file, tmp, backup } = this
     await ops.writeSynced(tmp, text)
-    // Keep the previous version as db.json.bak (a hard link: no copy). It is what open() falls back
-    // to if db.json is ever found corrupt. Best effort: some file systems have no hard links.
+    // Keep the previous version as <file>.bak (a hard link: no copy). It is what open() falls back
+    // to if the file is ever found corrupt. The new link is made under another name and renamed
+    // over the old backup, so at every instant some complete previous version exists (unlinking
+    // the old backup first left a window with none). Best effort: some file systems have no hard
+    // links; then the older backup simply stays.
+    const nextBackup = `${backup}.next`
     try {
-      await ops.unlink(backup)
-    } catch {
-      // usually ENOENT; otherwise the link below fails too and the older backup stays
-    }
-    try {
-      await ops.link(file, backup)
+      await ops.unlink(nextBackup).catch(() => undefined)
+      await ops.link(file, nextBackup)
+      await ops.rename(nextBackup, backup)
     } catch {
       // no previous file yet, or no hard links on this file system
     }

@@ -16,12 +16,19 @@
 // all of it blocking the event loop (libsql is synchronous), which breaks the live pipeline's
 // 2 ms insert budget. `synchronous: 'full'` is still available for callers that want it.
 //
+// Checkpoints run on a second connection in a worker thread: a checkpoint copies the WAL into the
+// file and fsyncs both, which measured 50-220 ms under load when SQLite ran it on the main
+// connection at commit time (wal_autocheckpoint) - a stall of the live pipeline every few
+// hundred writes. The main connection never checkpoints (wal_autocheckpoint=0) until close.
+//
 // libsql calls are synchronous: every statement blocks the event loop while it runs. Repositories
 // keep statements short (indexes, LIMITed batches); this class only adds the async shape of the
 // SqlDatabase seam so the PostgreSQL engine can sit behind the same interface.
 import { AsyncLocalStorage } from 'node:async_hooks'
 import { chmod, mkdir, open } from 'node:fs/promises'
+import { createRequire } from 'node:module'
 import { dirname } from 'node:path'
+import { Worker } from 'node:worker_threads'
 import Database from 'libsql'
 import type { Logger } from '../../log/logger'
 import { silentLogger } from '../../log/logger'
@@ -36,6 +43,32 @@ export interface SqliteOptions {
   synchronous?: 'normal' | 'full'
   /** with 'normal': checkpoint (which fsyncs the WAL) at most this often after a write; 0 = off (default 1000) */
   durabilityTickMs?: number
+}
+
+/** The checkpointing connection: opened in a worker thread so its fsyncs never block the event loop. */
+const CHECKPOINT_WORKER = `
+const { parentPort, workerData } = require('node:worker_threads')
+const Database = require(workerData.binding)
+const db = new Database(workerData.file, { timeout: 5000 })
+parentPort.on('message', (m) => {
+  if (m === 'close') {
+    db.close()
+    process.exit(0)
+  }
+  try {
+    const r = db.pragma('wal_checkpoint(PASSIVE)')
+    parentPort.postMessage({ ok: true, result: JSON.stringify(r) })
+  } catch (e) {
+    parentPort.postMessage({ ok: false, error: String((e && e.message) || e) })
+  }
+})
+parentPort.postMessage({ ready: true })
+`
+
+interface CheckpointReply {
+  ready?: boolean
+  ok?: boolean
+  error?: string
 }
 
 type Connection = Database.Database
@@ -78,6 +111,9 @@ export class SqliteDatabase implements SqlDatabase {
   private readonly inTx = new AsyncLocalStorage<{ active: boolean }>()
   private dirty = false
   private tick: ReturnType<typeof setInterval> | null = null
+  private worker: Worker | null = null
+  private checkpointing = false
+  private workerReady = false
   private closed = false
 
   private constructor(file: string, db: Connection, log: Logger) {
@@ -104,9 +140,23 @@ export class SqliteDatabase implements SqlDatabase {
       db.pragma('foreign_keys = ON')
       const self = new SqliteDatabase(file, db, opts.logger ?? silentLogger)
       const tickMs = opts.durabilityTickMs ?? 1000
-      if (sync === 'normal' && tickMs > 0) {
-        self.tick = setInterval(() => self.durabilityTick(), tickMs)
-        self.tick.unref()
+      if (tickMs > 0) {
+        // not awaited: the worker thread takes a moment to start and open is on the start-up path
+        self.worker = startCheckpointWorker(
+          file,
+          (m) => self.checkpointDone(m),
+          (e) => {
+            // without the worker SQLite checkpoints at commit again: stalls, but nothing grows unbounded
+            self.log.warn({ err: String(e) }, 'store: checkpoint worker unavailable; checkpoints run inline')
+            self.worker = null
+            if (!self.closed) db.pragma('wal_autocheckpoint = 1000')
+          }
+        )
+        if (self.worker) {
+          db.pragma('wal_autocheckpoint = 0')
+          self.tick = setInterval(() => self.durabilityTick(), tickMs)
+          self.tick.unref()
+        }
       }
       return self
     } catch (e) {
@@ -216,6 +266,8 @@ export class SqliteDatabase implements SqlDatabase {
       if (this.tick) clearInterval(this.tick)
       this.tick = null
       this.closed = true
+      await stopWorker(this.worker)
+      this.worker = null
       this.listeners.clear()
       this.statements.clear()
       try {
@@ -313,13 +365,50 @@ export class SqliteDatabase implements SqlDatabase {
   }
 
   private durabilityTick(): void {
-    if (!this.dirty || this.closed || this.waiting > 0) return
+    if (!this.dirty || this.closed || this.checkpointing || !this.worker || !this.workerReady) return
     this.dirty = false
-    try {
-      this.db.pragma('wal_checkpoint(PASSIVE)')
-    } catch (e) {
+    this.checkpointing = true
+    this.worker.postMessage('checkpoint')
+  }
+
+  private checkpointDone(m: CheckpointReply): void {
+    if (m.ready) {
+      this.workerReady = true
+      return
+    }
+    this.checkpointing = false
+    if (!m.ok) {
       this.dirty = true
-      this.log.warn({ err: String(e) }, 'store: periodic WAL checkpoint failed')
+      this.log.warn({ err: m.error }, 'store: periodic WAL checkpoint failed')
     }
   }
+}
+
+/** The checkpoint worker (replies go to onReply), or null when it cannot even be created. */
+function startCheckpointWorker(
+  file: string,
+  onReply: (m: CheckpointReply) => void,
+  onFail: (e: unknown) => void
+): Worker | null {
+  try {
+    const binding = createRequire(import.meta.url).resolve('libsql')
+    const worker = new Worker(CHECKPOINT_WORKER, { eval: true, workerData: { binding, file } })
+    worker.unref()
+    worker.on('message', onReply)
+    worker.on('error', onFail)
+    return worker
+  } catch (e) {
+    onFail(e)
+    return null
+  }
+}
+
+/** Lets the worker close its connection itself (a connection torn down with the thread can abort the process). */
+async function stopWorker(worker: Worker | null): Promise<void> {
+  if (!worker) return
+  const exited = new Promise<void>((resolve) => worker.once('exit', () => resolve()))
+  worker.postMessage('close')
+  const timer = setTimeout(() => void worker.terminate(), 2000)
+  await exited
+  clearTimeout(timer)
 }
