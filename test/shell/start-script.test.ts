@@ -47,6 +47,9 @@ describe.skipIf(process.platform !== 'linux')('npm start mode choice', () => {
       DISPLAY: ':0'
     })
     expect(out).toContain('browser mode because --browser was given')
-    expect(out).toContain('src/main/server/main.ts --port 5001 --token abc')
+    expect(out).toContain('src/main/server/main.ts --port 5001')
+    // the token goes to the server in its environment, never onto its command line (ps)
+    expect(out).not.toContain('--token abc')
+    expect(out).toMatch(/warning: --token is visible/)
   })
 })
