@@ -41,6 +41,11 @@ export interface AnalyzeOptions {
    * the boxes of tracks that do not need a new embedding yet, so embedding cost per track is bounded
    */
   skipEmbedNear?: Box[]
+  /**
+   * detect also on n×n overlapping tiles of the image (default 1 = whole image only): finds faces
+   * too small for the detector's 320×240 input in a large frame, at n² + 1 detector runs
+   */
+  tiles?: number
 }
 
 export type Stage = 'decode' | 'detect' | 'landmarks' | 'align' | 'embed' | 'quality'

@@ -20,6 +20,7 @@ import type {
   Page,
   Person,
   PreviewFrame,
+  VideoFrame,
   ReviewAction,
   ReviewItem,
   ReviewStatus,
@@ -44,9 +45,31 @@ export interface AddPhotoInput {
 
 export type CameraInput = Omit<
   CameraConfig,
-  'id' | 'detectFps' | 'maxDetectWidth' | 'minFaceSize' | 'loop' | 'enabled'
+  | 'id'
+  | 'detectFps'
+  | 'maxDetectWidth'
+  | 'minFaceSize'
+  | 'loop'
+  | 'enabled'
+  | 'important'
+  | 'hwaccel'
+  | 'keyframesOnly'
+  | 'detectTiles'
 > &
-  Partial<Pick<CameraConfig, 'detectFps' | 'maxDetectWidth' | 'minFaceSize' | 'loop' | 'enabled'>>
+  Partial<
+    Pick<
+      CameraConfig,
+      | 'detectFps'
+      | 'maxDetectWidth'
+      | 'minFaceSize'
+      | 'loop'
+      | 'enabled'
+      | 'important'
+      | 'hwaccel'
+      | 'keyframesOnly'
+      | 'detectTiles'
+    >
+  >
 
 export interface DecideInput {
   itemId: string
@@ -77,6 +100,11 @@ export interface ApiSpec {
   'cameras.update': { req: { id: string } & Partial<CameraInput>; res: CameraView }
   'cameras.delete': { req: { id: string }; res: { deleted: true } }
   'cameras.test': { req: { url: string }; res: CameraTestResult }
+  /**
+   * The page shows this camera enlarged: stream its view as live video (a lease, renewed every few
+   * seconds while focused; the remux stops soon after the last renewal)
+   */
+  'cameras.focus': { req: { id: string }; res: { streaming: boolean } }
 
   'review.list': { req: { status?: ReviewStatus }; res: ReviewItem[] }
   'review.decide': { req: DecideInput; res: ReviewItem }
@@ -117,6 +145,7 @@ export interface PushSpec {
   'camera.status': CameraView
   'camera.overlay': FrameOverlay
   'camera.preview': PreviewFrame
+  'camera.video': VideoFrame
   'review.changed': { pending: number }
   'event.upserted': EventRecord
   'people.changed': { count: number }
@@ -140,6 +169,7 @@ export const CHANNELS = [
   'cameras.update',
   'cameras.delete',
   'cameras.test',
+  'cameras.focus',
   'review.list',
   'review.decide',
   'review.undo',
@@ -170,6 +200,7 @@ export const PUSH_CHANNELS = [
   'camera.status',
   'camera.overlay',
   'camera.preview',
+  'camera.video',
   'review.changed',
   'event.upserted',
   'people.changed',
@@ -258,7 +289,10 @@ export type Handlers = { [C in Channel]: (req: Req<C>) => Promise<Res<C>> }
 
 /** WebSocket frames of browser mode. */
 export type WsClientMessage =
-  { kind: 'invoke'; id: number; channel: Channel; payload: unknown } | { kind: 'auth'; token: string }
+  | { kind: 'invoke'; id: number; channel: Channel; payload: unknown }
+  | { kind: 'auth'; token: string }
+  /** previews and overlays only for these cameras (the tiles on screen); null = all cameras */
+  | { kind: 'watch'; cameraIds: string[] | null }
 export type WsServerMessage =
   | { kind: 'result'; id: number; envelope: Envelope<unknown> }
   | { kind: 'push'; channel: PushChannel; payload: unknown }

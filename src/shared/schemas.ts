@@ -39,7 +39,11 @@ const cameraFields = {
   detectFps: z.number().min(0.2).max(30),
   maxDetectWidth: z.number().int().min(160).max(3840),
   minFaceSize: z.number().int().min(8).max(1000),
-  loop: z.boolean()
+  loop: z.boolean(),
+  important: z.boolean(),
+  hwaccel: z.enum(['off', 'auto', 'vaapi', 'qsv', 'cuda', 'videotoolbox', 'd3d11va']),
+  keyframesOnly: z.boolean(),
+  detectTiles: z.number().int().min(1).max(4)
 }
 
 const eventQuery = z.object({
@@ -145,6 +149,12 @@ export const requestSchemas: Schemas = {
     maxDetectWidth: cameraFields.maxDetectWidth.optional(),
     minFaceSize: cameraFields.minFaceSize.optional(),
     loop: cameraFields.loop.optional(),
+    important: cameraFields.important.optional(),
+    hwaccel: cameraFields.hwaccel.optional(),
+    keyframesOnly: cameraFields.keyframesOnly.optional(),
+    detectTiles: cameraFields.detectTiles.optional(),
+    // null (or "") removes the detect stream
+    detectUrl: z.union([cameraUrl, z.literal(''), z.null()]).optional(),
     instance: id.optional()
   }),
   'cameras.update': z.object({
@@ -156,10 +166,17 @@ export const requestSchemas: Schemas = {
     maxDetectWidth: cameraFields.maxDetectWidth.optional(),
     minFaceSize: cameraFields.minFaceSize.optional(),
     loop: cameraFields.loop.optional(),
+    important: cameraFields.important.optional(),
+    hwaccel: cameraFields.hwaccel.optional(),
+    keyframesOnly: cameraFields.keyframesOnly.optional(),
+    detectTiles: cameraFields.detectTiles.optional(),
+    // null (or "") removes the detect stream
+    detectUrl: z.union([cameraUrl, z.literal(''), z.null()]).optional(),
     instance: id.optional()
   }),
   'cameras.delete': z.object({ id }),
   'cameras.test': z.object({ url: cameraUrl }),
+  'cameras.focus': z.object({ id }),
   'review.list': z.object({ status: z.enum(['pending', 'confirmed', 'rejected', 'reassigned']).optional() }),
   'review.decide': z.object({
     itemId: id,

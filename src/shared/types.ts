@@ -67,6 +67,11 @@ export interface CameraConfig {
   name: string
   /** may contain credentials: only ever sent to the UI redacted, see CameraView.urlRedacted */
   url: string
+  /**
+   * optional detect stream (usually the camera's sub-stream): analysed instead of `url`, while the
+   * tile shows `url`. Same credential rules as `url`. Without it, `url` serves both roles.
+   */
+  detectUrl?: string | null
   enabled: boolean
   /** frames per second analysed (default 5) */
   detectFps: number
@@ -76,6 +81,14 @@ export interface CameraConfig {
   minFaceSize: number
   /** local files only: restart at the end */
   loop: boolean
+  /** gets twice the fair share of analysis when the engine is overloaded (default false) */
+  important?: boolean
+  /** hardware decoding: 'auto' (default) tries what ffmpeg finds and falls back to software */
+  hwaccel?: 'off' | 'auto' | 'vaapi' | 'qsv' | 'cuda' | 'videotoolbox' | 'd3d11va'
+  /** decode keyframes only: cheapest, for detect fps at or below the keyframe rate (slows the preview too) */
+  keyframesOnly?: boolean
+  /** small faces: also detect on n×n tiles of the frame (1 = off, default; 2–4), n² + 1 detector runs */
+  detectTiles?: number
   /**
    * The Vigil instance that analyses this camera when several share one PostgreSQL (its
    * instanceId); absent = whichever instance has it configured.
@@ -96,11 +109,15 @@ export interface CameraStatus {
   width: number | null
   height: number | null
   restarts: number
+  /** what decodes the stream: "h264 · software, 1 thread", "h264 · vaapi"; null until known */
+  decoder?: string | null
 }
 
 /** Camera as the UI sees it: the URL never carries a password. */
-export interface CameraView extends Omit<CameraConfig, 'url'> {
+export interface CameraView extends Omit<CameraConfig, 'url' | 'detectUrl'> {
   urlRedacted: string
+  /** the detect stream's URL, redacted; null when the camera has one stream */
+  detectUrlRedacted?: string | null
   status: CameraStatus
 }
 
@@ -124,11 +141,20 @@ export interface FrameOverlay {
 }
 
 /** Pushed a few times per second per camera for the tiles. */
+/** Live video of a focused camera: fragmented MP4 (init segment + one fragment) for MSE. */
+export interface VideoFrame {
+  cameraId: string
+  /** MSE type, e.g. 'video/mp4; codecs="avc1.640028"' */
+  mime: string
+  seq: number
+  data: Uint8Array
+}
+
 export interface PreviewFrame {
   cameraId: string
   at: number
-  /** JPEG as a data: URL */
-  jpeg: string
+  /** JPEG bytes: a binary WebSocket frame in browser mode (preview-wire.ts), a Uint8Array over IPC */
+  jpeg: Uint8Array
 }
 
 export type EventDecision = 'auto' | 'pending' | 'confirmed' | 'rejected' | 'reassigned'
@@ -210,6 +236,25 @@ export interface WorkerInfo {
   jobsDone: number
 }
 
+/** How one camera's analysis keeps up with the frames its source offers. */
+export interface CameraLoad {
+  cameraId: string
+  /** frames analysed per second, last few seconds */
+  analysedFps: number
+  /** frames the source offered per second (its detect fps when it keeps up) */
+  offeredFps: number
+  /** analysing clearly fewer frames than offered (fair share under overload) */
+  overloaded: boolean
+}
+
+/** The live engine's load: "overloaded: analysing 2.1 of 5 fps" (means over the cameras). */
+export interface LiveLoad {
+  overloaded: boolean
+  analysedFps: number
+  offeredFps: number
+  cameras: CameraLoad[]
+}
+
 export interface SystemInfo {
   version: string
   mode: 'electron' | 'browser' | 'headless'
@@ -218,6 +263,7 @@ export interface SystemInfo {
   dataDir: string
   /** the engine's log file (JSON lines, rotated by size), for bug reports; null when logging to the console only */
   logFile: string | null
+  load: LiveLoad
   /** this instance's name (cameras with another `instance` run elsewhere) */
   instanceId?: string
   /** where history, gallery and review live: the embedded SQLite file or a shared PostgreSQL */

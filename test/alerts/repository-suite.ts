@@ -164,8 +164,10 @@ export function repositorySuite(engine: string, open: () => Promise<SqlDatabase>
       expect(await repo.claimDue(T + 10, 'B', T + 2000, 10)).toEqual([])
       await repo.release(['l2'], 'A')
       expect((await repo.claimDue(T + 10, 'B', T + 2000, 10)).map((d) => d.id)).toEqual(['l2'])
-      // A died holding l1: after its lease B takes it over; settling clears the lease
-      expect((await repo.claimDue(T + 1001, 'B', T + 3000, 10)).map((d) => d.id)).toEqual(['l1'])
+      // A restarted (same owner) takes l1 back at once; nobody else can before the lease ends
+      expect((await repo.claimDue(T + 20, 'A', T + 1000, 10)).map((d) => d.id)).toEqual(['l1'])
+      // A died holding l1: after its lease B takes it over (with its own l2); settling clears leases
+      expect((await repo.claimDue(T + 1001, 'B', T + 3000, 10)).map((d) => d.id)).toEqual(['l1', 'l2'])
       for (const id of ['l1', 'l2'])
         await repo.settle(id, { deliveryId: id, at: T, ok: true, error: null, durationMs: 1 }, { status: 'delivered' })
     })

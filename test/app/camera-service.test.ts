@@ -38,6 +38,22 @@ describe('CameraService', () => {
     expect(statuses.every((s) => !JSON.stringify(s).includes('s3cret'))).toBe(true)
   })
 
+  it('keeps the detect stream password out of every view, keeps it on a redacted save, clears it on ""', async () => {
+    const v = await svc.create({
+      name: 'yard',
+      url: 'rtsp://admin:s3cret@127.0.0.1:1/main',
+      detectUrl: 'rtsp://admin:s3cret@127.0.0.1:1/sub',
+      enabled: false
+    })
+    expect(v.detectUrlRedacted).toBe('rtsp://admin:***@127.0.0.1:1/sub')
+    expect(JSON.stringify(svc.list())).not.toContain('s3cret')
+    await svc.update(v.id, { detectUrl: v.detectUrlRedacted! })
+    expect(store.data.cameras[0]!.detectUrl).toBe('rtsp://admin:s3cret@127.0.0.1:1/sub')
+    const cleared = await svc.update(v.id, { detectUrl: '' })
+    expect(cleared.detectUrlRedacted).toBeNull()
+    expect(store.data.cameras[0]!.detectUrl).toBeNull()
+  })
+
   it('persists cameras, refuses duplicate names and unknown ids with clear errors', async () => {
     await svc.create({ name: 'Lobby', url: '/nonexistent.mp4', enabled: false })
     await expect(svc.create({ name: 'lobby', url: '/x.mp4', enabled: false })).rejects.toMatchObject({

@@ -23,11 +23,12 @@ const camera = (state: CameraState, over: Partial<CameraView> = {}): CameraView 
     lastFrameAt: null,
     width: 640,
     height: 360,
+    decoder: 'h264 · software, 1 thread',
     restarts: 0
   },
   ...over
 })
-const preview = (receivedAt: number) => ({ frame: { cameraId: 'c1', at: 0, jpeg: PIXEL }, receivedAt })
+const preview = (receivedAt: number) => ({ url: PIXEL, at: 0, receivedAt })
 const overlay = (receivedAt: number): { overlay: FrameOverlay; receivedAt: number } => ({
   overlay: {
     cameraId: 'c1',
@@ -43,6 +44,14 @@ const overlay = (receivedAt: number): { overlay: FrameOverlay; receivedAt: numbe
 })
 
 describe('CameraTile', () => {
+  it('says when the engine is overloaded for this camera, and stops saying it when it recovers', async () => {
+    const load = { cameraId: 'c1', analysedFps: 2.1, offeredFps: 5, overloaded: true }
+    const w = mount(CameraTile, { props: { camera: camera('online'), preview: preview(NOW), now: NOW, load } })
+    expect(w.get('[data-testid="tile-overload"]').text()).toBe('overloaded: analysing 2.1 of 5 fps')
+    await w.setProps({ load: { ...load, analysedFps: 5, overloaded: false } })
+    expect(w.find('[data-testid="tile-overload"]').exists()).toBe(false)
+  })
+
   it('shows the live picture, the status with fps, and a count per band', () => {
     const w = mount(CameraTile, {
       props: { camera: camera('online'), preview: preview(NOW), overlay: overlay(NOW), now: NOW }

@@ -92,7 +92,11 @@ describe('CameraEditor', () => {
         detectFps: 5,
         maxDetectWidth: 960,
         minFaceSize: 40,
-        loop: false
+        loop: false,
+        important: false,
+        hwaccel: 'auto',
+        keyframesOnly: false,
+        detectTiles: 1
       }
     ])
     expect(w.emitted('close')).toHaveLength(1)

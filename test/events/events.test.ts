@@ -5,7 +5,7 @@ import type { EventRecord } from '../../src/shared/types'
 import { EventLog, type TrackEventInput } from '../../src/main/events/events'
 import { MediaStore } from '../../src/main/store/media'
 import { openSqlStore, type SqlStore } from '../../src/main/store/sql-store'
-import { jpeg, recordingLog, tempDir, waitFor } from '../store/helpers'
+import { jpeg, recordingLogger, tempDir, waitFor } from '../store/helpers'
 
 let dir: string
 let cleanup: () => Promise<void>
@@ -21,7 +21,7 @@ beforeEach(async () => {
   sql = await openSqlStore({ dataDir: dir })
   media = new MediaStore(dir)
   cameraNames.clear()
-  log = new EventLog(sql.events, media, { logger: recordingLog(), cameraName: (id) => cameraNames.get(id) })
+  log = new EventLog(sql.events, media, { logger: recordingLogger(), cameraName: (id) => cameraNames.get(id) })
 })
 afterEach(async () => {
   await sql.close()

@@ -10,7 +10,7 @@ import type { ReviewRecord } from '../../src/main/store/repos/review'
 import { DEFAULT_SETTINGS } from '../../src/main/store/schema'
 import { openSqlStore, type SqlStore } from '../../src/main/store/sql-store'
 import { FakeAnalyzer } from '../gallery/fixtures'
-import { jpeg, recordingLog, tempDir, waitFor } from '../store/helpers'
+import { jpeg, recordingLogger, tempDir, waitFor } from '../store/helpers'
 
 const DAY = 86_400_000
 const NOW = Date.UTC(2026, 10, 29, 12, 0, 0)
@@ -26,7 +26,7 @@ beforeEach(async () => {
   ;({ dir, cleanup } = await tempDir('vigil-retention-'))
   sql = await openSqlStore({ dataDir: dir })
   media = new MediaStore(dir)
-  log = new EventLog(sql.events, media, { logger: recordingLog(), purgeBatch: 2 })
+  log = new EventLog(sql.events, media, { logger: recordingLogger(), purgeBatch: 2 })
   const gallery = new Gallery(sql.gallery, media, new FakeAnalyzer(), () => DEFAULT_SETTINGS)
   queue = new ReviewQueue(sql.review, media, gallery, log)
 })
@@ -169,7 +169,7 @@ describe('startRetention', () => {
     const stop = startRetention(log, () => 5, 1000, {
       initialDelayMs: 5,
       onPurged: (r) => results.push(r.events),
-      logger: recordingLog(),
+      logger: recordingLogger(),
       partner: queue
     })
     await waitFor(() => expect(results).toHaveLength(1))
@@ -180,9 +180,9 @@ describe('startRetention', () => {
   })
 
   it('logs instead of throwing when the setting is invalid', async () => {
-    const logger = recordingLog()
+    const logger = recordingLogger()
     const stop = startRetention(log, () => -1, 1000, { initialDelayMs: 5, logger })
-    await waitFor(() => expect(logger.lines.join('\n')).toMatch(/error: retention: purge failed/))
+    await waitFor(() => expect(logger.lines.join('\n')).toMatch(/error retention: purge failed/))
     stop()
   })
 })

@@ -1,6 +1,7 @@
 // Real SQL store (SQLite file) + MediaStore in a temp dir, a scriptable Analyzer, and helpers to
 // compare "everything stored" before and after an operation. Shared by test/gallery and test/review.
 // Disk-full is injected at the SQL seam: every write statement fails while `failWrites` says so.
+import { recordingLogger } from '../support/logger'
 import { mkdtemp, readdir, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join, relative } from 'node:path'
@@ -14,7 +15,6 @@ import type { SqlDatabase, SqlExecutor } from '../../src/main/store/sql/database
 import { openSqlStore, reposOf, type SqlStore } from '../../src/main/store/sql-store'
 import { Gallery } from '../../src/main/gallery/gallery'
 import { randomUnit, rng } from './helpers'
-import { recordingLog } from '../store/helpers'
 
 export const GOOD_QUALITY: FaceQuality = { sizePx: 160, detScore: 0.99, blur: 300, yawDeg: 2, pitchDeg: 1, score: 0.95 }
 
@@ -76,7 +76,7 @@ export async function makeEnv(real?: Analyzer): Promise<Env<Analyzer>> {
   const dir = await mkdtemp(join(tmpdir(), 'vigil-gallery-'))
   const failWrites: { on: boolean; nth?: number } = { on: false }
   const warnings: string[] = []
-  const logger = recordingLog(warnings)
+  const logger = recordingLogger((level, m) => void ((level === 'warn' || level === 'error') && warnings.push(m)))
   const real_ = await openSqlStore({ dataDir: dir })
   const sql = reposOf(faulty(real_.db, failWrites))
   const media = new MediaStore(dir)

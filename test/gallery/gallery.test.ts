@@ -1,4 +1,5 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
+import { recordingLogger } from '../support/logger'
 import { existsSync } from 'node:fs'
 import { join } from 'node:path'
 import sharp from 'sharp'
@@ -7,7 +8,6 @@ import type { EnrolResult } from '../../src/shared/types'
 import { Gallery, containedFraction, qualityProblems } from '../../src/main/gallery/gallery'
 import { SqlEventRepo } from '../../src/main/store/repos/events'
 import { SqlGalleryRepo } from '../../src/main/store/repos/gallery'
-import { recordingLog } from '../store/helpers'
 import { GOOD_QUALITY, apiError, embedding, face, jpegOf, makeEnv, mediaFiles, snapshot, type Env } from './fixtures'
 import { atCosine, rng } from './helpers'
 
@@ -410,7 +410,7 @@ describe('Gallery: reference photos', () => {
     await env.sql.db.run('UPDATE photos SET embedding = ? WHERE id = ?', [new Uint8Array(3 * 4), first.photos[1].id])
     await env.sql.db.run('UPDATE people SET threshold = 7')
     const g2 = new Gallery(new SqlGalleryRepo(env.sql.db), env.media, env.analyzer, () => env.settings, {
-      logger: recordingLog(env.warnings)
+      logger: recordingLogger((level, m) => void ((level === 'warn' || level === 'error') && env.warnings.push(m)))
     })
     await g2.load()
     expect(g2.matcher().size).toBe(1)

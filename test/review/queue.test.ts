@@ -1,4 +1,5 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
+import { recordingLogger } from '../support/logger'
 import { existsSync } from 'node:fs'
 import { join } from 'node:path'
 import { ApiError } from '../../src/shared/api'
@@ -6,7 +7,6 @@ import type { Candidate, ReviewItem } from '../../src/shared/types'
 import { EventLog } from '../../src/main/events/events'
 import { ReviewQueue, type EnqueueInput, type EventPatchLike } from '../../src/main/review/queue'
 import { SqlEventRepo } from '../../src/main/store/repos/events'
-import { recordingLog } from '../store/helpers'
 import { GOOD_QUALITY, apiError, embedding, jpegOf, makeEnv, mediaFiles, snapshot, type Env } from '../gallery/fixtures'
 
 class FakeEvents {
@@ -37,7 +37,7 @@ beforeEach(async () => {
   clock = Date.UTC(2026, 10, 29, 12, 0, 0)
   queue = new ReviewQueue(env.sql.review, env.media, env.gallery, events, (n) => pendings.push(n), {
     now: () => (clock += 1000),
-    logger: recordingLog(env.warnings)
+    logger: recordingLogger((level, m) => void ((level === 'warn' || level === 'error') && env.warnings.push(m)))
   })
   await queue.load()
   ann = (await env.gallery.create({ name: 'Ann' })).id

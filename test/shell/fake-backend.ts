@@ -23,7 +23,15 @@ export function fakeBackend(
       if (o) return o(req)
       if (c === 'people.list') return []
       if (c === 'system.info')
-        return { version: 'test', mode: 'browser', workers: [], queueDepth: 0, dataDir: '/tmp/x', logFile: null }
+        return {
+          version: 'test',
+          mode: 'browser',
+          workers: [],
+          queueDepth: 0,
+          dataDir: '/tmp/x',
+          logFile: null,
+          load: { overloaded: false, analysedFps: 0, offeredFps: 0, cameras: [] }
+        }
       throw new ApiError('not_found', `fake backend has no ${c}`)
     }
   }

@@ -253,7 +253,7 @@ describe('browser-mode server: WebSocket API', () => {
     // Stop reading: the kernel buffers fill and the server's bufferedAmount grows.
     const sock = (c.ws as unknown as { _socket: { pause(): void; resume(): void } })._socket
     sock.pause()
-    const big = 'x'.repeat(100 << 10)
+    const big = new Uint8Array(100 << 10).fill(0x78)
     const N = 300
     for (let i = 0; i < N; i++) {
       b.emit('camera.preview', { cameraId: 'cam1', at: i, jpeg: big })

@@ -1,10 +1,15 @@
 // A tiny WebSocket test client speaking the browser-mode protocol.
 import WebSocket from 'ws'
 import type { WsServerMessage } from '../../src/shared/api'
+import { decodePreviewFrame } from '../../src/shared/preview-wire'
 
 export interface TestClient {
   ws: WebSocket
   messages: WsServerMessage[]
+  /** every text frame as received (to check what travels as JSON) */
+  texts: string[]
+  /** binary frames received */
+  binaryFrames: number
   /** resolves with the next message matching pred (already received ones count) */
   next(pred: (m: WsServerMessage) => boolean, timeoutMs?: number): Promise<WsServerMessage>
   send(value: unknown): void
@@ -23,9 +28,21 @@ export async function connect(
 ): Promise<TestClient> {
   const ws = new WebSocket(wsUrl(httpUrl), { origin: opts.origin, headers: opts.headers })
   const messages: WsServerMessage[] = []
+  const texts: string[] = []
+  let binaryFrames = 0
   const waiters: { pred: (m: WsServerMessage) => boolean; done: (m: WsServerMessage) => void }[] = []
-  ws.on('message', (data) => {
-    const m = JSON.parse(String(data as Buffer)) as WsServerMessage
+  ws.on('message', (data, isBinary) => {
+    let m: WsServerMessage
+    if (isBinary) {
+      binaryFrames++
+      const buf = Array.isArray(data) ? Buffer.concat(data) : Buffer.from(data as Buffer)
+      const p = decodePreviewFrame(buf)
+      if (!p) return
+      m = { kind: 'push', channel: 'camera.preview', payload: p }
+    } else {
+      texts.push(String(data as Buffer))
+      m = JSON.parse(String(data as Buffer)) as WsServerMessage
+    }
     messages.push(m)
     for (const w of [...waiters]) {
       if (w.pred(m)) {
@@ -42,6 +59,10 @@ export async function connect(
   const client: TestClient = {
     ws,
     messages,
+    texts,
+    get binaryFrames() {
+      return binaryFrames
+    },
     next(pred, timeoutMs = 3000) {
       const found = messages.find(pred)
       if (found) return Promise.resolve(found)

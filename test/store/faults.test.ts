@@ -10,7 +10,7 @@ import { realFsOps, type DurableFsOps } from '../../src/main/store/durable-file'
 import { importLegacyDb } from '../../src/main/store/import-legacy'
 import { SETTINGS_CODEC, type SettingsDoc } from '../../src/main/store/settings'
 import { openSqlStore } from '../../src/main/store/sql-store'
-import { recordingLog, recordingLogger, tempDir } from './helpers'
+import { recordingLogger, tempDir } from './helpers'
 
 let dir: string
 let cleanup: () => Promise<void>
@@ -176,7 +176,7 @@ describe('a partly corrupt record does not stop startup', () => {
     const settings = await settingsStore()
     const sql = await openSqlStore({ dataDir: dir })
     try {
-      const report = await importLegacyDb(dir, sql, settings, recordingLog())
+      const report = await importLegacyDb(dir, sql, settings, recordingLogger())
       expect(report?.counts.people).toBe(0)
       expect(report?.quarantined).toEqual(['person: id or name missing'])
     } finally {

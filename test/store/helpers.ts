@@ -4,7 +4,6 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import sharp from 'sharp'
 import type { EventRecord } from '../../src/shared/types'
-import type { LogFields, LogFn, Logger } from '../../src/main/log/logger'
 
 export async function tempDir(prefix = 'vigil-store-'): Promise<{ dir: string; cleanup: () => Promise<void> }> {
   const dir = await mkdtemp(join(tmpdir(), prefix))
@@ -55,21 +54,4 @@ export async function waitFor(check: () => void, timeoutMs = 5000): Promise<void
       await new Promise((r) => setTimeout(r, 10))
     }
   }
-}
-
-/** A Logger (pino-shaped) that records every warn/error message, fields dropped. */
-export function recordingLog(into: string[] = []): Logger & { lines: string[] } {
-  const rec =
-    (level: string): LogFn =>
-    (a: LogFields | string, b?: string) =>
-      void into.push(`${level}: ${typeof a === 'string' ? a : (b ?? '')}`)
-  const log: Logger & { lines: string[] } = {
-    lines: into,
-    debug: () => {},
-    info: rec('info'),
-    warn: rec('warn'),
-    error: rec('error'),
-    child: () => log
-  }
-  return log
 }

@@ -12,7 +12,7 @@ import type { DbSchema } from '../../src/main/store/schema'
 import { SETTINGS_CODEC, type SettingsDoc } from '../../src/main/store/settings'
 import { openSqlStore, type SqlStore } from '../../src/main/store/sql-store'
 import { randomUnit, rng } from '../gallery/helpers'
-import { recordingLog, recordingLogger, sampleEvent, tempDir } from './helpers'
+import { recordingLogger, sampleEvent, tempDir } from './helpers'
 
 let dir: string
 let cleanup: () => Promise<void>
@@ -119,7 +119,7 @@ describe('import of a 0.1 db.json', () => {
   it('imports every kind, checks the counts, keeps db.json as db.json.migrated and logs it', async () => {
     const { vectors } = await write01()
     const { sql, settings } = await openTargets()
-    const log = recordingLog()
+    const log = recordingLogger()
     const report = await importLegacyDb(dir, sql, settings, log)
     expect(report?.counts).toEqual({
       people: 3,
@@ -155,7 +155,7 @@ describe('import of a 0.1 db.json', () => {
     expect(settings.data.settings.retentionDays).toBe(14)
     expect(existsSync(join(dir, 'db.json'))).toBe(false)
     expect(existsSync(join(dir, 'db.json.migrated'))).toBe(true)
-    expect(log.lines.join('\n')).toMatch(/info: store: imported .*3 people, 6 photos, 250 events/)
+    expect(log.lines.join('\n')).toMatch(/info store: imported .*3 people, 6 photos, 250 events/)
     // settings.json really holds them (not just memory)
     const onDisk = JSON.parse(await readFile(join(dir, 'settings.json'), 'utf8')) as SettingsDoc
     expect(onDisk.cameras).toHaveLength(1)
@@ -170,12 +170,12 @@ describe('import of a 0.1 db.json', () => {
       ;(d.events as unknown[]).push({ id: 'broken' })
     })
     const { sql, settings } = await openTargets()
-    const log = recordingLog()
+    const log = recordingLogger()
     const report = await importLegacyDb(dir, sql, settings, log)
     expect(report?.counts).toMatchObject({ people: 3, photos: 5, events: 250 })
     expect(report?.quarantined).toHaveLength(3)
     expect(report?.quarantineFile && existsSync(report.quarantineFile)).toBe(true)
-    expect(log.lines.filter((l) => l.startsWith('error: store: import:'))).toHaveLength(3)
+    expect(log.lines.filter((l) => l.startsWith('error store: import:'))).toHaveLength(3)
   })
 
   it('a failed import changes nothing and says why', async () => {
@@ -184,7 +184,7 @@ describe('import of a 0.1 db.json', () => {
     const { sql, settings } = await openTargets()
     const settingsBefore = await readFile(join(dir, 'settings.json'), 'utf8')
     const dbJsonBefore = await readFile(join(dir, 'db.json'), 'utf8')
-    const log = recordingLog()
+    const log = recordingLogger()
     await expect(importLegacyDb(dir, sql, settings, log)).rejects.toThrow(
       /import of .*db\.json failed, nothing was changed: .*UNIQUE/
     )
@@ -194,7 +194,7 @@ describe('import of a 0.1 db.json', () => {
     expect(settings.data.cameras).toEqual([])
     expect(await readFile(join(dir, 'db.json'), 'utf8')).toBe(dbJsonBefore)
     expect((await readdir(dir)).filter((f) => f.includes('migrated'))).toEqual([])
-    expect(log.lines.join('\n')).toMatch(/error: store: import of .* failed/)
+    expect(log.lines.join('\n')).toMatch(/error store: import of .* failed/)
   })
 
   it('refuses to import into a database that already holds data', async () => {
@@ -208,7 +208,7 @@ describe('import of a 0.1 db.json', () => {
       createdAt: 1,
       updatedAt: 1
     })
-    await expect(importLegacyDb(dir, sql, settings, recordingLog())).rejects.toThrow(/already holds data/)
+    await expect(importLegacyDb(dir, sql, settings, recordingLogger())).rejects.toThrow(/already holds data/)
     expect(existsSync(join(dir, 'db.json'))).toBe(true)
   })
 })

@@ -24,6 +24,11 @@ export interface OutboxWorkerOptions {
    * timeout, the broker acknowledgement), so only a dead sender's rows are taken over (default 30 s)
    */
   leaseMs?: () => number
+  /**
+   * lease owner, stable across restarts of the same instance so a killed run's rows are taken back
+   * at once (default: random per worker)
+   */
+  owner?: string
   onSettled?: (d: DeliveryRecord) => void
   now?: () => number
 }
@@ -51,11 +56,11 @@ export class OutboxWorker {
   private again = false
   private stopped = false
   private readonly now: () => number
-  /** lease owner: this worker in this process run */
-  private readonly owner = randomUUID()
+  private readonly owner: string
 
   constructor(private readonly o: OutboxWorkerOptions) {
     this.now = o.now ?? Date.now
+    this.owner = o.owner ?? randomUUID()
   }
 
   start(): void {

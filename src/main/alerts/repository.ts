@@ -58,7 +58,7 @@ export interface AlertsRepository {
   /**
    * Takes up to `limit` due rows for `owner` until `leaseUntil`: several instances sharing one
    * database never send the same row at once, and a row whose sender died is free again when its
-   * lease runs out.
+   * lease runs out (at once for the same owner: its previous run was killed).
    */
   claimDue(now: number, owner: string, leaseUntil: number, limit: number): Promise<OutboxEntry[]>
   /** Gives rows back unsent (their target turned out to be down), keeping their due time. */

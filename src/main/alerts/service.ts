@@ -40,6 +40,11 @@ export interface AlertServiceOptions {
   maxAttempts?: number
   pollMs?: number
   mqttReconnect?: BackoffOptions
+  /**
+   * who this engine is among instances sharing the database (e.g. host and data dir): its outbox
+   * rows from a killed run are resent at once after a restart; default random per run
+   */
+  instance?: string
   /** alerts older than this many days are removed (hourly), default 30 */
   retentionDays?: () => number
   now?: () => number
@@ -97,6 +102,7 @@ export class AlertService {
       backoff: o.backoff,
       maxAttempts: o.maxAttempts,
       pollMs: o.pollMs,
+      owner: o.instance,
       // one attempt lasts at most the slowest webhook timeout (MQTT acks: 10 s), plus slack
       leaseMs: () => Math.max(10_000, ...[...this.targets.values()].map((t) => t.timeoutMs)) + 10_000,
       now: this.now,

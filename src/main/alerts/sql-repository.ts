@@ -169,13 +169,21 @@ export class SqlAlertsRepository implements AlertsRepository {
   }
 
   async claimDue(now: number, owner: string, leaseUntil: number, limit: number): Promise<OutboxEntry[]> {
+    // rows free, expired, or held by this owner's previous run (killed mid-attempt): the same
+    // instance restarting takes them back at once instead of waiting out its own lease
+    const rows = await this.db.all(
+      `SELECT ${DELIVERY_COLUMNS} FROM alert_outbox
+       WHERE status = 'pending' AND next_attempt_at <= ? AND (lease_until IS NULL OR lease_until < ? OR lease_owner = ?)
+       ORDER BY next_attempt_at, created_at, id LIMIT ?`,
+      [now, now, owner, limit]
+    )
     const claimed: OutboxEntry[] = []
-    for (const row of await this.dueDeliveries(now, limit)) {
+    for (const row of rows.map(deliveryOf)) {
       // conditional: another instance may have taken it since the SELECT
       const r = await this.db.run(
         `UPDATE alert_outbox SET lease_owner = ?, lease_until = ?
-         WHERE id = ? AND status = 'pending' AND (lease_until IS NULL OR lease_until < ?)`,
-        [owner, leaseUntil, row.id, now]
+         WHERE id = ? AND status = 'pending' AND (lease_until IS NULL OR lease_until < ? OR lease_owner = ?)`,
+        [owner, leaseUntil, row.id, now, owner]
       )
       if (r.changes === 1) claimed.push(row)
     }

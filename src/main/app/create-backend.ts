@@ -55,6 +55,8 @@ export interface CreateBackendOptions extends BackendOptions {
   workers?: number
   /** camera watchdog, ms (tests shorten it) */
   watchdogMs?: number
+  /** same as `db` (BackendOptions); kept for callers that name it so */
+  dbUrl?: string
   /** delivery timing and the media base URL of payloads (tests shorten the retries) */
   alerts?: Pick<AlertServiceOptions, 'backoff' | 'maxAttempts' | 'pollMs' | 'mqttReconnect' | 'mediaBaseUrl'>
 }
@@ -65,13 +67,25 @@ export function databaseUrl(flag: string | undefined, env: NodeJS.ProcessEnv, do
   return pick?.trim()
 }
 
+/** Notification payloads name the sender, so an instance ignores its own; '|' never occurs in an instance id. */
+export function notifyPayload(instanceId: string, what: string): string {
+  return `${instanceId}|${what}`
+}
+
+/** What another instance's payload is about, or null for this instance's own (or a malformed one). */
+export function fromOtherInstance(instanceId: string, payload: string): string | null {
+  const i = payload.indexOf('|')
+  return i < 0 || payload.slice(0, i) === instanceId ? null : payload.slice(i + 1)
+}
+
 export async function createBackend(opts: CreateBackendOptions): Promise<Backend> {
   const own = opts.logger ? null : createLogger({ dataDir: opts.dataDir })
   const logger = opts.logger ?? own!.logger
   const logFile = opts.logger ? (opts.logFile ?? null) : own!.file
   const boxLog = (box: string): Logger => logger.child({ box })
   const bus = new PushBus(boxLog('push'))
-  const store = await Store.open<SettingsDoc>(opts.dataDir, { codec: SETTINGS_CODEC, logger: boxLog('store') }).catch(
+  const storeLog = boxLog('store')
+  const store = await Store.open<SettingsDoc>(opts.dataDir, { codec: SETTINGS_CODEC, logger: storeLog }).catch(
     (err: unknown) => {
       own?.close()
       throw err
@@ -82,20 +96,20 @@ export async function createBackend(opts: CreateBackendOptions): Promise<Backend
   try {
     if (!store.data.instanceId) {
       // names this instance among several sharing one database (cameras are assigned to one)
-      const id = `${hostname()}-${randomBytes(3).toString('hex')}`
+      const id = `${hostname().replace(/\|/g, '-')}-${randomBytes(3).toString('hex')}`
       await store.mutate((d) => {
         d.instanceId = id
       })
     }
     instanceId = store.data.instanceId as string
-    const url = databaseUrl(opts.db, process.env, store.data)
-    sql = await openSqlStore({ url, dataDir: opts.dataDir, logger: boxLog('store'), extraMigrations: alertsMigrations })
-    boxLog('store').info(
+    const url = databaseUrl(opts.db ?? opts.dbUrl, process.env, store.data)
+    sql = await openSqlStore({ url, dataDir: opts.dataDir, logger: storeLog, extraMigrations: alertsMigrations })
+    storeLog.info(
       { engine: sql.db.engine, db: url ? redactDbUrl(url) : 'vigil.db', instanceId },
-      'database open'
+      'store: database open'
     )
     try {
-      await importLegacyDb(opts.dataDir, sql, store, boxLog('store'))
+      await importLegacyDb(opts.dataDir, sql, store, storeLog)
     } catch (e) {
       await sql.close()
       throw e
@@ -107,11 +121,6 @@ export async function createBackend(opts: CreateBackendOptions): Promise<Backend
   }
   const media = new MediaStore(opts.dataDir)
   const settings = (): Settings => store.data.settings
-  const notifyPayload = (what: string): string => `${instanceId}\u0000${what}`
-  const fromOther = (payload: string): string | null => {
-    const i = payload.indexOf('\u0000')
-    return i < 0 || payload.slice(0, i) === instanceId ? null : payload.slice(i + 1)
-  }
 
   const poolLog = boxLog('inference')
   let infoTimer: NodeJS.Timeout | null = null
@@ -148,7 +157,7 @@ export async function createBackend(opts: CreateBackendOptions): Promise<Backend
   const gallery = new Gallery(sql.gallery, media, pool, settings, {
     onChange: (count) => bus.emit('people.changed', { count }),
     logger: boxLog('gallery'),
-    notify: (personId) => sql.db.notify(CHANNELS.gallery, notifyPayload(personId))
+    notify: (personId) => sql.db.notify(CHANNELS.gallery, notifyPayload(instanceId, personId))
   })
   await gallery.load()
   const review = new ReviewQueue(
@@ -157,26 +166,29 @@ export async function createBackend(opts: CreateBackendOptions): Promise<Backend
     gallery,
     events,
     (pending) => bus.emit('review.changed', { pending }),
-    { logger: boxLog('review'), notify: (what) => sql.db.notify(CHANNELS.review, notifyPayload(what)) }
+    {
+      logger: boxLog('review'),
+      notify: (what) => sql.db.notify(CHANNELS.review, notifyPayload(instanceId, what))
+    }
   )
   await review.load()
   // other instances sharing the database: their gallery and queue changes reach this one's matcher
-  // and console within the notification's delay (PostgreSQL LISTEN/NOTIFY; in-process for SQLite)
+  // and console as soon as the notification arrives (PostgreSQL LISTEN/NOTIFY; in-process for SQLite)
   const unlisten = [
     await sql.db.listen(CHANNELS.gallery, (p) => {
-      const personId = fromOther(p)
+      const personId = fromOtherInstance(instanceId, p)
       if (personId)
         gallery
           .reloadPerson(personId)
           .catch((e: unknown) =>
-            logger.warn({ personId, err: String(e) }, 'gallery: reload after a change elsewhere failed')
+            boxLog('gallery').warn({ personId, err: String(e) }, 'reload after a change elsewhere failed')
           )
     }),
     await sql.db.listen(CHANNELS.review, (p) => {
-      if (fromOther(p) !== null)
+      if (fromOtherInstance(instanceId, p) !== null)
         review
           .reload()
-          .catch((e: unknown) => logger.warn({ err: String(e) }, 'review: reload after a change elsewhere failed'))
+          .catch((e: unknown) => boxLog('review').warn({ err: String(e) }, 'reload after a change elsewhere failed'))
     })
   ]
   const live = new LiveProcessor({
@@ -186,14 +198,24 @@ export async function createBackend(opts: CreateBackendOptions): Promise<Backend
     review,
     settings,
     logger: boxLog('live'),
-    minFaceSize: (id) => store.data.cameras.find((c) => c.id === id)?.minFaceSize ?? 24
+    minFaceSize: (id) => store.data.cameras.find((c) => c.id === id)?.minFaceSize ?? 24,
+    detectTiles: (id) => store.data.cameras.find((c) => c.id === id)?.detectTiles ?? 1,
+    // one frame per worker: a frame never waits in the pool's queue behind another camera's
+    concurrency: () => Math.max(1, pool.workers().length),
+    weight: (id) => (store.data.cameras.find((c) => c.id === id)?.important ? 2 : 1),
+    onLoad: () => {
+      if (!closed) bus.emit('system.info', systemInfo())
+    }
   })
   live.onOverlay((o) => bus.emit('camera.overlay', o))
 
   const alerts = await AlertService.open({
     ...opts.alerts,
+    // the one database of this instance (its schema includes the alerts box, see APP_MIGRATIONS)
     repo: new SqlAlertsRepository(sql.db),
     logger: boxLog('alerts'),
+    // outbox leases name the instance that holds them (several may share one database)
+    instance: instanceId,
     retentionDays: () => settings().retentionDays,
     // called from broker connects, after the camera service exists
     cameras: () => cameras.list().map((c) => ({ id: c.id, name: c.name, state: c.status.state })),
@@ -207,13 +229,14 @@ export async function createBackend(opts: CreateBackendOptions): Promise<Backend
     store,
     {
       onFrameReady: (src) => live.frameReady(src),
-      onPreview: (cameraId, jpeg, at) =>
-        bus.emit('camera.preview', { cameraId, at, jpeg: `data:image/jpeg;base64,${jpeg.toString('base64')}` }),
+      // bytes, never base64: browser mode sends them as a binary frame, IPC as a Uint8Array
+      onPreview: (cameraId, jpeg, at) => bus.emit('camera.preview', { cameraId, at, jpeg }),
       onStatus: (view) => {
         bus.emit('camera.status', view)
         alerts.onCameraStatus(view)
       },
-      onStopped: (id) => live.forgetCamera(id)
+      onStopped: (id) => live.forgetCamera(id),
+      onVideo: (c) => bus.emit('camera.video', c)
     },
     { watchdogMs: opts.watchdogMs, logger: boxLog('cameras') },
     instanceId
@@ -233,7 +256,8 @@ export async function createBackend(opts: CreateBackendOptions): Promise<Backend
       dataDir: opts.dataDir,
       logFile,
       instanceId,
-      storage: sql.db.engine
+      storage: sql.db.engine,
+      load: live.load()
     }
   }
 

@@ -11,6 +11,7 @@ export function cameraHandlers(cameras: CameraService): HandlersFor<'cameras'> {
       await cameras.remove(id)
       return { deleted: true }
     },
-    'cameras.test': async ({ url }) => testCameraUrl(url)
+    'cameras.test': async ({ url }) => testCameraUrl(url),
+    'cameras.focus': async ({ id }) => ({ streaming: cameras.focus(id) })
   }
 }

@@ -5,6 +5,7 @@ import { ApiError, type CameraInput } from '../../shared/api'
 import type { CameraConfig, CameraStatus, CameraView } from '../../shared/types'
 import type { CameraFrame } from '../contracts'
 import type { Store } from '../store/db'
+import { VideoRemuxer, type VideoChunk } from './remux'
 import type { SettingsDoc } from '../store/settings'
 import { CameraSource, initialStatus, type CameraSourceOptions } from './source'
 import { redactUrl } from './url'
@@ -24,13 +25,20 @@ export interface CameraServiceHooks {
   onStatus(view: CameraView): void
   /** the camera stopped (removed or disabled): its open tracks can be finished */
   onStopped(cameraId: string): void
+  /** live video of a focused camera (fragmented MP4) */
+  onVideo?(chunk: VideoChunk): void
 }
+
+/** a focus lease lasts this long unless renewed (the page renews every 5 s) */
+const FOCUS_LEASE_MS = 15_000
 
 export class CameraService {
   private readonly sources = new Map<string, CameraSource>()
   /** ids being deleted: an update racing the delete must not start a new ffmpeg for them */
   private readonly removing = new Set<string>()
   private stopped = false
+  private readonly videos = new Map<string, { remuxer: VideoRemuxer; until: number }>()
+  private leaseTimer: NodeJS.Timeout | null = null
 
   constructor(
     private readonly store: Pick<Store<SettingsDoc>, 'data' | 'mutate'>,
@@ -69,6 +77,7 @@ export class CameraService {
       ...CAMERA_DEFAULTS,
       ...(this.instanceId ? { instance: this.instanceId } : {}),
       ...input,
+      detectUrl: input.detectUrl || null,
       id: randomUUID()
     }
     this.assertUniqueName(cfg.name, null)
@@ -86,12 +95,17 @@ export class CameraService {
     if (patch.name !== undefined) this.assertUniqueName(patch.name, id)
     // the console only ever sees the redacted URL; saving it back unchanged must keep the password
     if (patch.url !== undefined && patch.url === redactUrl(current.url)) patch = { ...patch, url: current.url }
+    if (patch.detectUrl && current.detectUrl && patch.detectUrl === redactUrl(current.detectUrl))
+      patch = { ...patch, detectUrl: current.detectUrl }
+    if (patch.detectUrl === '') patch = { ...patch, detectUrl: null }
     const next: CameraConfig = { ...current, ...stripUndefined(patch), id }
     await this.store.mutate((d) => {
       const i = d.cameras.findIndex((x) => x.id === id)
       if (i >= 0) d.cameras[i] = next
     })
     const src = this.sources.get(id)
+    // a new URL or a disabled camera: the page renews its lease and gets the new stream
+    this.stopVideo(id)
     if (src && !this.mine(next)) {
       // reassigned to another instance: stop analysing it here
       this.sources.delete(id)
@@ -110,6 +124,7 @@ export class CameraService {
     if (this.removing.has(id)) throw new ApiError('not_found', `camera ${id} is being removed`)
     this.get(id)
     this.removing.add(id)
+    this.stopVideo(id)
     try {
       const src = this.sources.get(id)
       this.sources.delete(id)
@@ -131,7 +146,50 @@ export class CameraService {
     return !this.stopped && !this.removing.has(id) && this.store.data.cameras.some((c) => c.id === id)
   }
 
+  /**
+   * Starts (or renews) live video for a focused tile. False when the camera is not running.
+   * One remux per camera, however many pages focus it; it ends when no lease is renewed.
+   */
+  focus(id: string): boolean {
+    const cfg = this.get(id)
+    if (this.stopped || !cfg.enabled || !this.sources.has(id)) return false
+    const until = Date.now() + FOCUS_LEASE_MS
+    const cur = this.videos.get(id)
+    if (cur && !cur.remuxer.stopped) {
+      cur.until = until
+      return true
+    }
+    const remuxer = new VideoRemuxer(cfg, this.sourceOptions.ffmpegPath)
+    remuxer.on('chunk', (c: VideoChunk) => this.hooks.onVideo?.(c))
+    remuxer.on('end', () => {
+      // ended by itself (stream gone): the next renewal starts a new one
+      if (this.videos.get(id)?.remuxer === remuxer) this.videos.delete(id)
+    })
+    this.videos.set(id, { remuxer, until })
+    remuxer.start().catch(() => this.stopVideo(id))
+    if (!this.leaseTimer) {
+      this.leaseTimer = setInterval(() => {
+        const now = Date.now()
+        for (const [vid, v] of this.videos) if (v.until < now) this.stopVideo(vid)
+        if (this.videos.size === 0 && this.leaseTimer) {
+          clearInterval(this.leaseTimer)
+          this.leaseTimer = null
+        }
+      }, 1000)
+      this.leaseTimer.unref()
+    }
+    return true
+  }
+
+  private stopVideo(id: string): void {
+    this.videos.get(id)?.remuxer.stop()
+    this.videos.delete(id)
+  }
+
   async stopAll(): Promise<void> {
+    for (const id of [...this.videos.keys()]) this.stopVideo(id)
+    if (this.leaseTimer) clearInterval(this.leaseTimer)
+    this.leaseTimer = null
     this.stopped = true
     const all = [...this.sources.values()]
     this.sources.clear()
@@ -144,8 +202,13 @@ export class CameraService {
   }
 
   view(c: CameraConfig): CameraView {
-    const { url, ...rest } = c
-    return { ...rest, urlRedacted: redactUrl(url), status: this.status(c) }
+    const { url, detectUrl, ...rest } = c
+    return {
+      ...rest,
+      urlRedacted: redactUrl(url),
+      detectUrlRedacted: detectUrl ? redactUrl(detectUrl) : null,
+      status: this.status(c)
+    }
   }
 
   private status(c: CameraConfig): CameraStatus {

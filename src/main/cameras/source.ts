@@ -16,6 +16,7 @@ import { EventEmitter } from 'node:events'
 import type { Readable } from 'node:stream'
 import type { CameraFrame, CameraSourceEvents } from '../contracts'
 import type { CameraConfig, CameraState, CameraStatus, CameraTestResult } from '../../shared/types'
+import { DEFAULT_DECODE, decodeArgs, describeDecoder, type DecodeOptions } from './decode'
 import { ffmpegInfo, locateFfmpeg, type FfmpegInfo } from './ffmpeg'
 import { backoffDelay, JpegSplitter, RateMeter, RawFrameAssembler, type BackoffOptions } from './framing'
 import { reasonFromStderr, StderrReader, type Size } from './stderr'
@@ -40,6 +41,8 @@ export interface CameraSourceOptions {
   ioTimeoutMs?: number
   /** window of the fps measurement, ms (default 5000) */
   fpsWindowMs?: number
+  /** decoder threads per camera, 0 = ffmpeg's choice (default 1: see decode.ts for the measurements) */
+  decodeThreads?: number
   /** ffmpeg's diagnostic lines go out at debug level (verbose), exits and stalls at warn; always redacted */
   logger?: Logger
 }
@@ -54,7 +57,8 @@ export function initialStatus(config: Pick<CameraConfig, 'id' | 'enabled'>): Cam
     lastFrameAt: null,
     width: null,
     height: null,
-    restarts: 0
+    restarts: 0,
+    decoder: null
   }
 }
 
@@ -84,6 +88,9 @@ interface Run {
   closed: Promise<void>
   /** the run ended through our kill (watchdog, stop, update) rather than by itself */
   killed: boolean
+  decode: DecodeOptions
+  /** the decoder is known for good (the first output frame size was seen) */
+  decoderKnown: boolean
 }
 
 type Listener<E extends keyof CameraSourceEvents> = CameraSourceEvents[E]
@@ -117,6 +124,8 @@ export class CameraSource extends EventEmitter {
   private readonly counters: CameraSourceStats = { delivered: 0, taken: 0, dropped: 0, previews: 0, spawns: 0 }
   private st: CameraStatus
   private lastEmitted = ''
+  /** a hardware-decoding run failed before its first frame: software until the config changes */
+  private hwFailed = false
 
   constructor(config: CameraConfig, opts: CameraSourceOptions = {}) {
     super()
@@ -129,6 +138,7 @@ export class CameraSource extends EventEmitter {
       watchdogMs,
       ioTimeoutMs: opts.ioTimeoutMs ?? Math.min(5000, watchdogMs),
       fpsWindowMs: opts.fpsWindowMs ?? 5000,
+      decodeThreads: opts.decodeThreads ?? DEFAULT_DECODE.threads,
       backoff: opts.backoff ?? {}
     }
     this.ffmpegPath = opts.ffmpegPath
@@ -226,9 +236,13 @@ export class CameraSource extends EventEmitter {
     this.config = { ...config }
     const restartNeeded =
       prev.url !== config.url ||
+      (prev.detectUrl ?? null) !== (config.detectUrl ?? null) ||
       prev.detectFps !== config.detectFps ||
       prev.maxDetectWidth !== config.maxDetectWidth ||
-      prev.loop !== config.loop
+      prev.loop !== config.loop ||
+      (prev.hwaccel ?? DEFAULT_DECODE.hwaccel) !== (config.hwaccel ?? DEFAULT_DECODE.hwaccel) ||
+      (prev.keyframesOnly ?? false) !== (config.keyframesOnly ?? false)
+    if (restartNeeded) this.hwFailed = false
     if (!config.enabled) {
       await this.stop()
       return
@@ -257,8 +271,10 @@ export class CameraSource extends EventEmitter {
     }
     this.ffmpegPath = path
     let url: ClassifiedUrl
+    let detectUrl: ClassifiedUrl | null
     try {
       url = classifyUrl(this.config.url)
+      detectUrl = this.config.detectUrl ? classifyUrl(this.config.detectUrl) : null
     } catch (e) {
       // a malformed URL does not heal by retrying: stay in error until update()
       this.fatal(e instanceof CameraUrlError ? e.message : redactUrl(String(e)))
@@ -266,7 +282,7 @@ export class CameraSource extends EventEmitter {
     }
     ffmpegInfo(path).then(
       (info) => {
-        if (gen === this.gen && this.running) this.spawnRun(gen, info, url)
+        if (gen === this.gen && this.running) this.spawnRun(gen, info, url, detectUrl)
       },
       (e: unknown) => {
         if (gen === this.gen && this.running) this.fatal(`ffmpeg unusable: ${redactUrl((e as Error).message)}`)
@@ -274,15 +290,47 @@ export class CameraSource extends EventEmitter {
     )
   }
 
-  private spawnRun(gen: number, info: FfmpegInfo, url: ClassifiedUrl): void {
+  /** Decoder options of the next run: the camera's choice, minus hardware once that failed. */
+  private decodeOptions(): DecodeOptions {
     const c = this.config
+    return {
+      ...DEFAULT_DECODE,
+      threads: this.opts.decodeThreads,
+      hwaccel: this.hwFailed ? 'off' : (c.hwaccel ?? DEFAULT_DECODE.hwaccel),
+      keyframesOnly: c.keyframesOnly ?? false
+    }
+  }
+
+  /**
+   * One ffmpeg, two outputs: raw frames for detection (pipe:1) and the tile's MJPEG (pipe:3). With
+   * a detect stream (the camera's sub-stream, Frigate's "roles") it reads two inputs: detection
+   * from input 0, the tile from input 1 (the main stream), each decoded once.
+   */
+  private spawnRun(gen: number, info: FfmpegInfo, url: ClassifiedUrl, detectUrl: ClassifiedUrl | null): void {
+    const c = this.config
+    const decode = this.decodeOptions()
+    const opened = (u: ClassifiedUrl, d: DecodeOptions): string[] => {
+      const input = inputArgs(u, {
+        loop: c.loop,
+        timeoutMs: this.opts.ioTimeoutMs,
+        rtspTimeoutOption: info.rtspTimeoutOption
+      })
+      // decoder options apply to the next input: insert them right before its -i
+      const at = input.lastIndexOf('-i')
+      return [...input.slice(0, at), ...decodeArgs(d), ...input.slice(at)]
+    }
+    const inputs = detectUrl
+      ? // keyframes-only decoding is for detection; the view stream keeps its full rate
+        [...opened(detectUrl, decode), ...opened(url, { ...decode, keyframesOnly: false })]
+      : opened(url, decode)
+    const viewInput = detectUrl ? '1:v:0' : '0:v:0'
     const args = [
       '-hide_banner',
       '-nostdin',
       '-nostats',
       '-loglevel',
       'info',
-      ...inputArgs(url, { loop: c.loop, timeoutMs: this.opts.ioTimeoutMs, rtspTimeoutOption: info.rtspTimeoutOption }),
+      ...inputs,
       '-map',
       '0:v:0',
       '-vf',
@@ -293,7 +341,7 @@ export class CameraSource extends EventEmitter {
       'rawvideo',
       'pipe:1',
       '-map',
-      '0:v:0',
+      viewInput,
       '-vf',
       `fps=fps=${fmtNum(this.opts.previewFps)},${scaleFilter(this.opts.previewWidth)}`,
       '-c:v',
@@ -321,7 +369,9 @@ export class CameraSource extends EventEmitter {
       scale: 1,
       sourceSize: null,
       closed,
-      killed: false
+      killed: false,
+      decode,
+      decoderKnown: false
     }
     this.run = run
     let spawnError: Error | null = null
@@ -342,6 +392,7 @@ export class CameraSource extends EventEmitter {
     proc.stderr?.setEncoding('utf8')
     proc.stderr?.on('data', (s: string) => {
       for (const line of run.stderr.push(s)) this.log(`[${c.id}] ${line}`)
+      this.maybeLearnDecoder(run)
       this.maybeLearnSize(run)
     })
     proc.stdout?.on('data', (chunk: Buffer) => {
@@ -368,6 +419,17 @@ export class CameraSource extends EventEmitter {
     })
     // a consumer that throws must not take the pipes down with an unhandled 'error'
     for (const s of [proc.stdout, proc.stderr, preview]) s?.on('error', () => {})
+  }
+
+  private maybeLearnDecoder(run: Run): void {
+    if (run.decoderKnown || run.gen !== this.gen) return
+    const d = describeDecoder(run.stderr.lines(), run.decode)
+    if (d !== null && d !== this.st.decoder) {
+      this.st.decoder = d
+      this.emitStatus(false)
+    }
+    // ffmpeg reports the hwaccel outcome before it maps streams; the first output size comes later
+    if (run.frameSize) run.decoderKnown = true
   }
 
   private maybeLearnSize(run: Run): void {
@@ -434,6 +496,13 @@ export class CameraSource extends EventEmitter {
     }
     const url = safeClassify(this.config.url)
     const hadFrames = run.lastActivityAt !== null
+    if (!hadFrames && run.decode.hwaccel !== 'off' && !this.hwFailed) {
+      // a GPU decoder that cannot open this stream must not keep the camera dark: software next time
+      this.hwFailed = true
+      this.logger.warn(
+        `[${this.config.id}] hardware decoding (${run.decode.hwaccel}) failed; retrying with software decoding`
+      )
+    }
     if (url?.kind === 'file' && !this.config.loop && code === 0 && hadFrames) {
       // a non-looping file that played to its end is finished, not broken
       this.meter.reset()

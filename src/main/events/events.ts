@@ -352,12 +352,13 @@ export class EventLog {
   }
 
   /**
-   * One person's events are few (an index range); anything wider is counted one day of last-update
+   * One person's or camera's events are one covering-index range; anything wider is counted one day of last-update
    * time at a time, each a short index-only statement with the event loop free in between, instead
    * of one statement over up to the whole history.
    */
   private async countSliced(q: EventQuery): Promise<number> {
-    if (q.personId !== undefined) return this.repo.count(q)
+    // a person's or a camera's events are one range of a covering index: one statement
+    if (q.personId !== undefined || q.cameraId !== undefined) return this.repo.count(q)
     const lo = q.from ?? (await this.repo.minUpdatedAt())
     if (lo === null) return 0
     const hi = q.to ?? Date.now()

@@ -22,6 +22,7 @@ import { nms, type ScoredBox } from './nms'
 import { faceQuality } from './quality'
 import { cropResizeGrey, extractDownscaled, resamplingFor, resizeToChw, rgbToGrey, rgbToNormalisedChw } from './resize'
 import { withResizedChw } from './simd-resize'
+import { cropRgb, mergeDetections, tileRects } from './tiles'
 import { iou, l2normalize, meanDirection } from '../math/vector'
 
 export const DETECT_W = 320
@@ -277,6 +278,27 @@ export class FacePipeline implements Analyzer {
     }
   }
 
+  /**
+   * Detector over the whole frame and, with tiles > 1, over each of its n×n overlapping tiles
+   * (small faces in big frames, see tiles.ts); image coordinates, merged.
+   */
+  async detectTiled(
+    img: RgbImage,
+    tiles: number,
+    scoreThreshold?: number
+  ): Promise<{ faces: RawDetection[]; modelMs: number }> {
+    const whole = await this.detectFaces(img, scoreThreshold)
+    if (tiles <= 1) return whole
+    let modelMs = whole.modelMs
+    const all = [...whole.faces]
+    for (const r of tileRects(img.width, img.height, tiles)) {
+      const part = await this.detectFaces(cropRgb(img, r), scoreThreshold)
+      modelMs += part.modelMs
+      for (const f of part.faces) all.push({ ...f, box: { ...f.box, x: f.box.x + r.x, y: f.box.y + r.y } })
+    }
+    return { faces: mergeDetections(all), modelMs }
+  }
+
   /** Detector only, in image coordinates; exposed for tests and the eval's diagnostics. */
   async detectFaces(img: RgbImage, scoreThreshold?: number): Promise<{ faces: RawDetection[]; modelMs: number }> {
     validateRgb(img)
@@ -367,7 +389,7 @@ export class FacePipeline implements Analyzer {
     const embed = opts.embed ?? true
 
     let t0 = now()
-    const det = await this.detectFaces(img, opts.scoreThreshold)
+    const det = await this.detectTiled(img, Math.min(4, Math.max(1, Math.floor(opts.tiles ?? 1))), opts.scoreThreshold)
     modelMs += det.modelMs
     let found = det.faces.filter((f) => Math.min(f.box.w, f.box.h) >= minFace)
     found.sort((a, b) => b.box.w * b.box.h - a.box.w * a.box.h)

@@ -1,9 +1,22 @@
 // From camera frames to decisions: analyse the newest frame of each camera, track faces, pool each
 // track's evidence, and turn stable decisions into events and review items. One frame per camera
-// is in flight at a time; frames that arrive meanwhile are replaced in the source (newest wins),
-// so a slow machine lowers the analysed fps instead of growing memory.
+// is in flight at a time, and at most `concurrency` over all cameras; which camera goes next is a
+// weighted fair share (scheduler.ts). Frames that arrive meanwhile are replaced in the source
+// (newest wins), so a slow machine lowers every camera's analysed fps evenly instead of growing
+// memory or latency; the load is reported (LiveLoad) so the console can say so.
 import { ApiError } from '../../shared/api'
-import type { Band, Box, Candidate, FaceQuality, FrameOverlay, Settings, TrackOverlay } from '../../shared/types'
+import type {
+  Band,
+  Box,
+  Candidate,
+  CameraLoad,
+  FaceQuality,
+  FrameOverlay,
+  LiveLoad,
+  Settings,
+  TrackOverlay
+} from '../../shared/types'
+import { RateMeter } from '../cameras/framing'
 import type { CameraSource } from '../cameras/source'
 import type { Analyzer, AnalyzeResult, CameraFrame, MatchResult, RgbImage } from '../contracts'
 import type { EventLog, TrackEventInput } from '../events/events'
@@ -12,6 +25,7 @@ import type { ReviewQueue } from '../review/queue'
 import { encodeJpeg } from '../store/media'
 import { decideTrack, type TrackDecision } from '../tracking/pooling'
 import { FaceTracker, type Track } from '../tracking/tracker'
+import { FairScheduler, nextOverloaded } from './scheduler'
 import { silentLogger, type Logger } from '../log/logger'
 import { BAND_HEX, hexToRgb } from '../../shared/theme'
 
@@ -38,6 +52,9 @@ interface TrackState {
   lastInput: Map<string, TrackEventInput>
 }
 
+/** What the processor uses of a camera source (narrow, so unit tests can stand in for it). */
+type FrameSource = Pick<CameraSource, 'id' | 'takeLatest'>
+
 interface CameraState {
   cameraId: string
   tracker: FaceTracker<FrameRef>
@@ -51,6 +68,14 @@ interface CameraState {
   frames: number
   busyDrops: number
   faces: number
+  /** sum of model run times of its analysed frames, ms */
+  modelMs: number
+  /** frames older than maxFrameAgeMs when their turn came, dropped unanalysed */
+  staleDrops: number
+  source: FrameSource | null
+  offered: RateMeter
+  analysed: RateMeter
+  overloaded: boolean
 }
 
 export interface LiveStats {
@@ -58,6 +83,9 @@ export interface LiveStats {
   frames: number
   faces: number
   busyDrops: number
+  staleDrops: number
+  /** sum of onnxruntime run times of the analysed frames, ms */
+  modelMs: number
   /** frame read → decision, ms (most recent first-in-first-out window) */
   latencies: number[]
 }
@@ -71,9 +99,21 @@ export interface LiveOptions {
   settings: () => Settings
   /** minimum face size per camera, source px */
   minFaceSize?: (cameraId: string) => number
+  /** detection tiles per camera side (1 = whole frame only; see inference/tiles.ts) */
+  detectTiles?: (cameraId: string) => number
   logger?: Logger
   /** review/unknown decisions need this many embeddings before an event (default 3) */
   minEmbeddingsForEvent?: number
+  /** frames analysed at once over all cameras (default 2; the backend passes the pool's worker count) */
+  concurrency?: () => number
+  /** fair-share weight per camera (default 1; the backend gives important cameras 2) */
+  weight?: (cameraId: string) => number
+  /** a frame older than this when its turn comes is dropped, not analysed (default 1000 ms) */
+  maxFrameAgeMs?: number
+  /** load report: on every change of an overload flag, and each second while overloaded */
+  onLoad?: (load: LiveLoad) => void
+  /** period of the load check, ms (default 1000) */
+  loadIntervalMs?: number
 }
 
 const LATENCY_WINDOW = 2000
@@ -87,6 +127,9 @@ const EVENT_REFRESH_MS = 1000
 /** frames whose decisions may wait to be stored before the camera's analysis waits for the store */
 const MAX_PENDING_PERSIST = 25
 
+/** window of the offered/analysed rates behind the overload flag */
+const LOAD_WINDOW_MS = 3000
+
 /** Unique per process run: tracker ids restart at 1 with the app, events must not collide. */
 const RUN_TAG = Date.now().toString(36)
 
@@ -97,10 +140,19 @@ export class LiveProcessor {
   private readonly inflight = new Set<Promise<void>>()
   private readonly log: Logger
   private readonly minEmb: number
+  private readonly scheduler: FairScheduler
+  private loadTimer: NodeJS.Timeout | null = null
+  private lastLoad: LiveLoad = { overloaded: false, analysedFps: 0, offeredFps: 0, cameras: [] }
 
   constructor(private readonly o: LiveOptions) {
     this.log = o.logger ?? silentLogger
     this.minEmb = o.minEmbeddingsForEvent ?? REVIEW_MIN_EMBEDDINGS
+    this.scheduler = new FairScheduler(o.concurrency ?? (() => 2))
+  }
+
+  /** The last load report (every camera analysed at its offered rate → overloaded false). */
+  load(): LiveLoad {
+    return this.lastLoad
   }
 
   onOverlay(listener: (o: FrameOverlay) => void): () => void {
@@ -114,23 +166,86 @@ export class LiveProcessor {
     return () => this.trackEndListeners.delete(listener)
   }
 
-  /** The source has a new frame; take it now unless this camera's previous frame is still in work. */
-  frameReady(source: Pick<CameraSource, 'id' | 'takeLatest'>): void {
+  /** The source has a new frame: it waits in the source slot until the scheduler gives it a turn. */
+  frameReady(source: FrameSource): void {
     const cam = this.cam(source.id)
-    if (cam.busy) return
-    const frame = source.takeLatest()
-    if (!frame) return
-    cam.busy = true
-    const p = this.process(cam, frame)
-      .catch((err: unknown) => this.log.error({ cameraId: cam.cameraId }, `frame failed: ${(err as Error).message}`))
-      .finally(() => {
-        cam.busy = false
-        this.inflight.delete(p)
-        // a frame that arrived while we worked is waiting in the source slot (unless the camera
-        // was stopped meanwhile: its state is gone and must not be recreated by a late frame)
-        if (this.cams.get(source.id) === cam) this.frameReady(source)
+    cam.source = source
+    cam.offered.add(Date.now())
+    this.scheduler.add(cam.cameraId, this.o.weight?.(cam.cameraId) ?? 1)
+    this.scheduler.setReady(cam.cameraId, true)
+    this.startLoadTimer()
+    this.pump()
+  }
+
+  /** Starts frames while slots are free, fairest camera first. */
+  private pump(): void {
+    const maxAge = this.o.maxFrameAgeMs ?? 1000
+    for (let id = this.scheduler.next(); id !== null; id = this.scheduler.next()) {
+      const cam = this.cams.get(id)
+      const frame = cam?.source?.takeLatest() ?? null
+      if (!cam || !frame) {
+        this.scheduler.cancel(id)
+        continue
+      }
+      // a frame that waited this long (a stalled decoder, a pool swap) says nothing about now
+      if (Date.now() - frame.at > maxAge) {
+        cam.staleDrops++
+        this.scheduler.cancel(id)
+        continue
+      }
+      cam.busy = true
+      const p = this.process(cam, frame)
+        .catch((err: unknown) => this.log.error({ cameraId: cam.cameraId }, `frame failed: ${(err as Error).message}`))
+        .finally(() => {
+          cam.busy = false
+          this.inflight.delete(p)
+          // a camera stopped meanwhile was removed from the scheduler with its slot already freed
+          if (this.cams.get(cam.cameraId) === cam) this.scheduler.done(cam.cameraId)
+          this.pump()
+        })
+      this.inflight.add(p)
+    }
+  }
+
+  private startLoadTimer(): void {
+    if (this.loadTimer) return
+    this.loadTimer = setInterval(() => this.checkLoad(), this.o.loadIntervalMs ?? 1000)
+    this.loadTimer.unref()
+  }
+
+  private checkLoad(): void {
+    const now = Date.now()
+    let changed = false
+    const cameras: CameraLoad[] = []
+    for (const c of this.cams.values()) {
+      const offeredFps = c.offered.rate(now)
+      const analysedFps = c.analysed.rate(now)
+      const next = nextOverloaded(c.overloaded, analysedFps, offeredFps)
+      if (next !== c.overloaded) changed = true
+      c.overloaded = next
+      cameras.push({
+        cameraId: c.cameraId,
+        analysedFps: round1(analysedFps),
+        offeredFps: round1(offeredFps),
+        overloaded: next
       })
-    this.inflight.add(p)
+    }
+    const overloaded = cameras.some((c) => c.overloaded)
+    const mean = (f: (c: CameraLoad) => number): number =>
+      cameras.length ? round1(cameras.reduce((a, c) => a + f(c), 0) / cameras.length) : 0
+    const load: LiveLoad = {
+      overloaded,
+      analysedFps: mean((c) => c.analysedFps),
+      offeredFps: mean((c) => c.offeredFps),
+      cameras
+    }
+    if (overloaded !== this.lastLoad.overloaded) changed = true
+    this.lastLoad = load
+    if (changed || overloaded) this.o.onLoad?.(load)
+    if (this.cams.size === 0 && this.loadTimer) {
+      clearInterval(this.loadTimer)
+      this.loadTimer = null
+    }
   }
 
   /** Shutdown: every camera's open tracks are finished so their events are complete. */
@@ -143,6 +258,9 @@ export class LiveProcessor {
     const cam = this.cams.get(cameraId)
     if (!cam) return
     this.cams.delete(cameraId)
+    this.scheduler.remove(cameraId)
+    // the console must not keep an indicator for a camera that is gone
+    if (cam.overloaded) this.checkLoad()
     const tracks = cam.tracker.flush()
     const p: Promise<void> = cam.persist
       .then(() => Promise.all(tracks.map((t) => this.finishTrack(cam, t))))
@@ -160,6 +278,8 @@ export class LiveProcessor {
       frames: c.frames,
       faces: c.faces,
       busyDrops: c.busyDrops,
+      staleDrops: c.staleDrops,
+      modelMs: c.modelMs,
       latencies: [...c.latencies]
     }))
   }
@@ -169,12 +289,16 @@ export class LiveProcessor {
       c.latencies = []
       c.frames = 0
       c.busyDrops = 0
+      c.staleDrops = 0
       c.faces = 0
+      c.modelMs = 0
     }
   }
 
   /** Waits for frames in work (shutdown). */
   async drain(): Promise<void> {
+    if (this.loadTimer) clearInterval(this.loadTimer)
+    this.loadTimer = null
     await Promise.allSettled([...this.inflight])
     await Promise.allSettled([...this.cams.values()].map((c) => c.persist))
   }
@@ -193,7 +317,13 @@ export class LiveProcessor {
         latencies: [],
         frames: 0,
         busyDrops: 0,
-        faces: 0
+        faces: 0,
+        modelMs: 0,
+        staleDrops: 0,
+        source: null,
+        offered: new RateMeter(LOAD_WINDOW_MS),
+        analysed: new RateMeter(LOAD_WINDOW_MS),
+        overloaded: false
       }
       this.cams.set(cameraId, c)
     }
@@ -210,7 +340,12 @@ export class LiveProcessor {
     const minFace = Math.max(8, (this.o.minFaceSize?.(cam.cameraId) ?? 24) / frame.scale)
     let res: AnalyzeResult
     try {
-      res = await this.o.analyzer.analyzeRaw(frame.image, { embed: true, minFaceSize: minFace, skipEmbedNear })
+      res = await this.o.analyzer.analyzeRaw(frame.image, {
+        embed: true,
+        minFaceSize: minFace,
+        skipEmbedNear,
+        tiles: this.o.detectTiles?.(cam.cameraId) ?? 1
+      })
     } catch (err) {
       if (err instanceof ApiError && err.code === 'busy') {
         cam.busyDrops++
@@ -222,6 +357,8 @@ export class LiveProcessor {
     if (this.cams.get(cam.cameraId) !== cam) return
     cam.frames++
     cam.faces += res.faces.length
+    cam.modelMs += res.modelMs
+    cam.analysed.add(Date.now())
     const refs = res.faces.map((f) =>
       f.embedding ? { image: frame.image, box: f.box, scale: frame.scale, at } : undefined
     )
@@ -429,6 +566,10 @@ export function scaleBox(b: Box, s: number): Box {
 
 export function expand(b: Box, margin: number): Box {
   return { x: b.x - b.w * margin, y: b.y - b.h * margin, w: b.w * (1 + 2 * margin), h: b.h * (1 + 2 * margin) }
+}
+
+function round1(x: number): number {
+  return Math.round(x * 10) / 10
 }
 
 function colorOf(band: Band): readonly [number, number, number] {

@@ -66,7 +66,7 @@ export function toReviewItem(s: StoredReviewItem): ReviewItem {
 const rejectionKey = (cameraId: string, trackId: string, personId: string): string =>
   `${cameraId}\u0000${trackId}\u0000${personId}`
 
-// Serves as the event log's RetentionPartner (structurally: review may not import events).
+/** Also the retention partner of the event log (events.ts RetentionPartner, matched by shape). */
 export class ReviewQueue {
   private readonly decisions = serial()
   private readonly log: Logger

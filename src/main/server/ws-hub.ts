@@ -6,6 +6,8 @@ import type { IncomingMessage } from 'node:http'
 import type { Duplex } from 'node:stream'
 import { WebSocketServer, WebSocket, type RawData } from 'ws'
 import type { ApiErrorCode, Envelope, PushChannel, WsServerMessage } from '../../shared/api'
+import { encodePreviewFrame, encodeVideoFrame } from '../../shared/preview-wire'
+import type { PreviewFrame, VideoFrame } from '../../shared/types'
 import { dispatch, dispatchLogger, errorEnvelope, type DispatchLogger } from '../api/dispatch'
 import { silentLogger } from '../log/logger'
 import type { VigilBackend } from '../contracts'
@@ -53,8 +55,13 @@ interface Client {
   inFlight: number
   alive: boolean
   /** coalesced pushes waiting for the buffer to drain, by channel + camera */
-  pending: Map<string, string>
+  pending: Map<string, string | Uint8Array>
+  /** cameras whose previews and overlays this client shows; null = all (until it says otherwise) */
+  watch: Set<string> | null
 }
+
+/** cameras one client may watch at once (a 16-tile page is the most the console shows) */
+const MAX_WATCH = 256
 
 export interface HubOptions {
   backend: VigilBackend
@@ -124,7 +131,8 @@ export class WsHub {
       authFailures: 0,
       inFlight: 0,
       alive: true,
-      pending: new Map()
+      pending: new Map(),
+      watch: null
     }
     this.clients.add(c)
     ws.on('pong', () => {
@@ -199,6 +207,10 @@ export class WsHub {
       this.onAuth(c, m.token)
       return
     }
+    if (m.kind === 'watch') {
+      this.onWatch(c, m.cameraIds)
+      return
+    }
     const id = typeof m.id === 'number' && Number.isSafeInteger(m.id) ? m.id : null
     if (m.kind !== 'invoke') {
       this.fail(
@@ -243,8 +255,27 @@ export class WsHub {
     if (c.authFailures >= this.tuning.maxAuthFailures) c.ws.close(1008, 'too many failed authentication attempts')
   }
 
+  /** The tiles a client shows: only their previews and overlays are sent to it. */
+  private onWatch(c: Client, ids: unknown): void {
+    if (!c.authed) return
+    if (ids === null) {
+      c.watch = null
+      return
+    }
+    if (!Array.isArray(ids) || ids.length > MAX_WATCH || ids.some((x) => typeof x !== 'string' || x.length > 200)) {
+      this.fail(c, UNKNOWN_ID, 'invalid_request', `watch takes null or up to ${MAX_WATCH} camera ids`)
+      return
+    }
+    c.watch = new Set(ids as string[])
+    // a tile that left the screen must not receive a preview still waiting in the coalescing queue
+    for (const key of [...c.pending.keys()]) {
+      const cam = key.slice(key.indexOf(':') + 1)
+      if (!c.watch.has(cam)) c.pending.delete(key)
+    }
+  }
+
   /** Sends unless the client is hopelessly behind, in which case it is dropped to cap memory. */
-  private send(c: Client, text: string): void {
+  private send(c: Client, text: string | Uint8Array): void {
     if (c.ws.readyState !== WebSocket.OPEN) return
     if (c.ws.bufferedAmount > this.tuning.hardLimit) {
       this.log('dropping a client that stopped reading', new Error(`${c.ws.bufferedAmount} bytes buffered`))
@@ -254,14 +285,38 @@ export class WsHub {
     c.ws.send(text)
   }
 
-  private fanOut(channel: PushChannel, payload: unknown): void {
-    let text: string | null = null
-    const key = COALESCED.has(channel) ? coalesceKey(channel, payload) : null
+  /**
+   * Live video goes only to pages that show that one camera enlarged (their watch is just it), and
+   * never waits: a page that cannot keep up skips fragments (MSE resyncs at the next keyframe).
+   */
+  private fanOutVideo(v: VideoFrame): void {
+    let bytes: Uint8Array | null = null
     for (const c of this.clients) {
       if (!c.authed || c.ws.readyState !== WebSocket.OPEN) continue
+      if (!c.watch || c.watch.size !== 1 || !c.watch.has(v.cameraId)) continue
+      if (c.ws.bufferedAmount > this.tuning.highWater) continue
+      bytes ??= encodeVideoFrame(v)
+      this.send(c, bytes)
+    }
+  }
+
+  private fanOut(channel: PushChannel, payload: unknown): void {
+    if (channel === 'camera.video') {
+      this.fanOutVideo(payload as VideoFrame)
+      return
+    }
+    let text: string | Uint8Array | null = null
+    const key = COALESCED.has(channel) ? coalesceKey(channel, payload) : null
+    const cam = key === null ? null : key.slice(key.indexOf(':') + 1)
+    for (const c of this.clients) {
+      if (!c.authed || c.ws.readyState !== WebSocket.OPEN) continue
+      if (cam !== null && c.watch && !c.watch.has(cam)) continue
       if (text === null) {
         try {
-          text = JSON.stringify({ kind: 'push', channel, payload } satisfies WsServerMessage)
+          text =
+            channel === 'camera.preview'
+              ? encodePreviewFrame(payload as PreviewFrame)
+              : JSON.stringify({ kind: 'push', channel, payload } satisfies WsServerMessage)
         } catch (err) {
           this.log(`push ${channel} could not be serialised`, err)
           return

@@ -35,7 +35,7 @@ interface Versioned {
 export interface StoreOptions<T extends Versioned = DbSchema> {
   /** which file and how to read it (default: the 0.1 db.json) */
   codec?: DocumentCodec<T>
-  /** default: console */
+  /** default: silent (createBackend passes the app's logger) */
   logger?: Logger
   /** take vigil.lock so a second process cannot open the same dir (default true) */
   lock?: boolean

@@ -48,18 +48,18 @@ export function reposOf(db: SqlDatabase): SqlStore {
   }
 }
 
-/** Opens the database of `spec`, brings its schema up to this build's, and returns the repositories. */
+/**
+ * Opens the database of `spec`, brings its schema up to this build's, and returns the repositories.
+ * `extraMigrations`: boxes above the store (alerts) that keep their tables in the same database.
+ */
 export async function openSqlStore(
-  spec: Omit<DatabaseSpec, 'migrations'> & {
-    logger?: Logger
-    /** schema steps of boxes above the store (alerts, …): the store must not import them */
-    extraMigrations?: readonly SqlMigration[]
-  }
+  spec: Omit<DatabaseSpec, 'migrations'> & { logger?: Logger; extraMigrations?: readonly SqlMigration[] }
 ): Promise<SqlStore> {
+  const { extraMigrations = [], ...rest } = spec
   const db = await openDatabase({
-    ...spec,
+    ...rest,
     logger: spec.logger ?? silentLogger,
-    migrations: [...APP_MIGRATIONS, ...(spec.extraMigrations ?? [])]
+    migrations: [...APP_MIGRATIONS, ...extraMigrations]
   })
   return reposOf(db)
 }

@@ -133,9 +133,9 @@ function toPhoto(r: PhotoRow): PhotoRecord {
 export function isUniqueViolation(e: unknown): boolean {
   if (typeof e !== 'object' || e === null) return false
   const raw = (e as { code?: unknown }).code
-  const code = typeof raw === 'string' || typeof raw === 'number' ? String(raw) : ''
-  const msg = e instanceof Error ? e.message : ''
-  return code === '23505' || code.startsWith('SQLITE_CONSTRAINT') || /UNIQUE constraint/i.test(msg)
+  const code = typeof raw === 'string' ? raw : ''
+  const message = e instanceof Error ? e.message : ''
+  return code === '23505' || code.startsWith('SQLITE_CONSTRAINT') || /UNIQUE constraint/i.test(message)
 }
 
 export interface GalleryRepo {

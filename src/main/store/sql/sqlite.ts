@@ -138,6 +138,10 @@ export class SqliteDatabase implements SqlDatabase {
       const sync = opts.synchronous ?? 'normal'
       db.pragma(`synchronous = ${sync === 'full' ? 'FULL' : 'NORMAL'}`)
       db.pragma('foreign_keys = ON')
+      // 32 MB of page cache (default 2 MB): the indexes of a million events stay in memory, so a
+      // purge batch or a stats slice does not wait on page reads while the event loop is blocked
+      db.pragma('cache_size = -32768')
+      db.pragma('temp_store = MEMORY')
       const self = new SqliteDatabase(file, db, opts.logger ?? silentLogger)
       const tickMs = opts.durabilityTickMs ?? 1000
       if (tickMs > 0) {

@@ -132,3 +132,11 @@ export function onReconnect(listener: () => void): () => void {
 export function retryConnection(): void {
   wsClient?.retryNow()
 }
+
+/**
+ * Tells the server which cameras' previews and overlays this page shows (null = all). Browser mode
+ * only: Electron has one window, and its IPC carries preview bytes without any encoding.
+ */
+export function watchCameras(cameraIds: string[] | null): void {
+  if (!override) wsClient?.watch(cameraIds)
+}

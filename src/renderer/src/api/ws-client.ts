@@ -12,11 +12,13 @@ import {
   type WsClientMessage,
   type WsServerMessage
 } from '@shared/api'
+import { decodePreviewFrame, decodeVideoFrame } from '@shared/preview-wire'
 import { backoffDelay, type BackoffOptions } from '../lib/backoff'
 import { isApiErrorCode } from '../lib/errors'
 
 /** The subset of the DOM WebSocket the client needs; tests pass a fake. */
 export interface WebSocketLike {
+  /** binary frames (previews) arrive as ArrayBuffer */
   send(data: string): void
   close(code?: number, reason?: string): void
   onopen: (() => void) | null
@@ -66,6 +68,8 @@ export interface WsClient {
   onReady(listener: () => void): () => void
   /** skip the backoff wait */
   retryNow(): void
+  /** previews and overlays only for these cameras (null = all); kept across reconnects */
+  watch(cameraIds: string[] | null): void
   close(): void
 }
 
@@ -79,6 +83,7 @@ export function browserSocket(url: string): WebSocketLike {
     onclose: null,
     onerror: null
   }
+  ws.binaryType = 'arraybuffer'
   ws.onopen = () => like.onopen?.()
   ws.onmessage = (ev) => like.onmessage?.({ data: ev.data })
   ws.onclose = (ev) => like.onclose?.({ code: ev.code, reason: ev.reason })
@@ -107,6 +112,14 @@ function isRecord(v: unknown): v is Record<string, unknown> {
 }
 
 function parseServerMessage(data: unknown): WsServerMessage | null {
+  if (data instanceof ArrayBuffer || ArrayBuffer.isView(data)) {
+    const bytes =
+      data instanceof ArrayBuffer ? new Uint8Array(data) : new Uint8Array(data.buffer, data.byteOffset, data.byteLength)
+    const p = decodePreviewFrame(bytes)
+    if (p) return { kind: 'push', channel: 'camera.preview', payload: p }
+    const v = decodeVideoFrame(bytes)
+    return v ? { kind: 'push', channel: 'camera.video', payload: v } : null
+  }
   if (typeof data !== 'string') return null
   let v: unknown
   try {
@@ -160,6 +173,8 @@ export function createWsClient(opts: WsClientOptions): WsClient {
   let ws: WebSocketLike | null = null
   let generation = 0
   let ready = false
+  /** the cameras whose previews this page shows; null = all */
+  let watching: string[] | null = null
   let closedByUser = false
   let nextId = 1
   let reconnectTimer: ReturnType<typeof setTimeout> | null = null
@@ -201,6 +216,7 @@ export function createWsClient(opts: WsClientOptions): WsClient {
 
   const markReady = (): void => {
     ready = true
+    if (watching !== null) sendWatch()
     if (helloTimer) clearTimeout(helloTimer)
     helloTimer = null
     setState({ status: 'open', attempt: 0, retryAt: null, lastError: null })
@@ -378,6 +394,14 @@ export function createWsClient(opts: WsClientOptions): WsClient {
     }
   }
 
+  const sendWatch = (): void => {
+    try {
+      send({ kind: 'watch', cameraIds: watching })
+    } catch {
+      // not connected: markReady sends it again
+    }
+  }
+
   const api: VigilApi = { ...buildApiMethods(invoke), on, transport: 'websocket' }
 
   connect()
@@ -392,6 +416,10 @@ export function createWsClient(opts: WsClientOptions): WsClient {
     onReady(listener) {
       readyListeners.add(listener)
       return () => readyListeners.delete(listener)
+    },
+    watch(cameraIds) {
+      watching = cameraIds ? [...cameraIds] : null
+      if (ready && ws) sendWatch()
     },
     retryNow() {
       if (state.status !== 'closed' || closedByUser) return

@@ -1,4 +1,4 @@
-import type { ExecutionProvider, WorkerInfo } from '@shared/types'
+import type { CameraLoad, ExecutionProvider, LiveLoad, WorkerInfo } from '@shared/types'
 
 const SHORT: Record<ExecutionProvider, string> = {
   cpu: 'CPU',
@@ -22,4 +22,19 @@ export function workerSummary(workers: WorkerInfo[]): { text: string; trouble: b
     trouble: crashed > 0 || live.length === 0,
     fellBack: workers.some((w) => w.provider !== w.requested)
   }
+}
+
+function fps1(x: number): string {
+  return x.toFixed(1).replace(/\.0$/, '')
+}
+
+/** "overloaded: analysing 2.1 of 5 fps" (mean per camera), or null when the engine keeps up. */
+export function overloadText(load: LiveLoad | CameraLoad | null | undefined): string | null {
+  if (!load?.overloaded) return null
+  return `overloaded: analysing ${fps1(load.analysedFps)} of ${fps1(load.offeredFps)} fps`
+}
+
+/** The load entry of one camera, when the engine reports one. */
+export function cameraLoad(load: LiveLoad | null | undefined, cameraId: string): CameraLoad | null {
+  return load?.cameras.find((c) => c.cameraId === cameraId) ?? null
 }

@@ -7,7 +7,10 @@ import { replaceById } from '../lib/list'
 import { useToastStore } from './toasts'
 
 export interface PreviewEntry {
-  frame: PreviewFrame
+  /** blob: URL of the JPEG; the previous one of the camera is revoked when a new one arrives */
+  url: string
+  /** engine clock of the frame */
+  at: number
   /** local clock when it arrived (a frozen picture is detected on this clock, not the engine's) */
   receivedAt: number
 }
@@ -59,8 +62,23 @@ export const useCamerasStore = defineStore('cameras', () => {
   async function remove(id: string): Promise<void> {
     await useApi().camerasDelete({ id })
     cameras.value = cameras.value.filter((c) => c.id !== id)
-    previews.delete(id)
+    dropPreview(id)
     overlays.delete(id)
+  }
+
+  function dropPreview(id: string): void {
+    const old = previews.get(id)
+    if (old) URL.revokeObjectURL(old.url)
+    previews.delete(id)
+  }
+
+  /** Bytes in, one blob: URL per camera out: no base64 string per frame, no growing heap. */
+  function setPreview(p: PreviewFrame): void {
+    const url = URL.createObjectURL(new Blob([p.jpeg as Uint8Array<ArrayBuffer>], { type: 'image/jpeg' }))
+    const old = previews.get(p.cameraId)
+    previews.set(p.cameraId, { url, at: p.at, receivedAt: Date.now() })
+    // the <img> has decoded the old picture; revoking frees its bytes
+    if (old) URL.revokeObjectURL(old.url)
   }
 
   function test(url: string): Promise<CameraTestResult> {
@@ -80,7 +98,8 @@ export const useCamerasStore = defineStore('cameras', () => {
     remove,
     test,
     applyStatus: upsert,
-    setPreview: (p: PreviewFrame) => previews.set(p.cameraId, { frame: p, receivedAt: Date.now() }),
+    setPreview,
+    dropPreview,
     setOverlay: (o: FrameOverlay) => overlays.set(o.cameraId, { overlay: o, receivedAt: Date.now() })
   }
 })
