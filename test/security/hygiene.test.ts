@@ -39,7 +39,8 @@ describe('system.info', () => {
       mode: 'browser',
       workers: [{ id: 0, requested: 'cpu', provider: 'cpu', state: 'ready', jobsDone: 0 }],
       queueDepth: 0,
-      logFile: 'logs/vigil.log'
+      logFile: 'logs/vigil.log',
+      load: { overloaded: false, analysedFps: 0, offeredFps: 0, cameras: [] }
     }
     expect(Object.keys(info)).not.toContain('dataDir')
     expect(Object.keys(info.workers[0]!)).not.toContain('pid')

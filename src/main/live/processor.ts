@@ -52,6 +52,9 @@ interface TrackState {
   lastInput: Map<string, TrackEventInput>
 }
 
+/** What the processor uses of a camera source (narrow, so unit tests can stand in for it). */
+type FrameSource = Pick<CameraSource, 'id' | 'takeLatest'>
+
 interface CameraState {
   cameraId: string
   tracker: FaceTracker<FrameRef>
@@ -69,7 +72,7 @@ interface CameraState {
   modelMs: number
   /** frames older than maxFrameAgeMs when their turn came, dropped unanalysed */
   staleDrops: number
-  source: Pick<CameraSource, 'id' | 'takeLatest'> | null
+  source: FrameSource | null
   offered: RateMeter
   analysed: RateMeter
   overloaded: boolean
@@ -164,7 +167,7 @@ export class LiveProcessor {
   }
 
   /** The source has a new frame: it waits in the source slot until the scheduler gives it a turn. */
-  frameReady(source: Pick<CameraSource, 'id' | 'takeLatest'>): void {
+  frameReady(source: FrameSource): void {
     const cam = this.cam(source.id)
     cam.source = source
     cam.offered.add(Date.now())
