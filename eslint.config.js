@@ -16,7 +16,7 @@ import vueParser from 'vue-eslint-parser'
 
 // ---------------------------------------------------------------------------------------------
 // Engine layers (src/main/<box>). Each box lists the boxes it MAY import; everything else in
-// src/main is forbidden to it. `log`, `wasm`, `math` and `contracts.ts` are importable by every box.
+// src/main is forbidden to it. `log`, `wasm`, `math`, `util` and `contracts.ts` are importable by every box.
 // Order today: store ← cameras / events / gallery / review ← live / alerts ← app ← shells,
 // with inference under gallery and tracking under live.
 // ---------------------------------------------------------------------------------------------
@@ -24,6 +24,7 @@ export const LAYERS = {
   log: [],
   wasm: [],
   math: [],
+  util: [],
   store: [],
   inference: [],
   tracking: [],
@@ -42,7 +43,7 @@ export const LAYERS = {
   cli: ['*']
 }
 /** importable by every box */
-const COMMON = ['log', 'wasm', 'math']
+const COMMON = ['log', 'wasm', 'math', 'util']
 
 const boxes = Object.keys(LAYERS)
 const oneOf = (names) => `(${names.join('|')})`

@@ -14,11 +14,37 @@ const argv = process.argv.slice(2)
 const forceBrowser = argv.includes('--browser')
 // Prints the decision and what would be built, then exits: lets tests check the choice.
 const dryRun = argv.includes('--dry-run')
-const forward = argv.filter((a) => a !== '--browser' && a !== '--dry-run')
+/**
+ * A token given as an argument would be copied onto the child's command line, readable by every
+ * local user in `ps`: it is taken out of the arguments and handed over in VIGIL_TOKEN instead.
+ * @returns {{ args: string[], token: string | undefined }}
+ */
+function extractToken(args) {
+  const out = []
+  let token
+  for (let i = 0; i < args.length; i++) {
+    const a = args[i]
+    if (a === '--token') {
+      token = args[++i]
+    } else if (a.startsWith('--token=')) {
+      token = a.slice('--token='.length)
+    } else out.push(a)
+  }
+  return { args: out, token }
+}
+const extracted = extractToken(argv.filter((a) => a !== '--browser' && a !== '--dry-run'))
+const forward = extracted.args
+const childEnv = { ...process.env }
+if (extracted.token !== undefined) {
+  childEnv.VIGIL_TOKEN = extracted.token
+  console.log(
+    '[vigil] warning: --token is visible to every local user in ps while this launcher runs; prefer VIGIL_TOKEN=… npm start or --token-file (passed to the server in its environment, not its command line)'
+  )
+}
 const say = (msg) => console.log(`[vigil] ${msg}`)
 
 if (argv.includes('--help') || argv.includes('-h')) {
-  console.log(`usage: npm start [-- --browser] [--dry-run] [--host H] [--port P] [--token T] [--data-dir D]
+  console.log(`usage: npm start [-- --browser] [--dry-run] [--host H] [--port P] [--token-file F] [--insecure] [--data-dir D]
   Electron when node_modules/electron has its binary and a display is available; otherwise (or
   with --browser) a local web server on 127.0.0.1 whose URL is printed.`)
   process.exit(0)
@@ -143,7 +169,7 @@ async function main() {
     if (why) say(`building (${why})`)
     if (dryRun) return say(`dry run: would run ${electron.path} ${[root, ...forward].join(' ')}`)
     if (why) await buildAll()
-    const env = { ...process.env }
+    const env = { ...childEnv }
     // Set by some shells and CI; it would make the Electron binary behave as plain Node.
     delete env.ELECTRON_RUN_AS_NODE
     await supervise(electron.path, [root, ...forward], env)
@@ -156,7 +182,7 @@ async function main() {
   if (dryRun) return say(`dry run: would run node --import tsx src/main/server/main.ts ${forward.join(' ')}`)
   if (why) await buildRenderer()
   say('the server prints the URL to open below')
-  await supervise(process.execPath, ['--import', 'tsx', join(root, 'src/main/server/main.ts'), ...forward], process.env)
+  await supervise(process.execPath, ['--import', 'tsx', join(root, 'src/main/server/main.ts'), ...forward], childEnv)
 }
 
 main().catch((err) => {

@@ -133,6 +133,13 @@ export interface BackendOptions {
   /** Electron: run pool children with process.execPath + ELECTRON_RUN_AS_NODE */
   workerExecPath?: string
   /**
+   * the API is reachable from other machines (browser mode off loopback): local video files are
+   * then refused whatever Settings lists
+   */
+  exposed?: boolean
+  /** encrypts camera credentials at rest (Electron: the OS keychain); default a key file in dataDir */
+  secretBox?: import('./store/secret-box').SecretBox
+  /**
    * The app's logger, passed on to every box as a child tagged { box }. Default: a pino logger on
    * the console and <dataDir>/logs/vigil.log, closed with the backend.
    */

@@ -1,6 +1,6 @@
 // Electron main process (electron-vite entry, built to out/main/index.js). Hosts the engine and
 // its inference worker pool, serves the API to the one console window over validated IPC.
-import { app, BrowserWindow, dialog } from 'electron'
+import { app, BrowserWindow, dialog, safeStorage } from 'electron'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { createBackend } from './app/create-backend'
@@ -8,15 +8,16 @@ import { CSP_ELECTRON } from './api/csp'
 import type { VigilBackend } from './contracts'
 import { forwardPushes, registerIpc } from './electron/ipc'
 import { forwardAlertNotifications } from './electron/notifications'
-import { appSourceFrom } from './electron/policy'
+import { appSourceFrom, devRendererUrl } from './electron/policy'
 import { installSecurityRestrictions, installSessionPolicies } from './electron/security-restrictions'
 import { createMainWindow, windowPaths } from './electron/window'
 import { createLogger } from './log/pino'
+import { keychainBox } from './store/secret-box'
 
 const mainOutDir = fileURLToPath(new URL('.', import.meta.url))
 const paths = windowPaths(mainOutDir)
-// electron-vite dev sets this to the Vite server; a packaged app never trusts it.
-const devUrl = !app.isPackaged ? process.env.ELECTRON_RENDERER_URL : undefined
+// electron-vite dev sets this to the Vite server; any built app (npm start, packaged) ignores it.
+const devUrl = devRendererUrl(process.env, import.meta.env?.DEV === true)
 const source = appSourceFrom(devUrl, join(mainOutDir, '../renderer'))
 
 let mainWindow: BrowserWindow | null = null
@@ -52,6 +53,16 @@ async function run(): Promise<void> {
     dataDir,
     modelsDir,
     workerExecPath: process.execPath,
+    // the OS keychain where Electron has one; otherwise the engine's key file in the data dir
+    // Linux without a keyring reports "available" with a hard-coded key (basic_text): not a keychain
+    secretBox:
+      safeStorage.isEncryptionAvailable() &&
+      !(process.platform === 'linux' && safeStorage.getSelectedStorageBackend() === 'basic_text')
+        ? keychainBox(
+            (s) => safeStorage.encryptString(s),
+            (b) => safeStorage.decryptString(b)
+          )
+        : undefined,
     logger,
     logFile
   })

@@ -24,11 +24,18 @@ const cameraUrl = z
   .trim()
   .min(1)
   .max(2000)
+  .refine((u) => ![...u].some((ch) => ch.charCodeAt(0) < 0x20 || ch.charCodeAt(0) === 0x7f), {
+    message: 'camera URL contains control characters'
+  })
   .refine(
-    (u) => /^(rtsp|rtsps|http|https|file):\/\//i.test(u) || /^(v4l2|dshow|avfoundation):/i.test(u) || u.startsWith('/'),
+    (u) =>
+      /^(rtsp|rtsps|http|https|file):\/\//i.test(u) ||
+      /^(v4l2|dshow|avfoundation):/i.test(u) ||
+      u.startsWith('/') ||
+      /^[a-z]:[\\/]/i.test(u),
     {
       message:
-        'camera URL must be rtsp://, http(s)://, file://, an absolute file path, or v4l2:/dshow:/avfoundation: device'
+        'camera URL must be rtsp://, http(s)://, a v4l2:/dshow:/avfoundation: device, or a file below a folder listed in Settings'
     }
   )
 
@@ -223,7 +230,21 @@ export const requestSchemas: Schemas = {
       retentionDays: z.number().int().min(1).max(3650),
       executionProvider: provider,
       workers: z.number().int().min(1).max(32),
-      minEnrolQuality: z.number().min(0).max(1)
+      minEnrolQuality: z.number().min(0).max(1),
+      localVideoFolders: z
+        .array(
+          z
+            .string()
+            .trim()
+            .min(1)
+            .max(1000)
+            .refine((f) => f.startsWith('/') || /^[a-z]:[\\/]/i.test(f), { message: 'folders must be absolute paths' })
+            .refine((f) => f.replace(/[\\/]+$/, '') !== '' && !/^[a-z]:[\\/]*$/i.test(f), {
+              message: 'the file-system root cannot be a video folder'
+            })
+        )
+        .max(50),
+      maxCameras: z.number().int().min(1).max(256)
     })
     .partial(),
   'media.get': z.object({

@@ -227,6 +227,13 @@ export interface Settings {
   workers: number
   /** minimum quality score for a photo to enter the gallery */
   minEnrolQuality: number
+  /**
+   * absolute folders below which local video files may be used as cameras (default none); ignored
+   * while browser mode is reachable off loopback
+   */
+  localVideoFolders: string[]
+  /** cameras that may be configured at once (default 16) */
+  maxCameras: number
 }
 
 export interface WorkerInfo {
@@ -259,13 +266,19 @@ export interface LiveLoad {
   cameras: CameraLoad[]
 }
 
+/** A worker as clients see it: process ids stay on the server (they help a local attacker only). */
+export type WorkerView = Omit<WorkerInfo, 'pid'>
+
+/** Sent to every client: no file-system paths, no process ids. */
 export interface SystemInfo {
   version: string
   mode: 'electron' | 'browser' | 'headless'
-  workers: WorkerInfo[]
+  workers: WorkerView[]
   queueDepth: number
-  dataDir: string
-  /** the engine's log file (JSON lines, rotated by size), for bug reports; null when logging to the console only */
+  /**
+   * the engine's log file relative to the data folder (e.g. "logs/vigil.log"), for bug reports; null
+   * when logging to the console only. Never an absolute path: clients learn no paths of the server.
+   */
   logFile: string | null
   load: LiveLoad
   /** this instance's name (cameras with another `instance` run elsewhere) */

@@ -41,7 +41,11 @@ describe.skipIf(skip)('backend API', () => {
       error: { code: 'invalid_request' }
     })
     expect(await call(42, null)).toMatchObject({ ok: false, error: { code: 'invalid_request' } })
-    expect(await call('system.info')).toMatchObject({ ok: true })
+    const info = await call('system.info')
+    expect(info).toMatchObject({ ok: true })
+    // no paths or process ids for clients (README "Security")
+    expect(JSON.stringify(info)).not.toMatch(/"pid"|dataDir/)
+    expect(JSON.stringify(info)).not.toContain(dir)
   })
 
   it('a corrupt or faceless photo is refused with a reason and the person keeps their photos', async () => {

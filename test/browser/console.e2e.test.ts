@@ -42,7 +42,7 @@ const skip = skipUnless('console e2e (browser)', [
   [rtsp.ok, rtsp.why ?? 'GStreamer RTSP server unavailable'],
   [
     hasData(CLIP) && hasData('video/lin-manuel-miranda.png') && hasData('video/alex-lacamoire.png'),
-    `test data ${dataPath('video')} not found (set VIGIL_DATA)`
+    `test data ${dataPath('video')} not found (set VIGIL_TEST_DATA)`
   ],
   [hasModels(), 'models missing; run `npm run models`'],
   [

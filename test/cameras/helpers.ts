@@ -1,12 +1,11 @@
 import { execFileSync } from 'node:child_process'
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
-import { join, resolve } from 'node:path'
+import { join } from 'node:path'
 import type { CameraSource } from '../../src/main/cameras/source'
 import type { CameraConfig, CameraStatus } from '../../src/shared/types'
 
-export const repoRoot = resolve(__dirname, '../..')
-export const dataDir = process.env.VIGIL_DATA ?? resolve(repoRoot, '../shared/data')
+export { REPO_ROOT as repoRoot, DATA_DIR as dataDir } from '../support/data'
 
 export function cameraConfig(over: Partial<CameraConfig> & { url: string }): CameraConfig {
   return {

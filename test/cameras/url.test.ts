@@ -1,5 +1,22 @@
 import { describe, expect, it } from 'vitest'
-import { classifyUrl, CameraUrlError, inputArgs, redactUrl, scaledSize, scaleFilter } from '../../src/main/cameras/url'
+import {
+  classifyUrl,
+  CameraUrlError,
+  FORMAT_WHITELIST,
+  inputArgs,
+  PROTOCOL_WHITELIST,
+  redactUrl,
+  scaledSize,
+  scaleFilter,
+  type SourceKind
+} from '../../src/main/cameras/url'
+
+const guard = (k: SourceKind): string[] => [
+  '-protocol_whitelist',
+  PROTOCOL_WHITELIST[k],
+  '-format_whitelist',
+  FORMAT_WHITELIST[k]
+]
 
 describe('classifyUrl', () => {
   it('recognises every supported kind', () => {
@@ -27,7 +44,10 @@ describe('classifyUrl', () => {
       kind: 'dshow',
       input: 'video=Integrated Camera'
     })
-    expect(classifyUrl('avfoundation:0')).toMatchObject({ kind: 'avfoundation', input: '0' })
+    expect(classifyUrl('avfoundation:FaceTime HD Camera')).toMatchObject({
+      kind: 'avfoundation',
+      input: 'FaceTime HD Camera'
+    })
     expect(classifyUrl('  RTSP://cam/x  ')).toMatchObject({ kind: 'rtsp' })
   })
 
@@ -49,13 +69,14 @@ describe('classifyUrl', () => {
 
 describe('redactUrl', () => {
   it('hides the password, keeps the user', () => {
-    expect(redactUrl('rtsp://user:pass@host/x')).toBe('rtsp://user:***@host/x')
-    expect(redactUrl('rtsp://admin:p@ss@10.0.0.5:554/s')).toBe('rtsp://admin:***@10.0.0.5:554/s')
-    expect(redactUrl('rtsp://admin@host/x')).toBe('rtsp://admin@host/x')
+    // user and password are blanked together: a user name is half of a credential
+    expect(redactUrl('rtsp://user:pass@host/x')).toBe('rtsp://***@host/x')
+    expect(redactUrl('rtsp://admin:p@ss@10.0.0.5:554/s')).toBe('rtsp://***@10.0.0.5:554/s')
+    expect(redactUrl('rtsp://admin@host/x')).toBe('rtsp://***@host/x')
     expect(redactUrl('https://ghp_s3cretT0ken@cams.example/mjpeg')).toBe('https://***@cams.example/mjpeg')
     expect(redactUrl('rtsp://host/x')).toBe('rtsp://host/x')
     expect(redactUrl('http://cam/video.cgi?user=admin&password=secret&res=1')).toBe(
-      'http://cam/video.cgi?user=admin&password=***&res=1'
+      'http://cam/video.cgi?user=***&password=***&res=***'
     )
     expect(redactUrl('https://x/y?token=abc')).toBe('https://x/y?token=***')
   })
@@ -63,9 +84,9 @@ describe('redactUrl', () => {
   it('works inside free text (ffmpeg stderr) and is idempotent', () => {
     const line = "Input #0, rtsp, from 'rtsp://u:s3cret@127.0.0.1:554/a':"
     const red = redactUrl(line)
-    expect(red).toBe("Input #0, rtsp, from 'rtsp://u:***@127.0.0.1:554/a':")
+    expect(red).toBe("Input #0, rtsp, from 'rtsp://***@127.0.0.1:554/a':")
     expect(redactUrl(red)).toBe(red)
-    expect(redactUrl('a rtsp://a:b@h/1 and http://c:d@h/2')).toBe('a rtsp://a:***@h/1 and http://c:***@h/2')
+    expect(redactUrl('a rtsp://a:b@h/1 and http://c:d@h/2')).toBe('a rtsp://***@h/1 and http://***@h/2')
   })
 })
 
@@ -73,6 +94,7 @@ describe('inputArgs', () => {
   it('RTSP: tcp transport and the socket timeout option of this ffmpeg', () => {
     const c = classifyUrl('rtsp://h/x')
     expect(inputArgs(c, { timeoutMs: 5000, rtspTimeoutOption: '-timeout' })).toEqual([
+      ...guard('rtsp'),
       '-rtsp_transport',
       'tcp',
       '-timeout',
@@ -81,6 +103,7 @@ describe('inputArgs', () => {
       'rtsp://h/x'
     ])
     expect(inputArgs(c, { timeoutMs: 3000, rtspTimeoutOption: '-stimeout' })).toEqual([
+      ...guard('rtsp'),
       '-rtsp_transport',
       'tcp',
       '-stimeout',
@@ -98,15 +121,23 @@ describe('inputArgs', () => {
 
   it('files: -re, and -stream_loop -1 only when looping', () => {
     const f = classifyUrl('/v/a.mp4')
-    expect(inputArgs(f, { loop: false })).toEqual(['-re', '-i', '/v/a.mp4'])
-    expect(inputArgs(f, { loop: true })).toEqual(['-re', '-stream_loop', '-1', '-i', '/v/a.mp4'])
-    expect(inputArgs(f, { realtime: false })).toEqual(['-i', '/v/a.mp4'])
+    expect(inputArgs(f, { loop: false })).toEqual([...guard('file'), '-re', '-i', 'file:/v/a.mp4'])
+    expect(inputArgs(f, { loop: true })).toEqual([...guard('file'), '-re', '-stream_loop', '-1', '-i', 'file:/v/a.mp4'])
+    expect(inputArgs(f, { realtime: false })).toEqual([...guard('file'), '-i', 'file:/v/a.mp4'])
   })
 
   it('devices: the right -f', () => {
-    expect(inputArgs(classifyUrl('v4l2:/dev/video2'))).toEqual(['-f', 'v4l2', '-i', '/dev/video2'])
-    expect(inputArgs(classifyUrl('dshow:video=Cam'))).toEqual(['-f', 'dshow', '-i', 'video=Cam'])
-    expect(inputArgs(classifyUrl('avfoundation:1'))).toEqual(['-f', 'avfoundation', '-framerate', '30', '-i', '1'])
+    expect(inputArgs(classifyUrl('v4l2:/dev/video2'))).toEqual([...guard('v4l2'), '-f', 'v4l2', '-i', '/dev/video2'])
+    expect(inputArgs(classifyUrl('dshow:video=Cam'))).toEqual([...guard('dshow'), '-f', 'dshow', '-i', 'video=Cam'])
+    expect(inputArgs(classifyUrl('avfoundation:Cam'))).toEqual([
+      ...guard('avfoundation'),
+      '-f',
+      'avfoundation',
+      '-framerate',
+      '30',
+      '-i',
+      'Cam:none'
+    ])
   })
 })
 

@@ -3,19 +3,19 @@ import { skipUnless } from '../support/data'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { existsSync, readdirSync } from 'node:fs'
 import { readFile } from 'node:fs/promises'
-import { dirname, join, resolve } from 'node:path'
-import { fileURLToPath } from 'node:url'
+import { join } from 'node:path'
 import sharp from 'sharp'
 import type { EnrolResult } from '../../src/shared/types'
 import { FacePipeline } from '../../src/main/inference/pipeline'
 import { makeEnv, snapshot, type Env } from './fixtures'
+import { DATA_DIR, REPO_ROOT } from '../support/data'
 
-const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), '../..')
-const DATA = process.env.VIGIL_DATA ? resolve(process.env.VIGIL_DATA) : resolve(repoRoot, '../shared/data')
+const repoRoot = REPO_ROOT
+const DATA = DATA_DIR
 const haveData =
   existsSync(join(DATA, 'gallery-bbt')) && existsSync(join(DATA, 'scenes')) && existsSync(join(DATA, 'lfw-subset'))
 const haveModels = existsSync(join(repoRoot, 'models', 'fr_feature.onnx'))
-if (!haveData) console.warn(`[gallery.real] skipped: test data not found at ${DATA} (set VIGIL_DATA)`)
+if (!haveData) console.warn(`[gallery.real] skipped: test data not found at ${DATA} (set VIGIL_TEST_DATA)`)
 else if (!haveModels) console.warn('[gallery.real] skipped: models/*.onnx missing (npm run models)')
 
 const T = { accept: 0.5, review: 0.35 }
@@ -54,7 +54,7 @@ function pngHeader(width: number, height: number): Buffer {
 
 describe.skipIf(
   skipUnless('gallery with the real pipeline', [
-    [haveData, 'test data missing (set VIGIL_DATA)'],
+    [haveData, 'test data missing (set VIGIL_TEST_DATA)'],
     [haveModels, 'models missing (npm run models)']
   ])
 )('Gallery with the real pipeline', () => {

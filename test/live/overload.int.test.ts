@@ -1,7 +1,7 @@
 // The real engine past its capacity: four cameras of the Hamilton clip asking for 30 fps each on a
 // single inference worker. Every camera must keep being analysed at about the same reduced rate,
 // the load report must say "overloaded" (what the console shows in the header, tile and Settings),
-// and once the demand drops (1 fps per camera) the flag must clear by itself.
+// and once the demand drops (one camera at 1 fps) the flag must clear by itself.
 import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -96,10 +96,21 @@ describe.skipIf(skip)('live engine under overload', () => {
     expect(backend.pool.queueDepth()).toBeLessThanOrEqual(1)
 
     const before = infos.length
-    for (const id of ids) await backend.cameras.update(id, { detectFps: 1 })
-    const cleared = await waitFor('the overload flag to clear', 30_000, () =>
-      infos.slice(before).find((i) => !i.load.overloaded && i.load.cameras.length === 4)
+    // demand well below what even a crowded shared machine manages (≈ 2 frames/s seen here)
+    for (const id of ids.slice(1)) await backend.cameras.update(id, { enabled: false })
+    await backend.cameras.update(ids[0]!, { detectFps: 1 })
+    // the console heard the flag clear…
+    await waitFor('a push with the overload flag cleared', 45_000, () =>
+      infos.slice(before).find((i) => !i.load.overloaded)
     )
+    // …and the remaining camera is analysed at the rate it offers, not merely idle after its restart
+    const cleared = {
+      load: await waitFor('analysis to keep up', 45_000, () => {
+        const l = backend.live.load()
+        const c = l.cameras.find((x) => x.cameraId === ids[0])
+        return !l.overloaded && c && c.offeredFps > 0.5 && c.analysedFps > 0.5 ? l : null
+      })
+    }
     expect(cleared.load.cameras.every((c) => !c.overloaded)).toBe(true)
     console.log(`[overload] recovered: analysing ${cleared.load.analysedFps} of ${cleared.load.offeredFps} fps`)
   }, 180_000)

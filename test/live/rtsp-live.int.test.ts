@@ -15,7 +15,7 @@ import { rtspAvailable, startRtspServer, type RtspServer } from '../support/rtsp
 const CLIP_SECONDS = 9.2
 const rtsp = rtspAvailable()
 const skip = skipUnless('live RTSP integration', [
-  [hasData('video/short_hamilton_clip.mp4'), 'test data video/short_hamilton_clip.mp4 not found (set VIGIL_DATA)'],
+  [hasData('video/short_hamilton_clip.mp4'), 'test data video/short_hamilton_clip.mp4 not found (set VIGIL_TEST_DATA)'],
   [hasModels(), 'models missing; run `npm run models`'],
   [rtsp.ok, rtsp.why ?? 'GStreamer RTSP server unavailable']
 ])

@@ -47,7 +47,7 @@ describe('redaction', () => {
   it('hides secret keys and URL credentials at any depth, without touching the input', () => {
     const input = { camera: { url: 'rtsp://admin:hunter2@10.0.0.5/s', password: 'p' }, token: 't', n: 3 }
     expect(redactFields(input)).toEqual({
-      camera: { url: 'rtsp://admin:***@10.0.0.5/s', password: '[redacted]' },
+      camera: { url: 'rtsp://***@10.0.0.5/s', password: '[redacted]' },
       token: '[redacted]',
       n: 3
     })
@@ -77,7 +77,7 @@ describe('createLogger', () => {
     expect(rec.err.message).toBe('failed for http://***@host/')
     const text = out.join('') + lines.join('\n')
     expect(text).not.toMatch(/secret|TOKEN|abc/)
-    expect(out[0]).toMatch(/^\d\d:\d\d:\d\d\.\d{3} WARN \[store\] opened rtsp:\/\/u:\*\*\*@cam\/x\n$/)
+    expect(out[0]).toMatch(/^\d\d:\d\d:\d\d\.\d{3} WARN \[store\] opened rtsp:\/\/\*\*\*@cam\/x\n$/)
   })
 
   it('console only when there is no data dir', () => {

@@ -3,14 +3,12 @@
 import { existsSync, readdirSync } from 'node:fs'
 import { readFile } from 'node:fs/promises'
 import path from 'node:path'
-import { fileURLToPath } from 'node:url'
 import sharp from 'sharp'
 import type { RgbImage } from '../../src/main/contracts'
 
-export const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..')
-export const dataDir = process.env.VIGIL_DATA
-  ? path.resolve(process.env.VIGIL_DATA)
-  : path.resolve(repoRoot, '../shared/data')
+import { DATA_DIR as dataDir, REPO_ROOT as repoRoot } from '../support/data'
+
+export { dataDir, repoRoot }
 export const testWorker = path.join(repoRoot, 'test/pool/fixtures/test-worker.ts')
 
 export interface TestImages {

@@ -5,14 +5,7 @@ import { fakeBackend } from './fake-backend'
 
 export async function createBackend(opts: BackendOptions): Promise<VigilBackend> {
   const b = fakeBackend({
-    'system.info': async () => ({
-      version: 'fake',
-      mode: opts.mode,
-      workers: [],
-      queueDepth: 0,
-      dataDir: opts.dataDir,
-      logFile: null
-    })
+    'system.info': async () => ({ version: 'fake', mode: opts.mode, workers: [], queueDepth: 0, logFile: null })
   })
   const close = b.close
   b.close = async () => {

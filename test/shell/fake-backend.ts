@@ -28,7 +28,6 @@ export function fakeBackend(
           mode: 'browser',
           workers: [],
           queueDepth: 0,
-          dataDir: '/tmp/x',
           logFile: null,
           load: { overloaded: false, analysedFps: 0, offeredFps: 0, cameras: [] }
         }

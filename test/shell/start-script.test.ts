@@ -2,10 +2,10 @@
 import { spawnSync } from 'node:child_process'
 import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
-import { join, resolve } from 'node:path'
+import { join } from 'node:path'
 import { afterAll, describe, expect, it } from 'vitest'
 
-const repoRoot = resolve(__dirname, '../..')
+import { REPO_ROOT as repoRoot } from '../support/data'
 const fakeDist = mkdtempSync(join(tmpdir(), 'vigil-fake-electron-'))
 const exe = join(fakeDist, process.platform === 'win32' ? 'electron.exe' : 'electron')
 writeFileSync(exe, '#!/bin/sh\nexit 0\n')
@@ -47,6 +47,9 @@ describe.skipIf(process.platform !== 'linux')('npm start mode choice', () => {
       DISPLAY: ':0'
     })
     expect(out).toContain('browser mode because --browser was given')
-    expect(out).toContain('src/main/server/main.ts --port 5001 --token abc')
+    expect(out).toContain('src/main/server/main.ts --port 5001')
+    // the token goes to the server in its environment, never onto its command line (ps)
+    expect(out).not.toContain('--token abc')
+    expect(out).toMatch(/warning: --token is visible/)
   })
 })

@@ -1,14 +1,17 @@
 // Where tests find the shared, read-only data set (never copied into the repo) and the models.
-// DATA_DIR = $VIGIL_DATA or ../shared/data next to the repository.
+// DATA_DIR = $VIGIL_TEST_DATA or ../shared/data next to the repository.
 import { existsSync } from 'node:fs'
-import { dirname, join, resolve } from 'node:path'
-import { fileURLToPath } from 'node:url'
+import { join, resolve } from 'node:path'
+import { envVar } from '../../src/main/util/env'
+import { REPO_ROOT } from '../../src/main/util/paths'
 
-export const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..')
+export { REPO_ROOT }
 
-export const DATA_DIR = process.env.VIGIL_DATA ? resolve(process.env.VIGIL_DATA) : resolve(REPO_ROOT, '../shared/data')
+const testDataEnv = envVar('VIGIL_TEST_DATA')
+export const DATA_DIR = testDataEnv ? resolve(testDataEnv) : resolve(REPO_ROOT, '../shared/data')
 
-export const MODELS_DIR = process.env.VIGIL_MODELS ? resolve(process.env.VIGIL_MODELS) : join(REPO_ROOT, 'models')
+const modelsEnv = envVar('VIGIL_MODELS_DIR')
+export const MODELS_DIR = modelsEnv ? resolve(modelsEnv) : join(REPO_ROOT, 'models')
 
 /** True when the data dir (or the given sub-path of it) exists. */
 export function hasData(sub = ''): boolean {
@@ -33,7 +36,9 @@ export function skipWithoutData(sub: string, suite: string): boolean {
   if (hasData(sub)) return false
   if (process.env.VIGIL_REQUIRE_ALL === '1')
     throw new Error(`${suite}: test data ${join(DATA_DIR, sub)} not found and VIGIL_REQUIRE_ALL=1`)
-  console.warn(`[skip] ${suite}: test data ${join(DATA_DIR, sub)} not found (set VIGIL_DATA to the shared data folder)`)
+  console.warn(
+    `[skip] ${suite}: test data ${join(DATA_DIR, sub)} not found (set VIGIL_TEST_DATA to the shared data folder)`
+  )
   return true
 }
 

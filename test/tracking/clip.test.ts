@@ -21,7 +21,7 @@ const refs = { lmm: join(dataDir, 'video/lin-manuel-miranda.png'), alex: join(da
 const models = join(repoRoot, 'models/fr_feature.onnx')
 const why =
   !existsSync(clip) || !existsSync(refs.lmm)
-    ? `test data missing under ${dataDir} (set VIGIL_DATA)`
+    ? `test data missing under ${dataDir} (set VIGIL_TEST_DATA)`
     : !existsSync(models)
       ? 'models missing (npm run models)'
       : null

@@ -2,9 +2,12 @@
 // The renderer's index.html carries the same policy in a <meta> tag because Electron does not
 // route file:// responses through every webRequest hook; the header is the second line of defence.
 
-/** Electron: the renderer is a file:// page, so 'self' cannot name the browser-mode socket. */
+/**
+ * Electron: the console talks to the engine over IPC only, so the renderer needs no network at
+ * all; connect-src 'none' means injected script cannot even reach a local socket.
+ */
 export const CSP_ELECTRON =
-  "default-src 'self'; img-src 'self' data: blob:; media-src 'self' blob:; style-src 'self' 'unsafe-inline'; connect-src 'self' ws://127.0.0.1:*; script-src 'self'; object-src 'none'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'"
+  "default-src 'self'; img-src 'self' data: blob:; media-src 'self' blob:; style-src 'self' 'unsafe-inline'; connect-src 'none'; script-src 'self'; object-src 'none'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'"
 
 /** Browser mode: the page and the /api socket share one origin, and CSP3 'self' covers ws: to it. */
 export const CSP_BROWSER =

@@ -3,6 +3,7 @@
 // into the transport or crash the process: every outcome becomes an Envelope.
 import { ApiError, isApiErrorCode, type ApiErrorBody, type ApiErrorCode, type Envelope } from '../../shared/api'
 import { validateRequest } from '../../shared/schemas'
+import { redactUrl } from '../log/redact'
 import type { VigilBackend } from '../contracts'
 import type { Logger } from '../log/logger'
 
@@ -31,12 +32,14 @@ export function asApiErrorBody(err: unknown): ApiErrorBody | null {
 }
 
 // `details: undefined` would survive structured clone but not JSON; keep both transports identical.
+// Every error message crosses to a client: a camera URL inside one must not carry its password.
 function cleanBody(body: ApiErrorBody): ApiErrorBody {
-  return body.details === undefined ? { code: body.code, message: body.message } : body
+  const message = redactUrl(body.message)
+  return body.details === undefined ? { code: body.code, message } : { ...body, message }
 }
 
 export function errorEnvelope(code: ApiErrorCode, message: string, details?: unknown): Envelope<never> {
-  return { ok: false, error: cleanBody({ code, message, details }) }
+  return { ok: false, error: cleanBody({ code, message: redactUrl(message), details }) }
 }
 
 /** Validates, calls the handler, and maps every failure to an envelope. Never throws or rejects. */

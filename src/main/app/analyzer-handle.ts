@@ -1,6 +1,7 @@
 import { ApiError } from '../../shared/api'
 import type { WorkerInfo } from '../../shared/types'
 import type { AnalyzeOptions, AnalyzeResult, Analyzer, RgbImage } from '../contracts'
+import { serial } from '../util/serial'
 
 /**
  * A stable Analyzer in front of a replaceable pool: when an admin changes the execution provider
@@ -9,7 +10,7 @@ import type { AnalyzeOptions, AnalyzeResult, Analyzer, RgbImage } from '../contr
  * are refused by its close(); they are re-sent once to the new pool instead of failing.
  */
 export class AnalyzerHandle implements Analyzer {
-  private replacing: Promise<void> = Promise.resolve()
+  private readonly replacing = serial()
   private closed = false
 
   constructor(private current: Analyzer) {}
@@ -33,7 +34,7 @@ export class AnalyzerHandle implements Analyzer {
   /** Starts the replacement with `create`; on failure the current pool stays and the error is thrown. */
   replace(create: () => Promise<Analyzer>): Promise<void> {
     if (this.closed) return Promise.reject(new ApiError('internal', 'the engine is shutting down'))
-    const run = this.replacing.then(async () => {
+    return this.replacing.run(async () => {
       const next = await create()
       if (this.closed) {
         // close() began while the new pool was starting: it must not outlive the engine
@@ -44,13 +45,11 @@ export class AnalyzerHandle implements Analyzer {
       this.current = next
       await old.close()
     })
-    this.replacing = run.catch(() => {})
-    return run
   }
 
   async close(): Promise<void> {
     this.closed = true
-    await this.replacing
+    await this.replacing.idle()
     await this.current.close()
   }
 

@@ -3,12 +3,13 @@
 // imports Electron.
 import { randomBytes } from 'node:crypto'
 import { hostname } from 'node:os'
-import { join } from 'node:path'
+import { basename, isAbsolute, join, relative, sep } from 'node:path'
 import { AlertService, type AlertServiceOptions } from '../alerts/service'
 import { alertsMigrations } from '../alerts/migrations'
 import { SqlAlertsRepository } from '../alerts/sql-repository'
 import { ApiError, type Handlers, type PushChannel, type PushSpec } from '../../shared/api'
 import type { ExecutionProvider, Settings, SystemInfo } from '../../shared/types'
+import { OPERATOR_POLICY, settingsPolicy } from '../cameras/policy'
 import { CameraService } from '../cameras/service'
 import { cameraHandlers } from '../cameras/handlers'
 import type { BackendOptions, VigilBackend } from '../contracts'
@@ -27,6 +28,9 @@ import { ReviewQueue } from '../review/queue'
 import { createLogger } from '../log/pino'
 import type { Logger } from '../log/logger'
 import { Store } from '../store/db'
+import { DEFAULT_SETTINGS } from '../store/schema'
+import { keyFileBox } from '../store/secret-box'
+import { sweepOrphans } from '../store/orphans'
 import { importLegacyDb } from '../store/import-legacy'
 import { MediaStore } from '../store/media'
 import { SETTINGS_CODEC, type SettingsDoc } from '../store/settings'
@@ -34,6 +38,7 @@ import { CHANNELS, openSqlStore, type SqlStore } from '../store/sql-store'
 import { redactDbUrl } from '../store/sql/open'
 import { AnalyzerHandle } from './analyzer-handle'
 import { PushBus } from './push'
+import { serial } from '../util/serial'
 
 export const VERSION = '0.1.0'
 
@@ -65,6 +70,12 @@ export interface CreateBackendOptions extends BackendOptions {
   alerts?: Pick<AlertServiceOptions, 'backoff' | 'maxAttempts' | 'pollMs' | 'mqttReconnect' | 'mediaBaseUrl'>
 }
 
+/** `file` relative to the data folder when inside it, else its name only. */
+export function clientPath(dataDir: string, file: string): string {
+  const rel = relative(dataDir, file)
+  return rel && !rel.startsWith('..') && !isAbsolute(rel) ? rel.split(sep).join('/') : basename(file)
+}
+
 /** --db flag, else VIGIL_DB, else settings.json's `database`, else the SQLite file in the data dir. */
 export function databaseUrl(flag: string | undefined, env: NodeJS.ProcessEnv, doc: SettingsDoc): string | undefined {
   const pick = [flag, env.VIGIL_DB, doc.database].find((v) => typeof v === 'string' && v.trim() !== '')
@@ -86,6 +97,8 @@ export async function createBackend(opts: CreateBackendOptions): Promise<Backend
   const own = opts.logger ? null : createLogger({ dataDir: opts.dataDir })
   const logger = opts.logger ?? own!.logger
   const logFile = opts.logger ? (opts.logFile ?? null) : own!.file
+  // clients see where the log is relative to the data folder, never an absolute path of the server
+  const clientLogFile = logFile === null ? null : clientPath(opts.dataDir, logFile)
   const boxLog = (box: string): Logger => logger.child({ box })
   const bus = new PushBus(boxLog('push'))
   const storeLog = boxLog('store')
@@ -97,6 +110,8 @@ export async function createBackend(opts: CreateBackendOptions): Promise<Backend
   )
   let sql: SqlStore
   let instanceId: string
+  // set once the gallery and queue exist; a reconnect before then has nothing to refresh
+  let resync: () => void = () => {}
   try {
     if (!store.data.instanceId) {
       // names this instance among several sharing one database (cameras are assigned to one)
@@ -111,7 +126,9 @@ export async function createBackend(opts: CreateBackendOptions): Promise<Backend
       url,
       dataDir: opts.dataDir,
       logger: storeLog,
-      extraMigrations: [...alertsMigrations, ...MEMORY_MIGRATIONS]
+      extraMigrations: [...alertsMigrations, ...MEMORY_MIGRATIONS],
+      // after a LISTEN outage the gallery and queue are re-read: notifications sent meanwhile are lost
+      postgres: { onListenReconnect: () => resync() }
     })
     storeLog.info(
       { engine: sql.db.engine, db: url ? redactDbUrl(url) : 'vigil.db', instanceId },
@@ -129,6 +146,8 @@ export async function createBackend(opts: CreateBackendOptions): Promise<Backend
     throw e
   }
   const media = new MediaStore(opts.dataDir)
+  // before anything else writes: the data dir 0700 and the box that keeps camera passwords sealed
+  const secretBox = opts.secretBox ?? keyFileBox(opts.dataDir)
   const settings = (): Settings => store.data.settings
 
   const poolLog = boxLog('inference')
@@ -190,6 +209,14 @@ export async function createBackend(opts: CreateBackendOptions): Promise<Backend
     }
   )
   await review.load()
+  resync = () => {
+    gallery
+      .reloadAll()
+      .catch((e: unknown) => logger.warn({ err: String(e) }, 'gallery: reload after a notification outage failed'))
+    review
+      .reload()
+      .catch((e: unknown) => logger.warn({ err: String(e) }, 'review: reload after a notification outage failed'))
+  }
   // other instances sharing the database: their gallery and queue changes reach this one's matcher
   // and console as soon as the notification arrives (PostgreSQL LISTEN/NOTIFY; in-process for SQLite)
   const unlisten = [
@@ -214,7 +241,6 @@ export async function createBackend(opts: CreateBackendOptions): Promise<Backend
     gallery,
     events,
     review,
-    media,
     settings,
     logger: boxLog('live'),
     memory,
@@ -260,10 +286,39 @@ export async function createBackend(opts: CreateBackendOptions): Promise<Backend
       onStopped: (id) => live.forgetCamera(id),
       onVideo: (c) => bus.emit('camera.video', c)
     },
-    { watchdogMs: opts.watchdogMs, logger: boxLog('cameras') },
-    instanceId
+    {
+      watchdogMs: opts.watchdogMs,
+      logger: boxLog('cameras'),
+      // headless = the CLI tools (watch, bench:live), whose operator typed the file path on their own
+      // command line; the shells serving a console go by the folders listed in Settings
+      policy:
+        opts.mode === 'headless'
+          ? OPERATOR_POLICY
+          : settingsPolicy(() => settings().localVideoFolders, opts.exposed !== true)
+    },
+    instanceId,
+    () => settings().maxCameras ?? DEFAULT_SETTINGS.maxCameras,
+    secretBox
   )
+  await cameras.sealStored()
   cameras.startAll()
+  // reference photos no person points to (a crash between file and record, an old bug) are face
+  // images nobody can see or delete: swept once shortly after start, then daily
+  const photoLog = boxLog('photos')
+  // the gallery holds every person of the (possibly shared) database, so a photo another
+  // instance references is never taken for an orphan
+  const referencedPhotos = (): string[] => gallery.list().flatMap((p) => p.photos.map((ph) => ph.media))
+  const sweep = (): void =>
+    void sweepOrphans(media, 'photos', referencedPhotos).then(
+      (r) => {
+        if (r.removed + r.temps > 0) photoLog.warn(`removed ${r.removed} orphaned photos and ${r.temps} temp files`)
+      },
+      (err: unknown) => photoLog.error({ err }, 'orphan sweep failed')
+    )
+  const sweepFirst = setTimeout(sweep, 60_000)
+  const sweepTimer = setInterval(sweep, 86_400_000)
+  sweepFirst.unref()
+  sweepTimer.unref()
   const stopRetention = startRetention(events, () => settings().retentionDays, 3_600_000, {
     partner: review,
     logger: boxLog('retention')
@@ -273,17 +328,23 @@ export async function createBackend(opts: CreateBackendOptions): Promise<Backend
     return {
       version: VERSION,
       mode: opts.mode,
-      workers: pool.workers(),
+      // listed field by field: a field added to WorkerInfo later is not sent to clients by default
+      workers: pool.workers().map((w) => ({
+        id: w.id,
+        requested: w.requested,
+        provider: w.provider,
+        state: w.state,
+        jobsDone: w.jobsDone
+      })),
       queueDepth: pool.queueDepth(),
-      dataDir: opts.dataDir,
-      logFile,
+      logFile: clientLogFile,
       instanceId,
       storage: sql.db.engine,
       load: live.load()
     }
   }
 
-  let settingsChain: Promise<unknown> = Promise.resolve()
+  const settingsUpdates = serial()
   async function updateSettings(patch: Partial<Settings>): Promise<Settings> {
     const prev = settings()
     const next: Settings = { ...prev, ...patch, thresholds: { ...prev.thresholds, ...(patch.thresholds ?? {}) } }
@@ -324,9 +385,7 @@ export async function createBackend(opts: CreateBackendOptions): Promise<Backend
     'settings.update': (patch) => {
       // one update at a time: a pool swap takes seconds and must not let a later change be
       // overwritten by this one's stale copy of the settings
-      const run = settingsChain.then(() => updateSettings(patch))
-      settingsChain = run.catch(() => {})
-      return run
+      return settingsUpdates.run(() => updateSettings(patch))
     },
 
     'media.get': async ({ key }) => ({ dataUrl: await media.dataUrl(key) })
@@ -353,6 +412,8 @@ export async function createBackend(opts: CreateBackendOptions): Promise<Backend
       if (closed) return
       closed = true
       stopRetention()
+      clearTimeout(sweepFirst)
+      clearInterval(sweepTimer)
       if (infoTimer) clearTimeout(infoTimer)
       await cameras.stopAll()
       // tracks still on screen get their events (unknown faces, short review tracks, closing times)

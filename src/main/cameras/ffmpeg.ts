@@ -18,6 +18,8 @@ export interface FfmpegInfo extends FfmpegLocation {
   version: string
   /** the RTSP demuxer option taking a socket I/O timeout in microseconds */
   rtspTimeoutOption: '-timeout' | '-stimeout'
+  /** last year of the copyright line ("Copyright (c) 2000-2018"): how old the source of the build is */
+  copyrightYear: number | null
 }
 
 export interface LocateOptions {
@@ -112,6 +114,32 @@ export function parseFfmpegVersion(text: string): string {
   return m?.[1] ?? 'unknown'
 }
 
+/** "Copyright (c) 2000-2018 the FFmpeg developers" → 2018 */
+export function parseCopyrightYear(text: string): number | null {
+  const m = /Copyright \(c\) \d{4}-(\d{4})/.exec(text)
+  return m ? Number(m[1]) : null
+}
+
+/** Oldest ffmpeg trusted with network input: 5.0 (January 2022); older demuxers have known CVEs. */
+export const MIN_FFMPEG_MAJOR = 5
+export const MIN_FFMPEG_YEAR = 2022
+
+/**
+ * Why this build must not parse untrusted camera input, or null when it is current enough. A
+ * release version ("5.1.9-0+deb12u1", "n6.1") decides by its major number; a git snapshot
+ * ("N-47683-g0e8eb07980-static", the bundled 2018 build) by its copyright year.
+ */
+export function staleReason(info: Pick<FfmpegInfo, 'version' | 'copyrightYear' | 'path'>): string | null {
+  const major = /^n?(\d+)\./.exec(info.version)?.[1]
+  const current = major !== undefined ? Number(major) >= MIN_FFMPEG_MAJOR : (info.copyrightYear ?? 0) >= MIN_FFMPEG_YEAR
+  if (current) return null
+  const age = info.copyrightYear ? ` from ${info.copyrightYear}` : ''
+  return (
+    `ffmpeg ${info.version}${age} at ${info.path} is too old to read camera streams safely ` +
+    `(needs ${MIN_FFMPEG_MAJOR}.0 or newer): install a current ffmpeg (e.g. apt install ffmpeg) or point VIGIL_FFMPEG at one`
+  )
+}
+
 /** Reads the RTSP demuxer help: ffmpeg ≥ 5 dropped -stimeout and gave -timeout its meaning. */
 export function parseRtspTimeoutOption(helpText: string): '-timeout' | '-stimeout' {
   if (/^\s*-stimeout\s/m.test(helpText)) return '-stimeout'
@@ -130,11 +158,27 @@ export function ffmpegInfo(loc?: FfmpegLocation | string): Promise<FfmpegInfo> {
         run(where.path, ['-version'], 10_000),
         run(where.path, ['-hide_banner', '-h', 'demuxer=rtsp'], 10_000)
       ])
-      return { ...where, version: parseFfmpegVersion(versionText), rtspTimeoutOption: parseRtspTimeoutOption(rtspHelp) }
+      return {
+        ...where,
+        version: parseFfmpegVersion(versionText),
+        rtspTimeoutOption: parseRtspTimeoutOption(rtspHelp),
+        copyrightYear: parseCopyrightYear(versionText)
+      }
     })()
     // a failed probe must not poison the cache: the binary may be fixed and retried
     p.catch(() => infoCache.delete(where.path))
     infoCache.set(where.path, p)
   }
   return p
+}
+
+/**
+ * ffmpegInfo for a binary that will read camera input: refuses a stale build (the bundled 2018
+ * static binary in particular) with a message saying what to install, instead of running it.
+ */
+export async function currentFfmpeg(loc?: FfmpegLocation | string): Promise<FfmpegInfo> {
+  const info = await ffmpegInfo(loc)
+  const stale = staleReason(info)
+  if (stale) throw new Error(stale)
+  return info
 }

@@ -1,6 +1,5 @@
 import type { HandlersFor } from '../contracts'
 import type { CameraService } from './service'
-import { testCameraUrl } from './source'
 
 export function cameraHandlers(cameras: CameraService): HandlersFor<'cameras'> {
   return {
@@ -11,7 +10,7 @@ export function cameraHandlers(cameras: CameraService): HandlersFor<'cameras'> {
       await cameras.remove(id)
       return { deleted: true }
     },
-    'cameras.test': async ({ url }) => testCameraUrl(url),
+    'cameras.test': async ({ url }) => cameras.test(url),
     'cameras.focus': async ({ id }) => ({ streaming: cameras.focus(id) })
   }
 }

@@ -6,9 +6,13 @@ import type { CameraConfig, CameraStatus, CameraView } from '../../shared/types'
 import type { CameraFrame } from '../contracts'
 import type { Store } from '../store/db'
 import { VideoRemuxer, type VideoChunk } from './remux'
+import type { StoredCamera } from '../store/schema'
+import type { SecretBox } from '../store/secret-box'
 import type { SettingsDoc } from '../store/settings'
-import { CameraSource, initialStatus, type CameraSourceOptions } from './source'
-import { redactUrl } from './url'
+import { applyPolicy, OPERATOR_POLICY } from './policy'
+import { CameraSource, initialStatus, testCameraUrl, type CameraSourceOptions } from './source'
+import { CameraUrlError, classifyUrl, redactUrl, restoreSecrets } from './url'
+import type { CameraTestResult } from '../../shared/types'
 
 export const CAMERA_DEFAULTS = {
   enabled: true,
@@ -45,12 +49,82 @@ export class CameraService {
     private readonly hooks: CameraServiceHooks,
     private readonly sourceOptions: CameraSourceOptions = {},
     /** this instance: cameras assigned to another instance are listed but not analysed here */
-    private readonly instanceId: string | null = null
+    private readonly instanceId: string | null = null,
+    /** cameras allowed at once (Settings → maxCameras); default unlimited */
+    private readonly maxCameras: () => number = () => Number.POSITIVE_INFINITY,
+    /** encrypts URL credentials at rest; without one URLs are stored as given (tests, CLI) */
+    private readonly box: SecretBox | null = null
   ) {}
+
+  /** The configuration with its real URL (decrypted); the stored form never holds a password. */
+  private real(c: StoredCamera): CameraConfig {
+    const { urlSealed, detectUrlSealed, ...cfg } = c
+    const box = this.box
+    if (!box) return cfg
+    const open = (sealed: string | undefined, fallback: string): string => {
+      if (sealed === undefined) return fallback
+      try {
+        return box.open(sealed)
+      } catch {
+        // the redacted URL then fails with "authentication failed": re-entering the URL fixes it
+        return fallback
+      }
+    }
+    return {
+      ...cfg,
+      url: open(urlSealed, cfg.url),
+      ...(cfg.detectUrl ? { detectUrl: open(detectUrlSealed, cfg.detectUrl) } : {})
+    }
+  }
+
+  /** Both URLs of a camera (view and detect stream) keep their credentials only sealed. */
+  private stored(c: CameraConfig): StoredCamera {
+    const out: StoredCamera = { ...c }
+    if (!this.box) return out
+    if (redactUrl(c.url) !== c.url) {
+      out.url = redactUrl(c.url)
+      out.urlSealed = this.box.seal(c.url)
+    }
+    if (c.detectUrl && redactUrl(c.detectUrl) !== c.detectUrl) {
+      out.detectUrl = redactUrl(c.detectUrl)
+      out.detectUrlSealed = this.box.seal(c.detectUrl)
+    }
+    return out
+  }
+
+  /** Seals credentials of cameras stored before encryption at rest (once, at start). */
+  async sealStored(): Promise<number> {
+    if (!this.box) return 0
+    const unsealed = (u: string | null | undefined, sealed: string | undefined): boolean =>
+      !!u && sealed === undefined && redactUrl(u) !== u
+    const plain = this.store.data.cameras.filter(
+      (c) => unsealed(c.url, c.urlSealed) || unsealed(c.detectUrl, c.detectUrlSealed)
+    )
+    if (plain.length === 0) return 0
+    await this.store.mutate((d) => {
+      d.cameras = d.cameras.map((c) => this.stored(this.real(c)))
+    })
+    return plain.length
+  }
+
+  /** One frame of `url` for the camera form, under the same source policy as the cameras. */
+  test(url: string): Promise<CameraTestResult> {
+    return testCameraUrl(url, 8000, { policy: this.sourceOptions.policy, ffmpegPath: this.sourceOptions.ffmpegPath })
+  }
+
+  /** A URL the engine would refuse to open is refused when saved, with the same reason. */
+  private async checkUrl(url: string): Promise<void> {
+    try {
+      await applyPolicy(classifyUrl(url), this.sourceOptions.policy ?? OPERATOR_POLICY)
+    } catch (e) {
+      if (e instanceof CameraUrlError) throw new ApiError('invalid_request', e.message)
+      throw e
+    }
+  }
 
   /** Starts a source for every stored camera of this instance (disabled ones only report 'disabled'). */
   startAll(): void {
-    for (const c of this.store.data.cameras) if (this.mine(c)) this.attach(c)
+    for (const c of this.store.data.cameras) if (this.mine(c)) this.attach(this.real(c))
   }
 
   /** Analysed here: not assigned, or assigned to this instance. */
@@ -65,7 +139,7 @@ export class CameraService {
   get(id: string): CameraConfig {
     const c = this.store.data.cameras.find((x) => x.id === id)
     if (!c) throw new ApiError('not_found', `no camera with id ${id}`)
-    return c
+    return this.real(c)
   }
 
   source(id: string): CameraSource | undefined {
@@ -80,10 +154,15 @@ export class CameraService {
       detectUrl: input.detectUrl || null,
       id: randomUUID()
     }
+    const max = this.maxCameras()
+    if (this.store.data.cameras.length >= max)
+      throw new ApiError('conflict', `at most ${max} cameras can be configured (Settings → Maximum cameras)`)
     this.assertUniqueName(cfg.name, null)
+    await this.checkUrl(cfg.url)
+    if (cfg.detectUrl) await this.checkUrl(cfg.detectUrl)
     // the camera exists (and starts) only once settings.json has it: a failed write leaves no trace
     await this.store.mutate((d) => {
-      d.cameras.push(cfg)
+      d.cameras.push(this.stored(cfg))
     })
     if (this.mine(cfg)) this.attach(cfg)
     return this.view(cfg)
@@ -93,15 +172,22 @@ export class CameraService {
     if (this.removing.has(id)) throw new ApiError('not_found', `camera ${id} is being removed`)
     const current = this.get(id)
     if (patch.name !== undefined) this.assertUniqueName(patch.name, id)
-    // the console only ever sees the redacted URL; saving it back unchanged must keep the password
-    if (patch.url !== undefined && patch.url === redactUrl(current.url)) patch = { ...patch, url: current.url }
-    if (patch.detectUrl && current.detectUrl && patch.detectUrl === redactUrl(current.detectUrl))
-      patch = { ...patch, detectUrl: current.detectUrl }
+    // the console only ever sees the redacted URL; saving it back (edited or not) keeps the secrets
+    // where it still shows *** and the host is the same
+    if (patch.url !== undefined) {
+      patch = { ...patch, url: restoreSecrets(patch.url, current.url) }
+      if (patch.url !== current.url) await this.checkUrl(patch.url as string)
+    }
     if (patch.detectUrl === '') patch = { ...patch, detectUrl: null }
+    if (patch.detectUrl) {
+      const restored = current.detectUrl ? restoreSecrets(patch.detectUrl, current.detectUrl) : patch.detectUrl
+      patch = { ...patch, detectUrl: restored }
+      if (restored !== current.detectUrl) await this.checkUrl(restored)
+    }
     const next: CameraConfig = { ...current, ...stripUndefined(patch), id }
     await this.store.mutate((d) => {
       const i = d.cameras.findIndex((x) => x.id === id)
-      if (i >= 0) d.cameras[i] = next
+      if (i >= 0) d.cameras[i] = this.stored(next)
     })
     const src = this.sources.get(id)
     // a new URL or a disabled camera: the page renews its lease and gets the new stream
@@ -201,8 +287,8 @@ export class CameraService {
     )
   }
 
-  view(c: CameraConfig): CameraView {
-    const { url, detectUrl, ...rest } = c
+  view(c: StoredCamera): CameraView {
+    const { url, detectUrl, ...rest } = this.real(c)
     return {
       ...rest,
       urlRedacted: redactUrl(url),

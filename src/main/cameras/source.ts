@@ -17,11 +17,14 @@ import type { Readable } from 'node:stream'
 import type { CameraFrame, CameraSourceEvents } from '../contracts'
 import type { CameraConfig, CameraState, CameraStatus, CameraTestResult } from '../../shared/types'
 import { DEFAULT_DECODE, decodeArgs, describeDecoder, type DecodeOptions } from './decode'
-import { ffmpegInfo, locateFfmpeg, type FfmpegInfo } from './ffmpeg'
+import { currentFfmpeg, locateFfmpeg, type FfmpegInfo } from './ffmpeg'
 import { backoffDelay, JpegSplitter, RateMeter, RawFrameAssembler, type BackoffOptions } from './framing'
-import { reasonFromStderr, StderrReader, type Size } from './stderr'
+import { applyPolicy, OPERATOR_POLICY, SourceMissingError, type SourcePolicy } from './policy'
+import { Semaphore } from './semaphore'
+import { publicReason, reasonFromStderr, StderrReader, type Size } from './stderr'
 import { classifyUrl, CameraUrlError, inputArgs, redactUrl, scaleFilter, type ClassifiedUrl } from './url'
 import { silentLogger, type Logger } from '../log/logger'
+import { serial } from '../util/serial'
 
 export interface CameraSourceOptions {
   /** ffmpeg binary; default: locateFfmpeg() (VIGIL_FFMPEG, PATH, bundled) */
@@ -44,6 +47,8 @@ export interface CameraSourceOptions {
   decodeThreads?: number
   /** ffmpeg's diagnostic lines go out at debug level (verbose), exits and stalls at warn; always redacted */
   logger?: Logger
+  /** which local files may be opened (default OPERATOR_POLICY: any, for CLI tools) */
+  policy?: SourcePolicy
 }
 
 /** Status of a camera whose ingest has not run yet. */
@@ -100,12 +105,13 @@ const STABLE_MS = 10_000
 
 export class CameraSource extends EventEmitter {
   private config: CameraConfig
-  private readonly opts: Required<Omit<CameraSourceOptions, 'ffmpegPath' | 'logger' | 'backoff'>> & {
+  private readonly opts: Required<Omit<CameraSourceOptions, 'ffmpegPath' | 'logger' | 'backoff' | 'policy'>> & {
     backoff: BackoffOptions
   }
   private readonly log: (line: string) => void
   private readonly logger: Logger
   private ffmpegPath: string | undefined
+  private readonly policy: SourcePolicy
   private running = false
   private gen = 0
   private run: Run | null = null
@@ -114,7 +120,7 @@ export class CameraSource extends EventEmitter {
   /** consecutive failed runs since the last frame: drives the backoff */
   private failures = 0
   private onlineSince: number | null = null
-  private updating: Promise<void> = Promise.resolve()
+  private readonly updates = serial()
   /** went online since the last start()/update(): later failures are 'offline', earlier ones 'error' */
   private everOnline = false
   private latest: CameraFrame | null = null
@@ -141,6 +147,7 @@ export class CameraSource extends EventEmitter {
       backoff: opts.backoff ?? {}
     }
     this.ffmpegPath = opts.ffmpegPath
+    this.policy = opts.policy ?? OPERATOR_POLICY
     this.logger = opts.logger ?? silentLogger
     this.log = (line) => this.logger.debug(line)
     this.meter = new RateMeter(this.opts.fpsWindowMs)
@@ -227,9 +234,7 @@ export class CameraSource extends EventEmitter {
     if (config.id !== this.config.id)
       return Promise.reject(new Error(`camera id cannot change (${this.config.id} → ${config.id})`))
     // serialised: two quick edits must not interleave their stop/start
-    const next = this.updating.then(() => this.applyUpdate(config))
-    this.updating = next.catch(() => {})
-    return next
+    return this.updates.run(() => this.applyUpdate(config))
   }
 
   private async applyUpdate(config: CameraConfig): Promise<void> {
@@ -281,14 +286,29 @@ export class CameraSource extends EventEmitter {
       this.fatal(e instanceof CameraUrlError ? e.message : redactUrl(String(e)))
       return
     }
-    ffmpegInfo(path).then(
-      (info) => {
-        if (gen === this.gen && this.running) this.spawnRun(gen, info, url, detectUrl)
-      },
-      (e: unknown) => {
-        if (gen === this.gen && this.running) this.fatal(`ffmpeg unusable: ${redactUrl((e as Error).message)}`)
+    void (async () => {
+      let checked: ClassifiedUrl
+      let checkedDetect: ClassifiedUrl | null = null
+      try {
+        checked = await applyPolicy(url, this.policy)
+        // the detect stream is a second input of the same ffmpeg: the same allow-list applies
+        if (detectUrl) checkedDetect = await applyPolicy(detectUrl, this.policy)
+      } catch (e) {
+        if (gen !== this.gen || !this.running) return
+        // a file may appear later (a mounted share, a recording still being copied): retry that one
+        if (e instanceof SourceMissingError) this.failRun(e.message)
+        else this.fatal(e instanceof CameraUrlError ? e.message : redactUrl(String(e)))
+        return
       }
-    )
+      let info: FfmpegInfo
+      try {
+        info = await currentFfmpeg(path)
+      } catch (e) {
+        if (gen === this.gen && this.running) this.fatal(`ffmpeg unusable: ${redactUrl((e as Error).message)}`)
+        return
+      }
+      if (gen === this.gen && this.running) this.spawnRun(gen, info, checked, checkedDetect)
+    })()
   }
 
   /** Decoder options of the next run: the camera's choice, minus hardware once that failed. */
@@ -510,9 +530,10 @@ export class CameraSource extends EventEmitter {
       this.setState('offline', 'end of file')
       return
     }
-    const reason =
+    const raw =
       reasonFromStderr(run.stderr.lines()) ??
       (code === 0 ? 'stream ended' : signal ? `ffmpeg killed by ${signal}` : `ffmpeg exited with code ${String(code)}`)
+    const reason = url ? publicReason(raw, url.kind) : raw
     this.logger.warn(
       `[${this.config.id}] ffmpeg exited (code ${String(code)}${signal ? `, ${signal}` : ''}): ${reason}`
     )
@@ -561,7 +582,9 @@ export class CameraSource extends EventEmitter {
     if (r && this.running) {
       const since = r.lastActivityAt ?? r.startedAt
       if (now - since > this.opts.watchdogMs) {
-        const fromStderr = reasonFromStderr(r.stderr.lines())
+        const rawReason = reasonFromStderr(r.stderr.lines())
+        const kind = safeClassify(this.config.url)?.kind
+        const fromStderr = rawReason && kind ? publicReason(rawReason, kind) : rawReason
         const secs = Math.round(this.opts.watchdogMs / 1000)
         const reason = r.lastActivityAt === null ? (fromStderr ?? 'timeout') : `no frames for ${secs} s`
         this.logger.warn(`[${this.config.id}] watchdog: ${reason}`)
@@ -579,7 +602,8 @@ export class CameraSource extends EventEmitter {
 
   private setState(state: CameraState, reason: string | null): void {
     this.st.state = state
-    this.st.reason = reason
+    // status reasons are pushed to every client: no path through here may carry a credential
+    this.st.reason = reason === null ? null : redactUrl(reason)
     this.emitStatus(false)
   }
 
@@ -647,7 +671,22 @@ export interface TestCameraOptions {
   ffmpegPath?: string
   /** preview width, px (default 640) */
   width?: number
+  /** which local files may be opened (default OPERATOR_POLICY: any, for CLI tools) */
+  policy?: SourcePolicy
+  /** bounds concurrent probes (default: the process-wide PROBES) */
+  probes?: Semaphore
+  /** probes allowed to wait for a slot before callers are told to retry (default 8) */
+  maxQueued?: number
+  /** network failures are answered no sooner than this after the call, ms (default 1500) */
+  minFailMs?: number
 }
+
+/**
+ * Every cameras.test of the process, whichever client asked, shares these slots: one probe is one
+ * ffmpeg with a decoder, and 250 of them at once took 6 GB and a load of 15 on the review box.
+ */
+export const PROBES = new Semaphore(2)
+export const PROBE_BUSY = 'too many camera tests are running; try again in a few seconds'
 
 /**
  * Grabs one frame of `url` as a JPEG data URL (for the "test" button of the camera form).
@@ -659,15 +698,35 @@ export async function testCameraUrl(
   opts: TestCameraOptions = {}
 ): Promise<CameraTestResult> {
   const fail = (error: string): CameraTestResult => ({ ok: false, width: null, height: null, preview: null, error })
+  const t0 = Date.now()
   let src: ClassifiedUrl
   try {
-    src = classifyUrl(url)
+    src = await applyPolicy(classifyUrl(url), opts.policy ?? OPERATOR_POLICY)
   } catch (e) {
     return fail(e instanceof CameraUrlError ? e.message : 'invalid camera URL')
   }
+  const probes = opts.probes ?? PROBES
+  if (probes.queued >= (opts.maxQueued ?? 8)) return fail(PROBE_BUSY)
+  const release = await probes.acquire()
+  let result: CameraTestResult
+  try {
+    result = await probe(src, timeoutMs, opts)
+  } finally {
+    release()
+  }
+  // fast refusals versus slow garbage would still tell ports apart by timing: pad network failures
+  // (outside the semaphore, so padding costs no probe slot)
+  const network = src.kind === 'rtsp' || src.kind === 'http'
+  const pad = (opts.minFailMs ?? 1500) - (Date.now() - t0)
+  if (!result.ok && network && pad > 0) await new Promise((r) => setTimeout(r, pad))
+  return result
+}
+
+async function probe(src: ClassifiedUrl, timeoutMs: number, opts: TestCameraOptions): Promise<CameraTestResult> {
+  const fail = (error: string): CameraTestResult => ({ ok: false, width: null, height: null, preview: null, error })
   let info: FfmpegInfo
   try {
-    info = await ffmpegInfo(opts.ffmpegPath ?? locateFfmpeg())
+    info = await currentFfmpeg(opts.ffmpegPath ?? locateFfmpeg())
   } catch (e) {
     return fail(`ffmpeg unavailable: ${redactUrl((e as Error).message)}`)
   }
@@ -739,12 +798,14 @@ export async function testCameraUrl(
         })
         return
       }
-      const reason = reasonFromStderr(stderr.lines())
+      const raw = reasonFromStderr(stderr.lines())
+      const reason = raw === null ? null : publicReason(raw, src.kind)
       settle(
         fail(
           timedOut
-            ? `timeout after ${Math.round(timeoutMs / 1000)} s${reason && reason !== 'timeout' ? ` (${reason})` : ''}`
-            : (reason ?? 'no video frame received')
+            ? // what ffmpeg managed to say before the kill tells open ports from closed ones: dropped
+              `timeout after ${Math.round(timeoutMs / 1000)} s`
+            : (reason ?? publicReason('no video frame received', src.kind))
         )
       )
     })

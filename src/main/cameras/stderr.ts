@@ -1,6 +1,6 @@
 // Reading ffmpeg's stderr: stream geometry (ffprobe is not shipped by @ffmpeg-installer) and a
 // human reason when a camera fails. Every line is redacted before it is kept anywhere.
-import { redactUrl } from './url'
+import { redactUrl, type SourceKind } from './url'
 
 export interface Size {
   width: number
@@ -78,6 +78,21 @@ export function reasonFromStderr(all: readonly string[]): string | null {
       return redactUrl(l.replace(/^\[[^\]]+\]\s*/, '')).slice(0, 160)
   }
   return null
+}
+
+/** What a network probe says when nothing answered as a camera, whatever the socket did. */
+export const NO_CAMERA = 'not a video stream (no camera answered at this address)'
+
+// Reasons that tell a user something about their camera. Everything else a network source can
+// produce (refused, reset, unreachable, garbage from another service, an unknown error line)
+// distinguishes a closed port from an open one on hosts that are not cameras, which would make
+// "test camera" a port scanner for whoever can reach the console; those all become NO_CAMERA.
+const NETWORK_KEEP = new Set(['authentication failed', 'access forbidden', 'not found', 'timeout', 'host not found'])
+
+/** The reason shown to users for a failed source (status reason, cameras.test error). */
+export function publicReason(reason: string, kind: SourceKind): string {
+  if (kind !== 'rtsp' && kind !== 'http') return redactUrl(reason)
+  return NETWORK_KEEP.has(reason) ? reason : NO_CAMERA
 }
 
 /**

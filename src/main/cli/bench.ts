@@ -29,7 +29,18 @@ import { percentile } from '../inference/metrics'
 import { FacePipeline } from '../inference/pipeline'
 import { cpuMsOf } from '../inference/pool/cpu'
 import { InferencePool } from '../inference/pool/pool'
-import { dataDir, hasDataDir, listPersonFolders, round, runCli, UsageError } from './common'
+import {
+  dataDir,
+  hasDataDir,
+  listPersonFolders,
+  parseCli,
+  positiveInt,
+  providerArg,
+  round,
+  runCli,
+  str,
+  UsageError
+} from './common'
 import { randomUnit, rng } from '../gallery/synthetic'
 
 const USAGE = `usage: npm run bench [-- options]
@@ -45,29 +56,26 @@ interface Args {
   queries: number
 }
 
-function parseArgs(argv: string[]): Args {
-  const a: Args = { limit: Infinity, workers: os.availableParallelism(), provider: 'cpu', queries: 300 }
-  for (let i = 0; i < argv.length; i++) {
-    const arg = argv[i]
-    const num = (): number => {
-      const v = Number(argv[++i])
-      if (!Number.isInteger(v) || v < 1) throw new UsageError(`${arg} needs a positive integer\n${USAGE}`)
-      return v
-    }
-    if (arg === '--limit') a.limit = num()
-    else if (arg === '--workers') a.workers = num()
-    else if (arg === '--queries') a.queries = num()
-    else if (arg === '--provider') {
-      const p = argv[++i]
-      if (!['cpu', 'cuda', 'dml', 'coreml'].includes(p ?? ''))
-        throw new UsageError(`unknown provider ${String(p)}\n${USAGE}`)
-      a.provider = p as ExecutionProvider
-    } else if (arg === '--help' || arg === '-h') {
-      console.log(USAGE)
-      process.exit(0)
-    } else throw new UsageError(`unknown option ${arg}\n${USAGE}`)
+function parseBenchArgs(argv: string[]): Args {
+  const { values, positionals } = parseCli(
+    argv,
+    {
+      limit: { type: 'string' },
+      workers: { type: 'string' },
+      provider: { type: 'string' },
+      queries: { type: 'string' }
+    },
+    USAGE
+  )
+  if (positionals.length > 0) throw new UsageError(`unexpected argument ${positionals[0]}\n${USAGE}`)
+  const int = (name: string, dflt: number): number =>
+    values[name] === undefined ? dflt : positiveInt(name, str(values[name]), USAGE)
+  return {
+    limit: int('limit', Infinity),
+    workers: int('workers', os.availableParallelism()),
+    provider: providerArg(str(values.provider), USAGE),
+    queries: int('queries', 300)
   }
-  return a
 }
 
 async function loadImages(limit: number): Promise<{ images: Uint8Array[]; source: string }> {
@@ -84,7 +92,7 @@ async function loadImages(limit: number): Promise<{ images: Uint8Array[]; source
     }
   }
   console.warn(
-    `WARNING: ${join(dataDir(), 'lfw-subset')} not found (set VIGIL_DATA); benchmarking generated face-free images: faces/s will be 0 and images/s is shown instead`
+    `WARNING: ${join(dataDir(), 'lfw-subset')} not found (set VIGIL_TEST_DATA); benchmarking generated face-free images: faces/s will be 0 and images/s is shown instead`
   )
   const n = Math.min(limit, 40)
   const images: Uint8Array[] = []
@@ -330,7 +338,7 @@ function matchBench(queries: number): { p50: number; p99: number; buildMs: numbe
 }
 
 async function main(): Promise<void> {
-  const args = parseArgs(process.argv.slice(2))
+  const args = parseBenchArgs(process.argv.slice(2))
   const cores = os.availableParallelism()
   console.log(
     `vigil bench — ${os.cpus()[0]?.model ?? 'cpu'} × ${cores}, load average ${os

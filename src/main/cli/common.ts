@@ -2,15 +2,18 @@
 // data, listing folder-per-person image sets, reading small CSV files, and failing cleanly.
 import { existsSync } from 'node:fs'
 import { readdir, stat } from 'node:fs/promises'
-import { dirname, extname, join, resolve } from 'node:path'
-import { fileURLToPath } from 'node:url'
+import { extname, join, resolve } from 'node:path'
+import { parseArgs, type ParseArgsConfig } from 'node:util'
+import type { ExecutionProvider } from '../../shared/types'
+import { REPO_ROOT } from '../util/paths'
+import { envVar } from '../util/env'
 
-/** The repository root (this file is src/main/cli/common.ts). */
-export const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../../..')
+export { REPO_ROOT }
 
-/** Shared read-only test data: $VIGIL_DATA, else ../shared/data next to the repository. */
+/** Shared read-only test data: $VIGIL_TEST_DATA, else ../shared/data next to the repository. */
 export function dataDir(): string {
-  return process.env.VIGIL_DATA ? resolve(process.env.VIGIL_DATA) : resolve(REPO_ROOT, '../shared/data')
+  const fromEnv = envVar('VIGIL_TEST_DATA')
+  return fromEnv ? resolve(fromEnv) : resolve(REPO_ROOT, '../shared/data')
 }
 
 export function hasDataDir(sub = ''): boolean {
@@ -47,6 +50,53 @@ export class UsageError extends Error {
     super(message)
     this.name = 'UsageError'
   }
+}
+
+/**
+ * node:util parseArgs for every CLI, with --no-<flag> and positionals allowed; its errors (unknown
+ * option, missing value) become UsageErrors carrying the usage text. --help prints it and exits.
+ */
+export type CliValues = Record<string, string | boolean | (string | boolean)[] | undefined>
+
+export function parseCli(
+  argv: string[],
+  options: NonNullable<ParseArgsConfig['options']>,
+  usage: string
+): { values: CliValues; positionals: string[] } {
+  let parsed: { values: CliValues; positionals: string[] }
+  try {
+    parsed = parseArgs({
+      args: argv,
+      options: { ...options, help: { type: 'boolean', short: 'h' } },
+      allowPositionals: true,
+      allowNegative: true
+    })
+  } catch (e) {
+    throw new UsageError(`${(e as Error).message}\n${usage}`)
+  }
+  if (parsed.values.help === true) {
+    console.log(usage)
+    process.exit(0)
+  }
+  return parsed
+}
+
+/** The string value of an option, if given once. */
+export const str = (v: CliValues[string]): string | undefined => (typeof v === 'string' ? v : undefined)
+
+/** A positive integer option, or the usage error naming it. */
+export function positiveInt(name: string, v: string | undefined, usage: string): number {
+  const n = Number(v)
+  if (!Number.isInteger(n) || n < 1) throw new UsageError(`--${name} needs a positive integer\n${usage}`)
+  return n
+}
+
+const PROVIDERS: readonly ExecutionProvider[] = ['cpu', 'cuda', 'dml', 'coreml']
+
+export function providerArg(v: string | undefined, usage: string): ExecutionProvider {
+  if (v === undefined) return 'cpu'
+  if (!(PROVIDERS as readonly string[]).includes(v)) throw new UsageError(`unknown provider ${v}\n${usage}`)
+  return v as ExecutionProvider
 }
 
 /** Visible entries of a directory of the given kind, following symlinks (datasets are often linked). */

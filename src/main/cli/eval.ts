@@ -20,7 +20,17 @@ import {
 } from '../inference/metrics'
 import { DEFAULT_TUNING, FacePipeline, type PipelineTuning } from '../inference/pipeline'
 import { dot } from '../math/vector'
-import { listPersonFolders, parseCsv, round, runCli, UsageError } from './common'
+import {
+  listPersonFolders,
+  parseCli,
+  parseCsv,
+  positiveInt,
+  providerArg,
+  round,
+  runCli,
+  str,
+  UsageError
+} from './common'
 import { evalCluster, evalOpenSet } from './eval-memory'
 import { pickMainFace } from './main-face'
 
@@ -48,57 +58,43 @@ interface Args {
   tuning: Partial<PipelineTuning>
 }
 
-function parseArgs(argv: string[]): Args {
+function parseEvalArgs(argv: string[]): Args {
+  const { values, positionals } = parseCli(
+    argv,
+    {
+      pairs: { type: 'string' },
+      cluster: { type: 'string' },
+      'open-set': { type: 'string' },
+      join: { type: 'string' },
+      'no-flip': { type: 'boolean' },
+      flip: { type: 'boolean' },
+      provider: { type: 'string' },
+      threads: { type: 'string' },
+      tune: { type: 'string', multiple: true }
+    },
+    USAGE
+  )
+  if (positionals.length > 1) throw new UsageError(`unexpected argument ${positionals[1]}\n${USAGE}`)
+  const tuning: Record<string, unknown> = {}
+  for (const t of Array.isArray(values.tune) ? values.tune : []) {
+    const [k, v] = String(t).split('=')
+    if (k === undefined || !(k in DEFAULT_TUNING) || v === undefined)
+      throw new UsageError(`--tune: unknown field ${k}; fields: ${Object.keys(DEFAULT_TUNING).join(', ')}`)
+    const def = DEFAULT_TUNING[k as keyof PipelineTuning]
+    tuning[k] = typeof def === 'number' ? Number(v) : typeof def === 'boolean' ? v === 'true' : v
+  }
   const a: Args = {
-    dir: null,
-    pairs: null,
-    mode: 'folders',
-    join: null,
-    flip: false,
-    provider: 'cpu',
-    threads: 1,
-    tuning: {}
+    dir: str(values.cluster) ?? str(values['open-set']) ?? positionals[0] ?? null,
+    mode: values.cluster !== undefined ? 'cluster' : values['open-set'] !== undefined ? 'open-set' : 'folders',
+    join: values.join === undefined ? null : Number(values.join),
+    pairs: str(values.pairs) ?? null,
+    flip: values.flip === true && values['no-flip'] !== true,
+    provider: providerArg(str(values.provider), USAGE),
+    threads: values.threads === undefined ? 1 : positiveInt('threads', str(values.threads), USAGE),
+    tuning: tuning as Partial<PipelineTuning>
   }
-  for (let i = 0; i < argv.length; i++) {
-    const arg = argv[i]
-    const next = (): string => {
-      const v = argv[++i]
-      if (v === undefined) throw new UsageError(`${arg} needs a value\n${USAGE}`)
-      return v
-    }
-    if (arg === '--pairs') a.pairs = next()
-    else if (arg === '--cluster') {
-      a.mode = 'cluster'
-      a.dir = next()
-    } else if (arg === '--open-set') {
-      a.mode = 'open-set'
-      a.dir = next()
-    } else if (arg === '--join') {
-      a.join = Number(next())
-      if (!(a.join > -1 && a.join < 1)) throw new UsageError('--join needs a similarity between -1 and 1')
-    } else if (arg === '--flip') a.flip = true
-    else if (arg === '--no-flip') a.flip = false
-    else if (arg === '--provider') {
-      const p = next()
-      if (!['cpu', 'cuda', 'dml', 'coreml'].includes(p)) throw new UsageError(`unknown provider ${p}\n${USAGE}`)
-      a.provider = p as ExecutionProvider
-    } else if (arg === '--threads') {
-      a.threads = Number(next())
-      if (!Number.isInteger(a.threads) || a.threads < 1) throw new UsageError('--threads needs a positive integer')
-    } else if (arg === '--tune') {
-      const [k, v] = next().split('=')
-      if (!(k in DEFAULT_TUNING) || v === undefined)
-        throw new UsageError(`--tune: unknown field ${k}; fields: ${Object.keys(DEFAULT_TUNING).join(', ')}`)
-      const def = DEFAULT_TUNING[k as keyof PipelineTuning]
-      const val = typeof def === 'number' ? Number(v) : typeof def === 'boolean' ? v === 'true' : v
-      ;(a.tuning as Record<string, unknown>)[k] = val
-    } else if (arg === '-h' || arg === '--help') {
-      console.log(USAGE)
-      process.exit(0)
-    } else if (arg.startsWith('-')) throw new UsageError(`unknown option ${arg}\n${USAGE}`)
-    else if (a.dir === null) a.dir = arg
-    else throw new UsageError(`unexpected argument ${arg}\n${USAGE}`)
-  }
+  if (a.join !== null && !(a.join > -1 && a.join < 1))
+    throw new UsageError('--join needs a similarity between -1 and 1')
   if (!a.dir && !a.pairs) throw new UsageError(USAGE)
   if (a.dir && a.pairs) throw new UsageError(`give either a directory or --pairs, not both\n${USAGE}`)
   return a
@@ -320,7 +316,7 @@ async function evalPairs(p: FacePipeline, csvPath: string, flip: boolean): Promi
 }
 
 async function main(): Promise<void> {
-  const args = parseArgs(process.argv.slice(2))
+  const args = parseEvalArgs(process.argv.slice(2))
   const p = await FacePipeline.create({ provider: args.provider, threads: args.threads, tuning: args.tuning })
   if (p.fallbackReason) console.warn(`note: ${p.fallbackReason}; using cpu`)
   try {

@@ -9,6 +9,21 @@ export type AppSource =
   /** electron-vite dev server (ELECTRON_RENDERER_URL) */
   | { kind: 'dev'; origin: string }
 
+/**
+ * The dev server URL, trusted only in a development build (electron-vite dev compiles
+ * `import.meta.env.DEV` to true; `electron-vite build`, which `npm start` runs, to false). An
+ * ELECTRON_RENDERER_URL inherited by a built app would otherwise make any http origin "the app",
+ * with the preload API exposed to it. Loopback only: a dev server is never remote.
+ */
+export function devRendererUrl(env: NodeJS.ProcessEnv, devBuild: boolean): string | undefined {
+  if (!devBuild) return undefined
+  const raw = env.ELECTRON_RENDERER_URL
+  const u = raw ? safeUrl(raw) : null
+  if (!u || (u.protocol !== 'http:' && u.protocol !== 'https:')) return undefined
+  const host = u.hostname.replace(/^\[(.*)\]$/, '$1')
+  return host === 'localhost' || host === '::1' || /^127\./.test(host) ? raw : undefined
+}
+
 export function appSourceFrom(rendererUrl: string | undefined, rendererDir: string): AppSource {
   if (rendererUrl) {
     const u = safeUrl(rendererUrl)

@@ -20,6 +20,7 @@ import { silentLogger } from '../log/logger'
 import type { EventRepo } from '../store/repos/events'
 import { dayOf, type MediaKind, type MediaStore } from '../store/media'
 import { DEFAULT_LIMIT, HISTOGRAM_BINS, checkQuery, toCsv } from './query'
+import { keyedSerial } from '../util/serial'
 
 export interface TrackEventInput {
   cameraId: string
@@ -136,8 +137,8 @@ export class EventLog {
   private readonly purgeBatchSize: number
   /** the event currently collecting each track key */
   private readonly live = new Map<string, EventRecord>()
-  /** per-key promise chain: two frames of one track must not both create an event */
-  private readonly chains = new Map<string, Promise<void>>()
+  /** per track key, one write at a time: two frames of one track must not both create an event */
+  private readonly serial = keyedSerial()
   /** media written but not yet referenced from the db: retention must not sweep them */
   private readonly uncommitted = new Set<MediaKey>()
   private readonly listeners = new Set<(e: EventRecord, created: boolean) => void>()
@@ -183,20 +184,6 @@ export class EventLog {
     }
     const key = trackKey(e.cameraId, e.trackId, e.personId)
     return this.serial(key, () => this.upsertNow(key, e))
-  }
-
-  private serial<T>(key: string, fn: () => Promise<T>): Promise<T> {
-    const prev = this.chains.get(key) ?? Promise.resolve()
-    const p = prev.then(fn)
-    const tail = p.then(
-      () => undefined,
-      () => undefined
-    )
-    this.chains.set(key, tail)
-    void tail.then(() => {
-      if (this.chains.get(key) === tail) this.chains.delete(key)
-    })
-    return p
   }
 
   private async upsertNow(key: string, e: TrackEventInput): Promise<{ event: EventRecord; created: boolean }> {

@@ -236,6 +236,14 @@ export class Gallery {
   }
 
   /**
+   * Notifications from other instances may have been missed (the LISTEN connection was down):
+   * re-read everyone, in turn with local changes so none of them is overwritten by a stale read.
+   */
+  reloadAll(): Promise<void> {
+    return this.serial(() => this.load())
+  }
+
+  /**
    * Another instance changed this person (or deleted them): re-read that one person and bring the
    * copy and the matcher in step. Unknown ids are simply loaded.
    */

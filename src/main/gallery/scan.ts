@@ -8,7 +8,7 @@
 //
 // The kernel is a hand-assembled WebAssembly module (src/main/wasm/asm.ts, no toolchain dependency); if the runtime has no
 // SIMD support the same int8 scan runs as plain JS, slower but identical.
-import { name, section, sleb, uleb, WASM_PAGE, webAssembly, type WasmMemory, type WasmModule } from '../wasm/asm'
+import { buildModule, I32, op, v, V128, WASM_PAGE, webAssembly, type WasmMemory, type WasmModule } from '../wasm/asm'
 
 /** Bytes per int8 row: the kernel consumes 32 bytes per inner iteration, rows are zero-padded. */
 export function int8Stride(dim: number): number {
@@ -128,137 +128,97 @@ export function quantizeQueryInto(q: Float32Array, dst: Int16Array, stride: numb
  * products. Four accumulators keep the adds independent.
  */
 function kernelBytes(): Uint8Array {
-  const I32 = 0x7f
-  const V128 = 0x7b
-  const get = (i: number): number[] => [0x20, i]
-  const set = (i: number): number[] => [0x21, i]
-  const tee = (i: number): number[] => [0x22, i]
-  const simd = (op: number): number[] => [0xfd, ...uleb(op)]
-  const memarg = (offset: number, alignLog2: number): number[] => [alignLog2, ...uleb(offset)]
-  const i32add = 0x6a
-  const i32const = (v: number): number[] => [0x41, ...sleb(v)]
-
   /** The dot product of the row at local `j` with the query, left on the stack as i32; advances j. */
   const rowDot = (L: { J: number; QP: number; Q: number; ROWEND: number; STRIDE: number; ACC: number[] }): number[] => {
     // 4 groups (32 bytes) per iteration; 8 measured no faster on the target machine
     const unroll = 4
     const group = (off: number, acc: number): number[] => [
-      ...get(acc),
-      ...get(L.J),
-      ...simd(0x01),
-      ...memarg(off, 3), // v128.load8x8_s
-      ...get(L.QP),
-      ...simd(0x00),
-      ...memarg(off * 2, 4), // v128.load (8 × i16)
-      ...simd(0xba), // i32x4.dot_i16x8_s
-      ...simd(0xae), // i32x4.add
-      ...set(acc)
+      ...op.get(acc),
+      ...op.get(L.J),
+      ...v.load8x8S(off),
+      ...op.get(L.QP),
+      ...v.load(off * 2), // 8 × i16
+      ...v.i32x4DotI16x8S,
+      ...v.i32x4add,
+      ...op.set(acc)
     ]
-    const zero = [...simd(0x0c), ...new Array<number>(16).fill(0)]
-    const sumInto = (a: number, b: number): number[] => [...get(a), ...get(b), ...simd(0xae), ...set(a)]
-    const lane = (i: number): number[] => [...get(L.ACC[0]), ...simd(0x1b), i] // i32x4.extract_lane
+    const sumInto = (a: number, b: number): number[] => [...op.get(a), ...op.get(b), ...v.i32x4add, ...op.set(a)]
+    const lane = (i: number): number[] => [...op.get(L.ACC[0]!), ...v.i32x4ExtractLane(i)]
+    const [A0, A1, A2, A3] = L.ACC as [number, number, number, number]
     return [
-      ...zero,
-      ...set(L.ACC[0]),
-      ...zero,
-      ...set(L.ACC[1]),
-      ...zero,
-      ...set(L.ACC[2]),
-      ...zero,
-      ...set(L.ACC[3]),
-      ...get(L.Q),
-      ...set(L.QP),
-      ...get(L.J),
-      ...get(L.STRIDE),
-      i32add,
-      ...set(L.ROWEND),
-      0x03,
-      0x40, // loop $cols
-      ...Array.from({ length: unroll }, (_, g) => group(g * 8, L.ACC[g % 4])).flat(),
-      ...get(L.QP),
-      ...i32const(16 * unroll),
-      i32add,
-      ...set(L.QP), // 8·unroll × i16
-      ...get(L.J),
-      ...i32const(8 * unroll),
-      i32add,
-      ...tee(L.J),
-      ...get(L.ROWEND),
-      0x49,
-      0x0d,
-      0, // br_if $cols (j < row end)
-      0x0b,
-      ...sumInto(L.ACC[0], L.ACC[1]),
-      ...sumInto(L.ACC[2], L.ACC[3]),
-      ...sumInto(L.ACC[0], L.ACC[2]),
+      ...L.ACC.flatMap((acc) => [...v.zero, ...op.set(acc)]),
+      ...op.get(L.Q),
+      ...op.set(L.QP),
+      ...op.get(L.J),
+      ...op.get(L.STRIDE),
+      ...op.i32add,
+      ...op.set(L.ROWEND),
+      ...op.loop, // $cols
+      ...Array.from({ length: unroll }, (_, g) => group(g * 8, L.ACC[g % 4]!)).flat(),
+      ...op.get(L.QP),
+      ...op.i32const(16 * unroll),
+      ...op.i32add,
+      ...op.set(L.QP), // 8·unroll × i16
+      ...op.get(L.J),
+      ...op.i32const(8 * unroll),
+      ...op.i32add,
+      ...op.tee(L.J),
+      ...op.get(L.ROWEND),
+      ...op.i32ltU,
+      ...op.brIf(0), // $cols while j < row end
+      ...op.end,
+      ...sumInto(A0, A1),
+      ...sumInto(A2, A3),
+      ...sumInto(A0, A2),
       ...lane(0),
       ...lane(1),
-      i32add,
+      ...op.i32add,
       ...lane(2),
-      i32add,
+      ...op.i32add,
       ...lane(3),
-      i32add
+      ...op.i32add
     ]
   }
 
   // scan: params 0 rows(j), 1 n, 2 stride, 3 q, 4 out | locals 5 end, 6 qp, 7 rowEnd | 8..11 acc
-  const scan = (() => {
-    const [J, N, STRIDE, Q, OUT, END, QP, ROWEND] = [0, 1, 2, 3, 4, 5, 6, 7]
-    const L = { J, QP, Q, ROWEND, STRIDE, ACC: [8, 9, 10, 11] }
-    return [
-      2,
-      3,
-      I32,
-      4,
-      V128,
-      ...get(N),
-      0x45,
-      0x04,
-      0x40,
-      0x0f,
-      0x0b, // if (n == 0) return
-      ...get(OUT),
-      ...get(N),
-      ...i32const(4),
-      0x6c,
-      i32add,
-      ...set(END),
-      0x03,
-      0x40, // loop $rows
-      ...get(OUT),
-      ...rowDot(L),
-      0x36,
-      2,
-      0, // i32.store
-      ...get(OUT),
-      ...i32const(4),
-      i32add,
-      ...tee(OUT),
-      ...get(END),
-      0x49,
-      0x0d,
-      0, // br_if $rows (out < end)
-      0x0b,
-      0x0b
-    ]
-  })()
-
-  const bytes = [
-    0x00,
-    0x61,
-    0x73,
-    0x6d,
-    0x01,
-    0x00,
-    0x00,
-    0x00,
-    ...section(1, [1, 0x60, 5, I32, I32, I32, I32, I32, 0]),
-    ...section(2, [1, ...name('env'), ...name('mem'), 0x02, 0x00, 1]),
-    ...section(3, [1, 0]),
-    ...section(7, [1, ...name('scan'), 0x00, 0]),
-    ...section(10, [1, ...uleb(scan.length), ...scan])
+  const [J, N, STRIDE, Q, OUT, END, QP, ROWEND] = [0, 1, 2, 3, 4, 5, 6, 7]
+  const L = { J, QP, Q, ROWEND, STRIDE, ACC: [8, 9, 10, 11] }
+  const code = [
+    ...op.get(N),
+    ...op.i32eqz,
+    ...op.ifEmpty,
+    ...op.ret,
+    ...op.end, // if (n == 0) return
+    ...op.get(OUT),
+    ...op.get(N),
+    ...op.i32const(4),
+    ...op.i32mul,
+    ...op.i32add,
+    ...op.set(END),
+    ...op.loop, // $rows
+    ...op.get(OUT),
+    ...rowDot(L),
+    ...op.i32store(),
+    ...op.get(OUT),
+    ...op.i32const(4),
+    ...op.i32add,
+    ...op.tee(OUT),
+    ...op.get(END),
+    ...op.i32ltU,
+    ...op.brIf(0), // $rows while out < end
+    ...op.end
   ]
-  return new Uint8Array(bytes)
+  return buildModule([
+    {
+      name: 'scan',
+      params: [I32, I32, I32, I32, I32],
+      locals: [
+        [3, I32],
+        [4, V128]
+      ],
+      code
+    }
+  ])
 }
 
 type KernelFn = (rows: number, n: number, stride: number, q: number, out: number) => void

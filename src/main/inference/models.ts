@@ -7,6 +7,7 @@ import { fileURLToPath } from 'node:url'
 import * as ort from 'onnxruntime-node'
 import { ApiError } from '../../shared/api'
 import type { ExecutionProvider } from '../../shared/types'
+import { envVar } from '../util/env'
 
 export type ModelName = 'detect' | 'landmark' | 'feature' | 'liveness' | 'pose' | 'eye'
 
@@ -23,7 +24,8 @@ export interface Manifest {
 
 /** models/ at the repository root (this file is src/main/inference/models.ts). */
 export function defaultModelsDir(): string {
-  if (process.env.VIGIL_MODELS) return resolve(process.env.VIGIL_MODELS)
+  const fromEnv = envVar('VIGIL_MODELS_DIR')
+  if (fromEnv) return resolve(fromEnv)
   return resolve(dirname(fileURLToPath(import.meta.url)), '../../../models')
 }
 

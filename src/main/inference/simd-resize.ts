@@ -14,6 +14,7 @@
 // few samples in 10 000 — below anything the detector can notice (test/inference/fast-paths.test.ts).
 import type { RgbImage } from '../contracts'
 import { buildModule, ensureMemory, F32, I32, instantiate, loadPixel, op, v, V128, type WasmMemory } from '../wasm/asm'
+import { serial } from '../util/serial'
 
 /**
  * vblend(p0, p1, n, fy, dst): for n source pixels of two RGB rows, dst[x] = row0[x] + (row1[x] −
@@ -117,7 +118,7 @@ class Kernel {
   /** set while withResizedChw lends the output: nothing may overwrite or detach it */
   lent = false
   /** serialises withResizedChw callers */
-  queue: Promise<unknown> = Promise.resolve()
+  readonly turns = serial()
 
   constructor(
     private readonly memory: WasmMemory,
@@ -212,7 +213,7 @@ export async function withResizedChw<T>(
 ): Promise<{ value: T } | null> {
   const k = img.data.length > SIMD_MAX_SOURCE_BYTES ? null : getKernel()
   if (!k) return null
-  const turn = k.queue.then(async () => {
+  return k.turns.run(async () => {
     k.lent = true
     try {
       return { value: await use(k.run(img, width, height, order)) }
@@ -220,6 +221,4 @@ export async function withResizedChw<T>(
       k.lent = false
     }
   })
-  k.queue = turn.catch(() => undefined)
-  return turn
 }

@@ -22,7 +22,7 @@ import type { EventLog, TrackEventInput } from '../events/events'
 import type { Gallery } from '../gallery/gallery'
 import type { FaceMemory } from '../memory/face-memory'
 import type { ReviewQueue } from '../review/queue'
-import { encodeJpeg, type MediaStore } from '../store/media'
+import { encodeJpeg } from '../store/media'
 import { TrackDecider, type WritePlan } from '../tracking/decision'
 import { classifySceneChange, frameSignature, signatureDistance } from '../tracking/scene'
 import { iou } from '../tracking/assign'
@@ -53,6 +53,9 @@ interface TrackState {
   lastInput: Map<string, TrackEventInput>
 }
 
+/** What the processor uses of a camera source (narrow, so unit tests can stand in for it). */
+type FrameSource = Pick<CameraSource, 'id' | 'takeLatest'>
+
 interface CameraState {
   cameraId: string
   /** camera states made in this process before this one: keeps stored track ids unique across restarts */
@@ -75,7 +78,7 @@ interface CameraState {
   modelMs: number
   /** frames older than maxFrameAgeMs when their turn came, dropped unanalysed */
   staleDrops: number
-  source: FrameSlot | null
+  source: FrameSource | null
   offered: RateMeter
   analysed: RateMeter
   overloaded: boolean
@@ -93,12 +96,12 @@ export interface LiveStats {
   latencies: number[]
 }
 
+/** What the processor uses of each box (narrow, so unit tests can stand in for them). */
 export interface LiveOptions {
-  analyzer: Analyzer
-  gallery: Gallery
-  events: EventLog
-  review: ReviewQueue
-  media: MediaStore
+  analyzer: Pick<Analyzer, 'analyzeRaw'>
+  gallery: Pick<Gallery, 'matcher' | 'enrolQualityOk'>
+  events: Pick<EventLog, 'upsertTrackEvent'>
+  review: Pick<ReviewQueue, 'isRejected' | 'enqueue'>
   settings: () => Settings
   /** minimum face size per camera, source px */
   minFaceSize?: (cameraId: string) => number
@@ -120,9 +123,6 @@ export interface LiveOptions {
   /** period of the load check, ms (default 1000) */
   loadIntervalMs?: number
 }
-
-/** What the processor needs of a camera source: replay and tests feed frames without a camera. */
-export type FrameSlot = Pick<CameraSource, 'id' | 'takeLatest'>
 
 export type SightingSink = Pick<FaceMemory, 'record' | 'isRejected'>
 
@@ -170,7 +170,7 @@ export class LiveProcessor {
   }
 
   /** The source has a new frame: it waits in the source slot until the scheduler gives it a turn. */
-  frameReady(source: FrameSlot): void {
+  frameReady(source: FrameSource): void {
     const cam = this.cam(source.id)
     cam.source = source
     cam.offered.add(Date.now())

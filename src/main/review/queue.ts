@@ -18,6 +18,7 @@ import { silentLogger } from '../log/logger'
 import type { MediaStore } from '../store/media'
 import type { RejectionRecord, ReviewRecord, ReviewRepo } from '../store/repos/review'
 import { applyDecision, applyUndo, assertDecidable, eventDecisionOf } from './state'
+import { serial } from '../util/serial'
 
 type StoredReviewItem = ReviewRecord
 type Rejection = RejectionRecord
@@ -86,7 +87,7 @@ const rejectionKey = (cameraId: string, trackId: string, personId: string): stri
 
 /** Also the retention partner of the event log (events.ts RetentionPartner, matched by shape). */
 export class ReviewQueue {
-  private chain: Promise<unknown> = Promise.resolve()
+  private readonly decisions = serial()
   private readonly log: Logger
   private readonly now: () => number
   private readonly notifyOthers?: (payload: string) => Promise<void>
@@ -661,8 +662,6 @@ export class ReviewQueue {
   }
 
   private serial<T>(fn: () => Promise<T>): Promise<T> {
-    const run = this.chain.then(fn, fn)
-    this.chain = run.catch(() => undefined)
-    return run
+    return this.decisions.run(fn)
   }
 }

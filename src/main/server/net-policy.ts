@@ -62,10 +62,10 @@ function parseHostHeader(hostHeader: string): URL | null {
  * DNS-rebinding page (evil.example resolving to 127.0.0.1) then sends Host: evil.example and is
  * refused even though its Origin and Host agree with each other.
  */
-export function checkHost(hostHeader: string | undefined, bindHost: string, port: number): Verdict {
+export function checkHost(hostHeader: string | undefined, bindHost: string, port: number, secure = false): Verdict {
   const u = parseHostHeader(hostHeader ?? '')
   if (!u) return { ok: false, status: 400, reason: 'missing or malformed Host header' }
-  const p = u.port === '' ? 80 : Number(u.port)
+  const p = u.port === '' ? (secure ? 443 : 80) : Number(u.port)
   if (p !== port) return { ok: false, status: 403, reason: `Host header names port ${p}, server is on ${port}` }
   if (isLoopbackHost(bindHost) && !isLoopbackHost(u.hostname)) {
     return { ok: false, status: 403, reason: `Host ${u.hostname} is not allowed on a loopback server` }
@@ -78,7 +78,7 @@ export function checkHost(hostHeader: string | undefined, bindHost: string, port
  * A missing Origin means a non-browser client (a script on this machine), which the Host check
  * and, off loopback, the token already govern.
  */
-export function checkOrigin(origin: string | undefined, hostHeader: string | undefined): Verdict {
+export function checkOrigin(origin: string | undefined, hostHeader: string | undefined, secure = false): Verdict {
   if (origin === undefined) return { ok: true }
   const host = parseHostHeader(hostHeader ?? '')
   if (!host) return { ok: false, status: 400, reason: 'missing or malformed Host header' }
@@ -88,15 +88,39 @@ export function checkOrigin(origin: string | undefined, hostHeader: string | und
   } catch {
     return { ok: false, status: 403, reason: `Origin ${JSON.stringify(origin).slice(0, 200)} is not allowed` }
   }
-  if (o.protocol !== 'http:' || o.origin !== host.origin) {
-    return { ok: false, status: 403, reason: `Origin ${o.origin} does not match ${host.origin}` }
+  // over TLS the page is https: and so is its origin; an http: page must not drive a TLS server
+  const expected = secure ? host.origin.replace(/^http:/, 'https:').replace(/:443$/, '') : host.origin
+  if (o.protocol !== (secure ? 'https:' : 'http:') || o.origin !== expected) {
+    return { ok: false, status: 403, reason: `Origin ${o.origin} does not match ${expected}` }
   }
   return { ok: true }
 }
 
 /** URL to print for a bind address: wildcard binds are reached through loopback locally. */
-export function displayUrl(host: string, port: number): string {
+export function displayUrl(host: string, port: number, secure = false): string {
   const h = host === '0.0.0.0' || host === '::' || host === '' ? '127.0.0.1' : host
   const bracketed = isIP(h) === 6 ? `[${h}]` : h
-  return `http://${bracketed}:${port}/`
+  return `${secure ? 'https' : 'http'}://${bracketed}:${port}/`
+}
+
+/** Browser mode's port when none is given: stable, so bookmarks and a second station keep working. */
+export const DEFAULT_PORT = 8471
+/** How many ports after DEFAULT_PORT are tried when it is taken. */
+export const PORT_TRIES = 20
+
+export type Transport = { tls: true } | { tls: false; warning: string | null }
+
+/**
+ * Off loopback the token and every face image would cross the network in clear: TLS unless the
+ * operator explicitly chose --insecure. On loopback plain HTTP, unless TLS was asked for.
+ */
+export function chooseTransport(host: string, flags: { insecure?: boolean; tls?: boolean }): Transport {
+  if (flags.tls) return { tls: true }
+  if (isLoopbackHost(host)) return { tls: false, warning: null }
+  if (flags.insecure)
+    return {
+      tls: false,
+      warning: `--insecure: serving plain HTTP on ${host}; the access token and every camera image cross the network unencrypted`
+    }
+  return { tls: true }
 }

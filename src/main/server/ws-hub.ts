@@ -28,6 +28,17 @@ export interface HubTuning {
   /** failed auth attempts before the socket is closed */
   maxAuthFailures: number
   heartbeatMs: number
+  /** WebSocket connections at once, authenticated or not; more are refused at the upgrade */
+  maxConnections: number
+  /** before authentication a message above this is not even parsed: the socket is closed */
+  maxUnauthedBytes: number
+  /** a socket that has not authenticated within this is closed */
+  authDeadlineMs: number
+  /** failed token attempts from one IP (over any number of sockets) before it must wait */
+  ipFreeFailures: number
+  /** first wait after those, doubling per further failure up to ipMaxBackoffMs */
+  ipBackoffMs: number
+  ipMaxBackoffMs: number
 }
 
 export const DEFAULT_TUNING: HubTuning = {
@@ -39,7 +50,47 @@ export const DEFAULT_TUNING: HubTuning = {
   maxFrameBytes: 64 << 20,
   maxInFlight: 64,
   maxAuthFailures: 5,
-  heartbeatMs: 30_000
+  heartbeatMs: 30_000,
+  maxConnections: 32,
+  maxUnauthedBytes: 4096,
+  authDeadlineMs: 10_000,
+  ipFreeFailures: 5,
+  ipBackoffMs: 1000,
+  ipMaxBackoffMs: 60_000
+}
+
+/**
+ * Failed token attempts per remote address. Counting per socket let a guesser reconnect after
+ * every 5 tries (200 guesses in 146 ms); counted per IP, each failure past the free ones doubles
+ * the wait, during which that address cannot even try.
+ */
+export class AuthBackoff {
+  private readonly byIp = new Map<string, { failures: number; until: number }>()
+
+  constructor(private readonly t: Pick<HubTuning, 'ipFreeFailures' | 'ipBackoffMs' | 'ipMaxBackoffMs'>) {}
+
+  /** ms this address must still wait before a token is even compared (0 = may try) */
+  waitMs(ip: string, now = Date.now()): number {
+    const e = this.byIp.get(ip)
+    return e ? Math.max(0, e.until - now) : 0
+  }
+
+  fail(ip: string, now = Date.now()): void {
+    const e = this.byIp.get(ip) ?? { failures: 0, until: 0 }
+    e.failures++
+    const over = e.failures - this.t.ipFreeFailures
+    if (over > 0) e.until = now + Math.min(this.t.ipMaxBackoffMs, this.t.ipBackoffMs * 2 ** Math.min(over - 1, 30))
+    this.byIp.set(ip, e)
+    // an address space sweep must not grow this without bound: forget the oldest entries
+    if (this.byIp.size > 10_000) {
+      const first = this.byIp.keys().next().value
+      if (first !== undefined) this.byIp.delete(first)
+    }
+  }
+
+  succeed(ip: string): void {
+    this.byIp.delete(ip)
+  }
 }
 
 /** Frames whose id cannot be read are answered with this id. */
@@ -50,7 +101,9 @@ const COALESCED: ReadonlySet<PushChannel> = new Set<PushChannel>(['camera.previe
 
 interface Client {
   ws: WebSocket
+  ip: string
   authed: boolean
+  authTimer: NodeJS.Timeout | null
   authFailures: number
   inFlight: number
   alive: boolean
@@ -85,6 +138,20 @@ function rawText(data: RawData): string {
   return (data instanceof ArrayBuffer ? Buffer.from(data) : data).toString('utf8')
 }
 
+/**
+ * Sets the frame size ws accepts on one socket. ws only has a per-server maxPayload, but its
+ * receiver checks the limit in the frame header, before the payload is buffered: lowering it on
+ * an unauthenticated socket makes a 40 MiB frame cost a header, not 40 MiB of reading. Relies on
+ * ws 8 internals; when they change this returns false and the message-level check (after the
+ * frame is read, still before any parsing) is what remains.
+ */
+export function setFrameLimit(ws: WebSocket, bytes: number): boolean {
+  const receiver = (ws as unknown as { _receiver?: { _maxPayload?: unknown } | null })._receiver
+  if (!receiver || typeof receiver._maxPayload !== 'number') return false
+  receiver._maxPayload = bytes
+  return true
+}
+
 /** Best effort so a client's pending call fails fast instead of timing out on a garbled frame. */
 export function recoverId(text: string): number {
   const m = /"id"\s*:\s*(\d{1,15})\b/.exec(text.slice(0, 300))
@@ -100,11 +167,15 @@ export class WsHub {
   private readonly unsubscribe: () => void
   private flushTimer: NodeJS.Timeout | null = null
   private readonly heartbeat: NodeJS.Timeout
+  private readonly backoff: AuthBackoff
+  /** upgrades accepted but not yet attached count against maxConnections too */
+  private pendingUpgrades = 0
 
   constructor(private readonly opts: HubOptions) {
     this.tuning = { ...DEFAULT_TUNING, ...opts.tuning }
     this.log = opts.log ?? dispatchLogger(silentLogger)
     this.tokenDigest = opts.token ? digest(opts.token) : null
+    this.backoff = new AuthBackoff(this.tuning)
     this.wss = new WebSocketServer({
       noServer: true,
       maxPayload: this.tuning.maxFrameBytes,
@@ -120,13 +191,42 @@ export class WsHub {
     return this.clients.size
   }
 
-  handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {
-    this.wss.handleUpgrade(req, socket, head, (ws) => this.attach(ws))
+  /**
+   * Why this upgrade must be refused before any WebSocket exists (HTTP status and text), or null.
+   * Checked by the server before handleUpgrade.
+   */
+  refusal(ip: string): { status: number; reason: string } | null {
+    if (this.clients.size + this.pendingUpgrades >= this.tuning.maxConnections)
+      return { status: 503, reason: `too many connections (at most ${this.tuning.maxConnections})` }
+    const wait = this.tokenDigest === null ? 0 : this.backoff.waitMs(ip)
+    if (wait > 0)
+      return {
+        status: 429,
+        reason: `too many failed access tokens from this address; retry in ${Math.ceil(wait / 1000)} s`
+      }
+    return null
   }
 
-  private attach(ws: WebSocket): void {
+  handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {
+    const ip = req.socket.remoteAddress ?? 'unknown'
+    this.pendingUpgrades++
+    let counted = true
+    const uncount = (): void => {
+      if (counted) this.pendingUpgrades--
+      counted = false
+    }
+    socket.once('close', uncount)
+    this.wss.handleUpgrade(req, socket, head, (ws) => {
+      uncount()
+      this.attach(ws, ip)
+    })
+  }
+
+  private attach(ws: WebSocket, ip: string): void {
     const c: Client = {
       ws,
+      ip,
+      authTimer: null,
       authed: this.tokenDigest === null,
       authFailures: 0,
       inFlight: 0,
@@ -135,6 +235,14 @@ export class WsHub {
       watch: null
     }
     this.clients.add(c)
+    if (!c.authed) {
+      setFrameLimit(ws, this.tuning.maxUnauthedBytes)
+      // idle unauthenticated sockets cost a slot each: they get a deadline, not a heartbeat's mercy
+      c.authTimer = setTimeout(() => {
+        if (!c.authed) ws.close(1008, 'authentication timeout')
+      }, this.tuning.authDeadlineMs)
+      c.authTimer.unref()
+    }
     ws.on('pong', () => {
       c.alive = true
     })
@@ -147,6 +255,7 @@ export class WsHub {
       this.log('websocket client error', err)
     })
     ws.on('close', () => {
+      if (c.authTimer) clearTimeout(c.authTimer)
       this.clients.delete(c)
       c.pending.clear()
     })
@@ -181,6 +290,11 @@ export class WsHub {
 
   private onMessage(c: Client, data: RawData): void {
     const size = rawSize(data)
+    if (!c.authed && size > this.tuning.maxUnauthedBytes) {
+      // not decoded, not parsed: before authentication only a small auth frame is legitimate
+      c.ws.close(1009, `messages before authentication are limited to ${this.tuning.maxUnauthedBytes} bytes`)
+      return
+    }
     const text = rawText(data)
     if (size > this.tuning.maxMessageBytes) {
       this.fail(
@@ -246,13 +360,25 @@ export class WsHub {
    */
   private onAuth(c: Client, token: unknown): void {
     if (this.tokenDigest === null || c.authed) return
+    const wait = this.backoff.waitMs(c.ip)
+    if (wait > 0) {
+      // not even compared: the address is waiting out its backoff
+      c.ws.close(1008, `too many failed access tokens from this address; retry in ${Math.ceil(wait / 1000)} s`)
+      return
+    }
     if (typeof token === 'string' && token.length <= 1000 && timingSafeEqual(digest(token), this.tokenDigest)) {
       c.authed = true
       c.authFailures = 0
+      setFrameLimit(c.ws, this.tuning.maxFrameBytes)
+      if (c.authTimer) clearTimeout(c.authTimer)
+      c.authTimer = null
+      this.backoff.succeed(c.ip)
       return
     }
     c.authFailures++
-    if (c.authFailures >= this.tuning.maxAuthFailures) c.ws.close(1008, 'too many failed authentication attempts')
+    this.backoff.fail(c.ip)
+    if (c.authFailures >= this.tuning.maxAuthFailures || this.backoff.waitMs(c.ip) > 0)
+      c.ws.close(1008, 'too many failed authentication attempts')
   }
 
   /** The tiles a client shows: only their previews and overlays are sent to it. */

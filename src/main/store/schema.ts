@@ -31,10 +31,16 @@ export interface StoredReviewItem extends ReviewItem {
   cropEmbedding?: string
 }
 
+/**
+ * A camera as stored: when its URL carries credentials, `url` holds the redacted form and
+ * `urlSealed` the full URL encrypted by the SecretBox (see store/secret-box.ts).
+ */
+export type StoredCamera = CameraConfig & { urlSealed?: string; detectUrlSealed?: string }
+
 export interface DbSchema {
   schemaVersion: 1
   people: StoredPerson[]
-  cameras: CameraConfig[]
+  cameras: StoredCamera[]
   events: EventRecord[]
   review: StoredReviewItem[]
   rejections: Rejection[]
@@ -48,7 +54,10 @@ export const DEFAULT_SETTINGS: Settings = {
   retentionDays: 30,
   executionProvider: 'cpu',
   workers: 2,
-  minEnrolQuality: 0.3
+  minEnrolQuality: 0.3,
+  // local files are a testing aid; an admin opts in per folder (README "Security")
+  localVideoFolders: [],
+  maxCameras: 16
 }
 
 export function emptyDb(): DbSchema {

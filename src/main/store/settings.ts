@@ -6,7 +6,7 @@
 import { requestSchemas } from '../../shared/schemas'
 import type { CameraConfig, Settings } from '../../shared/types'
 import { InvalidDbError, NewerSchemaError, readSchemaVersion } from './migrations'
-import { DEFAULT_SETTINGS } from './schema'
+import { DEFAULT_SETTINGS, type StoredCamera } from './schema'
 
 export const SETTINGS_FILE = 'settings.json'
 export const SETTINGS_SCHEMA_VERSION = 1
@@ -14,7 +14,8 @@ export const SETTINGS_SCHEMA_VERSION = 1
 export interface SettingsDoc {
   schemaVersion: number
   settings: Settings
-  cameras: CameraConfig[]
+  /** credentials sealed at rest: see StoredCamera and store/secret-box.ts */
+  cameras: StoredCamera[]
   /** this Vigil instance's name among several sharing one PostgreSQL (cameras carry it as `instance`) */
   instanceId?: string
   /** database URL (postgres://…); overridden by --db and VIGIL_DB; absent = SQLite vigil.db in the data dir */

@@ -94,7 +94,12 @@ export const v = {
   i32x4TruncSatF32U: simd(0xf9),
   f32x4add: simd(0xe4),
   f32x4sub: simd(0xe5),
-  f32x4mul: simd(0xe6)
+  f32x4mul: simd(0xe6),
+  /** 8 × i8 sign-extended to 8 × i16 */
+  load8x8S: (offset = 0): number[] => simd(0x01, 3, ...uleb(offset)),
+  i32x4add: simd(0xae),
+  i32x4DotI16x8S: simd(0xba),
+  i32x4ExtractLane: (lane: number): number[] => simd(0x1b, lane)
 }
 
 /** 4 bytes at the address on the stack → f32x4 (only lanes 0..2, one pixel's R, G, B, are used). */

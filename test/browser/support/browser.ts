@@ -45,12 +45,12 @@ export interface LaunchedBrowser {
 }
 
 /** A fresh profile every time: no cookies, storage or service workers leak between tests. */
-export async function launchChromium(): Promise<LaunchedBrowser> {
+export async function launchChromium(extraArgs: string[] = []): Promise<LaunchedBrowser> {
   const profile = mkdtempSync(join(tmpdir(), 'vigil-chromium-'))
   const context = await chromium.launchPersistentContext(profile, {
     executablePath: CHROMIUM_PATH,
     headless: true,
-    args: CHROMIUM_ARGS,
+    args: [...CHROMIUM_ARGS, ...extraArgs],
     viewport: { width: 1440, height: 900 },
     colorScheme: 'dark'
   })
@@ -103,7 +103,7 @@ export async function startVigil(opts: StartOptions = {}): Promise<VigilServer> 
       opts.timeoutMs ?? 90_000
     )
     const check = (): void => {
-      const m = /Vigil browser mode: open (http:\/\/\S+)/.exec(out)
+      const m = /Vigil browser mode: open (https?:\/\/\S+)/.exec(out)
       if (m?.[1]) {
         clearTimeout(timer)
         done(m[1])

@@ -161,14 +161,16 @@ describe.skipIf(skip)('PostgreSQL engine', () => {
         name: `step ${v}`,
         sql: `CREATE TABLE racing_${v} (id TEXT PRIMARY KEY, n INTEGER); CREATE INDEX racing_${v}_n ON racing_${v} (n)`
       }))
+      // a later step that alters an existing table races differently (duplicate column)
+      steps.push({ box: 'racing', version: 4, name: 'step 4', sql: 'ALTER TABLE racing_1 ADD COLUMN extra TEXT' })
       for (let round = 0; round < 3; round++) {
         const url = await server.createDatabase(`migrace_${round}`)
         const a = await openPostgres(url)
         const b = await openPostgres(url)
         try {
           const [ra, rb] = await Promise.all([migrate(a, steps), migrate(b, steps)])
-          expect(ra.applied.length + rb.applied.length).toBe(3)
-          expect(await a.get('SELECT COUNT(*) AS n FROM schema_migrations')).toEqual({ n: 3 })
+          expect(ra.applied.length + rb.applied.length).toBe(4)
+          expect(await a.get('SELECT COUNT(*) AS n FROM schema_migrations')).toEqual({ n: 4 })
           for (const v of [1, 2, 3]) await b.run(`INSERT INTO racing_${v} (id, n) VALUES (?, ?)`, ['x', v])
         } finally {
           await a.close()

@@ -4,6 +4,7 @@
 import type { ExecutionProvider } from '../../../shared/types'
 import type { AnalyzeOptions, AnalyzeResult, RgbImage } from '../../contracts'
 import { errorToBody, parseToWorker, type FromWorker, type JobInput, type WorkerConfig } from './protocol'
+import { serial } from '../../util/serial'
 
 /** What a worker runs; FacePipeline satisfies it. */
 export interface WorkerAnalyzer {
@@ -35,7 +36,7 @@ export function runWorkerHost(create: AnalyzerFactory): void {
   let config: WorkerConfig | null = null
   // One job at a time: onnxruntime already uses the worker's threads, interleaving would only
   // make per-job timing (and the pool's hang timeout) meaningless.
-  let chain: Promise<void> = Promise.resolve()
+  const jobs = serial()
 
   // Without the parent nobody can receive answers; leaving would orphan a process holding models.
   process.on('disconnect', () => process.exit(0))
@@ -64,14 +65,14 @@ export function runWorkerHost(create: AnalyzerFactory): void {
       return
     }
     if (msg.kind === 'close') {
-      chain = chain.then(async () => {
+      void jobs.run(async () => {
         await analyzer?.close().catch(() => undefined)
         process.exit(0)
       })
       return
     }
     const { id, input, opts } = msg
-    chain = chain.then(async () => {
+    void jobs.run(async () => {
       if (!analyzer || !config) {
         send({
           kind: 'error',

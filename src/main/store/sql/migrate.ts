@@ -110,10 +110,11 @@ export function scriptFor(m: SqlMigration, engine: SqlEngine): string {
 }
 
 /**
- * SQLSTATEs PostgreSQL reports when two instances create the same table, index or type at the
- * same moment (the catalog's unique indexes fire before the DDL's own IF NOT EXISTS check).
+ * SQLSTATEs PostgreSQL reports when two instances create the same table, index, type, column or
+ * function at the same moment (the catalog's unique indexes fire before the DDL's own IF NOT
+ * EXISTS check; an ALTER TABLE … ADD COLUMN waits for the winner and then finds the column).
  */
-const CONCURRENT_CREATE = new Set(['23505', '42P07', '42710', '42P06'])
+const CONCURRENT_CREATE = new Set(['23505', '42P07', '42710', '42P06', '42701', '42723'])
 
 /**
  * Two instances started together on a fresh PostgreSQL both try to migrate. The loser's DDL waits

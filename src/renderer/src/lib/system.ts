@@ -1,4 +1,4 @@
-import type { CameraLoad, ExecutionProvider, LiveLoad, WorkerInfo } from '@shared/types'
+import type { CameraLoad, ExecutionProvider, LiveLoad, WorkerView } from '@shared/types'
 
 const SHORT: Record<ExecutionProvider, string> = {
   cpu: 'CPU',
@@ -8,7 +8,7 @@ const SHORT: Record<ExecutionProvider, string> = {
 }
 
 /** Header line for the inference pool: "CPU ×2", "CUDA GPU ×1 · CPU ×1 · 1 crashed". */
-export function workerSummary(workers: WorkerInfo[]): { text: string; trouble: boolean; fellBack: boolean } {
+export function workerSummary(workers: WorkerView[]): { text: string; trouble: boolean; fellBack: boolean } {
   if (!workers.length) return { text: 'no workers', trouble: true, fellBack: false }
   const live = workers.filter((w) => w.state !== 'crashed' && w.state !== 'stopped')
   const byProvider = new Map<ExecutionProvider, number>()
