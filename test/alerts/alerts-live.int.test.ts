@@ -13,6 +13,7 @@ import { dataPath, hasData, hasModels, MODELS_DIR, REPO_ROOT, skipUnless } from 
 import { mosquittoAvailable, startBroker, type Broker } from '../support/mosquitto'
 import { rtspAvailable, startRtspServer, type RtspServer } from '../support/rtsp'
 import { startReceiver, type Receiver } from '../support/webhook-receiver'
+import { waitFor } from '../support/wait'
 
 const CLIP_SECONDS = 9.2
 const SECRET = 'live-hmac-secret'
@@ -30,15 +31,6 @@ interface Line {
   [k: string]: unknown
 }
 
-async function waitFor<T>(what: string, timeoutMs: number, probe: () => T | null | undefined | false): Promise<T> {
-  const until = Date.now() + timeoutMs
-  for (;;) {
-    const v = probe()
-    if (v) return v
-    if (Date.now() > until) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`)
-    await new Promise((r) => setTimeout(r, 200))
-  }
-}
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms))
 
 describe.skipIf(skip)('alerts live: watch list on an RTSP camera, broker outage, kill -9', () => {

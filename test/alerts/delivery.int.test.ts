@@ -17,20 +17,11 @@ import type { AlertRecord, Band, CameraView, EventRecord } from '../../src/share
 import { skipUnless } from '../support/data'
 import { mosquittoAvailable, startBroker, type Broker } from '../support/mosquitto'
 import { startReceiver, type Receiver } from '../support/webhook-receiver'
+import { waitFor } from '../support/wait'
 
 const mq = mosquittoAvailable()
 const skip = skipUnless('alerts delivery (Mosquitto)', [[mq.ok, mq.why ?? '']])
 const SECRET = 'hmac-test-secret'
-
-async function waitFor<T>(what: string, timeoutMs: number, probe: () => T | null | undefined | false): Promise<T> {
-  const until = Date.now() + timeoutMs
-  for (;;) {
-    const v = probe()
-    if (v) return v
-    if (Date.now() > until) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`)
-    await new Promise((r) => setTimeout(r, 100))
-  }
-}
 
 let seq = 0
 function event(trackId: string, personId: string | null, band: Band, score: number): EventRecord {

@@ -15,19 +15,10 @@ import type { SqlDatabase } from '../../src/main/store/sql/database'
 import { openDatabase } from '../../src/main/store/sql/open'
 import { skipUnless } from '../support/data'
 import { mosquittoAvailable, startBroker, type Broker } from '../support/mosquitto'
+import { waitFor } from '../support/wait'
 
 const mq = mosquittoAvailable()
 const skip = skipUnless('alerts MQTT over TLS with a password (Mosquitto)', [[mq.ok, mq.why ?? '']])
-
-async function waitFor<T>(what: string, timeoutMs: number, probe: () => T | null | undefined | false): Promise<T> {
-  const until = Date.now() + timeoutMs
-  for (;;) {
-    const v = probe()
-    if (v) return v
-    if (Date.now() > until) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`)
-    await new Promise((r) => setTimeout(r, 100))
-  }
-}
 
 describe.skipIf(skip)('alerts: MQTT with TLS (private CA) and user/password', () => {
   let dir: string

@@ -45,7 +45,7 @@ describe('CameraService', () => {
       detectUrl: 'rtsp://admin:s3cret@127.0.0.1:1/sub',
       enabled: false
     })
-    expect(v.detectUrlRedacted).toBe('rtsp://admin:***@127.0.0.1:1/sub')
+    expect(v.detectUrlRedacted).toBe('rtsp://***@127.0.0.1:1/sub')
     expect(JSON.stringify(svc.list())).not.toContain('s3cret')
     await svc.update(v.id, { detectUrl: v.detectUrlRedacted! })
     expect(store.data.cameras[0]!.detectUrl).toBe('rtsp://admin:s3cret@127.0.0.1:1/sub')

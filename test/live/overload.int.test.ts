@@ -11,21 +11,12 @@ import { createBackend, type Backend } from '../../src/main/app/create-backend'
 import { percentile } from '../../src/main/inference/metrics'
 import type { SystemInfo } from '../../src/shared/types'
 import { dataPath, hasData, hasModels, MODELS_DIR, skipUnless } from '../support/data'
+import { waitFor } from '../support/wait'
 
 const skip = skipUnless('live overload', [
   [hasData('video/short_hamilton_clip.mp4'), 'test data video/short_hamilton_clip.mp4 not found (set VIGIL_DATA)'],
   [hasModels(), 'models missing; run `npm run models`']
 ])
-
-async function waitFor<T>(what: string, timeoutMs: number, probe: () => T | null | undefined | false): Promise<T> {
-  const until = Date.now() + timeoutMs
-  for (;;) {
-    const v = probe()
-    if (v) return v
-    if (Date.now() > until) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`)
-    await new Promise((r) => setTimeout(r, 100))
-  }
-}
 
 describe.skipIf(skip)('live engine under overload', () => {
   let backend: Backend

@@ -11,6 +11,7 @@ import { createBackend, type Backend } from '../../src/main/app/create-backend'
 import type { CameraView, EventRecord } from '../../src/shared/types'
 import { dataPath, MODELS_DIR, skipUnless, hasData, hasModels } from '../support/data'
 import { rtspAvailable, startRtspServer, type RtspServer } from '../support/rtsp'
+import { waitFor } from '../support/wait'
 
 const CLIP_SECONDS = 9.2
 const rtsp = rtspAvailable()
@@ -19,16 +20,6 @@ const skip = skipUnless('live RTSP integration', [
   [hasModels(), 'models missing; run `npm run models`'],
   [rtsp.ok, rtsp.why ?? 'GStreamer RTSP server unavailable']
 ])
-
-async function waitFor<T>(what: string, timeoutMs: number, probe: () => T | null | undefined | false): Promise<T> {
-  const until = Date.now() + timeoutMs
-  for (;;) {
-    const v = probe()
-    if (v) return v
-    if (Date.now() > until) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`)
-    await new Promise((r) => setTimeout(r, 100))
-  }
-}
 
 describe.skipIf(skip)('live RTSP camera → events', () => {
   let server: RtspServer

@@ -36,6 +36,8 @@ describe.skipIf(skip)('browser mode previews', () => {
       workers: 1,
       logger: silentLogger
     })
+    // local files are cameras only below folders the admin listed
+    await backend.handlers['settings.update']({ localVideoFolders: [dataPath('video')] })
     server = await startServer({ backend, staticDir: dir, port: 0, version: 'test', log: () => {} })
     for (const name of ['a', 'b'])
       ids.push(

@@ -3,14 +3,12 @@
 // frame than the picture (the face moved) shows up as two boxes side by side.
 import sharp from 'sharp'
 import type { Locator } from 'playwright-core'
+import { BAND_HEX, hexToRgb } from '../../../src/shared/theme'
 
 export type Rgb = readonly [number, number, number]
 
-/** outline colours the engine burns in (src/main/live/processor.ts colorOf): match, review */
-export const BURNT_COLOURS: readonly Rgb[] = [
-  [46, 204, 113],
-  [245, 166, 35]
-]
+/** outline colours the engine burns in: the theme's match and review colours, as the console's */
+export const BURNT_COLOURS: readonly Rgb[] = [hexToRgb(BAND_HEX.match), hexToRgb(BAND_HEX.review)]
 
 export interface Rect {
   x: number
