@@ -249,8 +249,14 @@ export async function createBackend(opts: CreateBackendOptions): Promise<Backend
     // one frame per worker: a frame never waits in the pool's queue behind another camera's
     concurrency: () => Math.max(1, pool.workers().length),
     weight: (id) => (store.data.cameras.find((c) => c.id === id)?.important ? 2 : 1),
-    onLoad: () => {
-      if (!closed) bus.emit('system.info', systemInfo())
+    onLoad: (load) => {
+      if (closed) return
+      bus.emit('system.info', systemInfo())
+      // reported each second while overloaded; the alert rule's cooldown keeps it to one alert
+      if (load.overloaded)
+        alerts.engineOverloaded({
+          reason: `overloaded: analysing ${load.analysedFps.toFixed(1)} of ${load.offeredFps.toFixed(1)} fps`
+        })
     }
   })
   live.onOverlay((o) => bus.emit('camera.overlay', o))
