@@ -70,11 +70,12 @@ async function prepare(dataDir: string): Promise<void> {
     })
     const howard = await b.gallery.create({ name: 'Howard' })
     const raj = await b.gallery.create({ name: 'Raj' })
-    let at = Date.now() - 60_000
     const clip = frames()
     for (let loop = 0; loop < 2; loop++) {
       for (const [seq, image] of clip.entries()) {
-        const frame: CameraFrame = { cameraId: 'stage', at: (at += 200), seq, image, scale: 1 }
+        // stamped with the real clock, as a live camera's frames are: the scheduler drops frames
+        // older than a second as stale
+        const frame: CameraFrame = { cameraId: 'stage', at: Date.now(), seq, image, scale: 1 }
         let taken = false
         b.live.frameReady({ id: 'stage', takeLatest: () => (taken ? null : ((taken = true), frame)) })
         await b.live.drain()
